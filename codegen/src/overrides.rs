@@ -17,6 +17,9 @@ pub struct ServiceSpec {
     pub extra_sensitive: &'static [&'static str],
     /// Schema statics named explicitly because two shape names differ only in case.
     pub static_renames: &'static [(&'static str, &'static str)],
+    /// `(structure, member)` pairs the model marks required that AWS leaves out of some answers:
+    /// the field stays a `String`, and an empty one is not sent.
+    pub omit_when_empty: &'static [(&'static str, &'static str)],
 }
 
 pub const SERVICES: &[ServiceSpec] = &[
@@ -30,6 +33,10 @@ pub const SERVICES: &[ServiceSpec] = &[
         decode_error_code: "ValidationError",
         extra_sensitive: &[],
         static_renames: &[],
+        // `GetUser` called by the root user describes the account: AWS's answer has `UserId`
+        // (the account id), `Arn` (`arn:aws:iam::<acct>:root`) and `CreateDate`, but neither
+        // `Path` nor `UserName`.
+        omit_when_empty: &[("User", "Path"), ("User", "UserName")],
     },
     ServiceSpec {
         module: "secretsmanager",
@@ -45,6 +52,7 @@ pub const SERVICES: &[ServiceSpec] = &[
         decode_error_code: "SerializationException",
         extra_sensitive: &[],
         static_renames: &[],
+        omit_when_empty: &[],
     },
     ServiceSpec {
         module: "sts",
@@ -72,5 +80,6 @@ pub const SERVICES: &[ServiceSpec] = &[
                 "SESSION_DURATION_ESCALATION_EXCEPTION_MESSAGE",
             ),
         ],
+        omit_when_empty: &[],
     },
 ];

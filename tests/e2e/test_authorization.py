@@ -192,3 +192,32 @@ def test_access_key_last_used_is_tracked(server, user):
         time.sleep(0.05)
     assert (last["ServiceName"], last["Region"]) == ("sts", "us-east-1")
     assert "LastUsedDate" in last
+
+
+def test_batch_get_needs_get_secret_value_on_each_secret(server, user):
+    sm_root = boto_client("secretsmanager", server)
+    tag = uuid.uuid4().hex[:8]
+    mine = sm_root.create_secret(Name=f"batch-{tag}/mine", SecretString="readable")["ARN"]
+    other = sm_root.create_secret(Name=f"batch-{tag}/other", SecretString="not-for-alice")["ARN"]
+    iam = boto_client("iam", server)
+    iam.put_user_policy(UserName=user.name, PolicyName="batch", PolicyDocument=policy(
+        allow("secretsmanager:BatchGetSecretValue"),
+        allow("secretsmanager:GetSecretValue", mine)))
+    sm = user.client("secretsmanager")
+    out = sm.batch_get_secret_value(SecretIdList=[mine, other])
+    assert [v["SecretString"] for v in out["SecretValues"]] == ["readable"]
+    assert out["Errors"] == [{
+        "SecretId": other, "ErrorCode": "AccessDeniedException",
+        "Message": (f"User: {user.arn} is not authorized to perform: secretsmanager:GetSecretValue on "
+                    f"resource: {other} because no identity-based policy allows the "
+                    "secretsmanager:GetSecretValue action")}]
+    assert "not-for-alice" not in json.dumps(out, default=str)
+    # Filters also need ListSecrets.
+    resp = denied(lambda: sm.batch_get_secret_value(Filters=[{"Key": "name", "Values": [f"batch-{tag}"]}]))
+    assert resp["Error"]["Code"] == "AccessDeniedException"
+    assert "secretsmanager:ListSecrets" in resp["Error"]["Message"]
+    iam.put_user_policy(UserName=user.name, PolicyName="list", PolicyDocument=policy(
+        allow("secretsmanager:ListSecrets")))
+    out = sm.batch_get_secret_value(Filters=[{"Key": "name", "Values": [f"batch-{tag}"]}])
+    assert [v["ARN"] for v in out["SecretValues"]] == [mine]
+    assert [e["SecretId"] for e in out["Errors"]] == [other]

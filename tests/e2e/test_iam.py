@@ -1,5 +1,6 @@
-"""Issue 6: IAM users, access keys, groups and policies, driven by boto3 and the AWS CLI against the
-real binary. Authorization of IAM users is not enforced yet, so nothing here tests denials."""
+"""Issue 6: the IAM API (users, keys, groups, policies, roles, MFA, login profiles, identity
+providers, certificates, reports), driven by boto3 and the AWS CLI against the real binary. Denials
+of IAM users' requests are covered in test_authorization.py and test_iam_cli_scenario.py."""
 import json
 import subprocess
 import urllib.parse
@@ -489,3 +490,761 @@ def test_oidc_providers(iam):
     with pytest.raises(ClientError) as e:
         iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
     assert error_of(e) == (404, "NoSuchEntity", f"OpenIDConnect Provider not found for arn {arn}")
+
+
+def totp(seed_b32, step):
+    """RFC 6238 (HMAC-SHA1, 30 s, 6 digits), computed independently of Coffer."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+    key = base64.b32decode(seed_b32 + "=" * (-len(seed_b32) % 8))
+    digest = hmac.new(key, struct.pack(">q", step), hashlib.sha1).digest()
+    offset = digest[19] & 0x0F
+    value = struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"
+
+
+def png_size(data):
+    import struct
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_virtual_mfa_devices(server, iam):
+    import time
+    user, name = unique("mfauser"), unique("mfa")
+    iam.create_user(UserName=user)
+    created = iam.create_virtual_mfa_device(
+        VirtualMFADeviceName=name, Path="/team/", Tags=[{"Key": "k", "Value": "v"}])["VirtualMFADevice"]
+    serial = created["SerialNumber"]
+    assert serial == f"arn:aws:iam::{ACCOUNT}:mfa/team/{name}"
+    seed = created["Base32StringSeed"].decode()
+    assert len(seed) == 64 and set(seed) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+    width, height = png_size(created["QRCodePNG"])
+    assert width == height and width > 100
+
+    with pytest.raises(ClientError) as e:
+        iam.create_virtual_mfa_device(VirtualMFADeviceName=name, Path="/team/")
+    assert error_of(e) == (409, "EntityAlreadyExists", "MFADevice entity at the same path and name already exists.")
+
+    unassigned = iam.list_virtual_mfa_devices(AssignmentStatus="Unassigned")["VirtualMFADevices"]
+    assert serial in [d["SerialNumber"] for d in unassigned]
+    assert all("Base32StringSeed" not in d for d in unassigned)
+
+    step = int(time.time()) // 30
+    with pytest.raises(ClientError) as e:
+        iam.enable_mfa_device(UserName=user, SerialNumber=serial,
+                              AuthenticationCode1=totp(seed, step + 1), AuthenticationCode2=totp(seed, step))
+    assert error_of(e)[:2] == (403, "InvalidAuthenticationCode")
+    # botocore checks the length itself; the server must too.
+    raw = raw_iam(server, {"Action": "EnableMFADevice", "UserName": user, "SerialNumber": serial,
+                           "AuthenticationCode1": "12345", "AuthenticationCode2": "123456"})
+    assert raw.status_code == 400 and "<Code>ValidationError</Code>" in raw.text
+    with pytest.raises(ClientError) as e:
+        iam.enable_mfa_device(UserName=unique("ghost"), SerialNumber=serial,
+                              AuthenticationCode1=totp(seed, step), AuthenticationCode2=totp(seed, step + 1))
+    assert error_of(e)[:2] == (404, "NoSuchEntity")
+    iam.enable_mfa_device(UserName=user, SerialNumber=serial,
+                          AuthenticationCode1=totp(seed, step), AuthenticationCode2=totp(seed, step + 1))
+
+    devices = iam.list_mfa_devices(UserName=user)["MFADevices"]
+    assert [(d["UserName"], d["SerialNumber"]) for d in devices] == [(user, serial)]
+    got = iam.get_mfa_device(SerialNumber=serial, UserName=user)
+    assert got["UserName"] == user and got["SerialNumber"] == serial and "EnableDate" in got
+    assigned = iam.list_virtual_mfa_devices(AssignmentStatus="Assigned")["VirtualMFADevices"]
+    mine = [d for d in assigned if d["SerialNumber"] == serial]
+    assert mine and mine[0]["User"]["UserName"] == user
+    assert serial not in [d["SerialNumber"] for d in
+                          iam.list_virtual_mfa_devices(AssignmentStatus="Unassigned")["VirtualMFADevices"]]
+    summary = iam.get_account_summary()["SummaryMap"]
+    assert summary["MFADevicesInUse"] >= 1 and summary["MFADevices"] >= summary["MFADevicesInUse"]
+
+    with pytest.raises(ClientError) as e:
+        iam.delete_virtual_mfa_device(SerialNumber=serial)
+    assert error_of(e)[:2] == (409, "DeleteConflict")
+    with pytest.raises(ClientError) as e:
+        iam.delete_user(UserName=user)
+    assert error_of(e) == (409, "DeleteConflict", "Cannot delete entity, must delete MFA device first.")
+
+    later = step + 2
+    iam.resync_mfa_device(UserName=user, SerialNumber=serial,
+                          AuthenticationCode1=totp(seed, later), AuthenticationCode2=totp(seed, later + 1))
+    with pytest.raises(ClientError) as e:
+        iam.resync_mfa_device(UserName=user, SerialNumber=serial,
+                              AuthenticationCode1="000000", AuthenticationCode2="000000")
+    assert error_of(e)[:2] == (403, "InvalidAuthenticationCode")
+
+    # A renamed user keeps its device.
+    renamed = unique("mfarenamed")
+    iam.update_user(UserName=user, NewUserName=renamed)
+    user = renamed
+    assert [d["UserName"] for d in iam.list_mfa_devices(UserName=user)["MFADevices"]] == [user]
+
+    iam.tag_mfa_device(SerialNumber=serial, Tags=[{"Key": "K", "Value": "w"}, {"Key": "x", "Value": "y"}])
+    iam.untag_mfa_device(SerialNumber=serial, TagKeys=["x"])
+    assert iam.list_mfa_device_tags(SerialNumber=serial)["Tags"] == [{"Key": "K", "Value": "w"}]
+
+    iam.deactivate_mfa_device(UserName=user, SerialNumber=serial)
+    assert iam.list_mfa_devices(UserName=user)["MFADevices"] == []
+    with pytest.raises(ClientError) as e:
+        iam.deactivate_mfa_device(UserName=user, SerialNumber=serial)
+    assert error_of(e)[:2] == (404, "NoSuchEntity")
+    iam.delete_virtual_mfa_device(SerialNumber=serial)
+    missing = f"arn:aws:iam::{ACCOUNT}:mfa/{unique('none')}"
+    for call in (lambda: iam.delete_virtual_mfa_device(SerialNumber=serial),
+                 lambda: iam.list_mfa_device_tags(SerialNumber=missing),
+                 lambda: iam.get_mfa_device(SerialNumber=missing)):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert error_of(e)[:2] == (404, "NoSuchEntity")
+    iam.delete_user(UserName=user)
+
+
+def test_login_profiles_and_change_password(server, iam):
+    user = unique("login")
+    iam.create_user(UserName=user)
+    with pytest.raises(ClientError) as e:
+        iam.get_login_profile(UserName=user)
+    assert error_of(e) == (404, "NoSuchEntity", f"Login Profile for User {user} cannot be found.")
+
+    ghost = unique("ghost")
+    with pytest.raises(ClientError) as e:
+        iam.create_login_profile(UserName=ghost, Password="Whatever-Pass1")
+    assert error_of(e) == (404, "NoSuchEntity", f"The user with name {ghost} cannot be found.")
+
+    iam.update_account_password_policy(MinimumPasswordLength=10, RequireUppercaseCharacters=True,
+                                       RequireNumbers=True, AllowUsersToChangePassword=True,
+                                       PasswordReusePrevention=2)
+    try:
+        with pytest.raises(ClientError) as e:
+            iam.create_login_profile(UserName=user, Password="Short1")
+        assert error_of(e) == (400, "PasswordPolicyViolation", "Password should have a minimum length of 10")
+        with pytest.raises(ClientError) as e:
+            iam.create_login_profile(UserName=user, Password="nouppercase1")
+        assert error_of(e) == (400, "PasswordPolicyViolation", "Password should have at least one uppercase letter")
+
+        profile = iam.create_login_profile(UserName=user, Password="Initial-Pass1",
+                                           PasswordResetRequired=True)["LoginProfile"]
+        assert profile["UserName"] == user and profile["PasswordResetRequired"] is True
+        with pytest.raises(ClientError) as e:
+            iam.create_login_profile(UserName=user, Password="Initial-Pass1")
+        assert error_of(e) == (409, "EntityAlreadyExists", f"Login Profile for user {user} already exists.")
+        assert iam.get_login_profile(UserName=user)["LoginProfile"]["PasswordResetRequired"] is True
+        iam.update_login_profile(UserName=user, PasswordResetRequired=False)
+        assert iam.get_login_profile(UserName=user)["LoginProfile"]["PasswordResetRequired"] is False
+
+        iam.attach_user_policy(UserName=user, PolicyArn="arn:aws:iam::aws:policy/IAMUserChangePassword")
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        me = boto_client("iam", server, key=key["AccessKeyId"], secret=key["SecretAccessKey"])
+        with pytest.raises(ClientError) as e:
+            me.change_password(OldPassword="Wrong-Pass1", NewPassword="Second-Pass2")
+        assert error_of(e)[1] == "InvalidUserType"
+        with pytest.raises(ClientError) as e:
+            me.change_password(OldPassword="Initial-Pass1", NewPassword="weak")
+        assert error_of(e)[1] == "PasswordPolicyViolation"
+        me.change_password(OldPassword="Initial-Pass1", NewPassword="Second-Pass2")
+        # Reuse prevention remembers the last two passwords.
+        with pytest.raises(ClientError) as e:
+            me.change_password(OldPassword="Second-Pass2", NewPassword="Initial-Pass1")
+        assert error_of(e)[1] == "PasswordPolicyViolation"
+        with pytest.raises(ClientError) as e:
+            iam.change_password(OldPassword="Initial-Pass1", NewPassword="Second-Pass2")
+        assert error_of(e)[1] == "InvalidUserType"
+
+        with pytest.raises(ClientError) as e:
+            iam.delete_user(UserName=user)
+        assert error_of(e)[1] == "DeleteConflict"
+        iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
+        iam.detach_user_policy(UserName=user, PolicyArn="arn:aws:iam::aws:policy/IAMUserChangePassword")
+        with pytest.raises(ClientError) as e:
+            iam.delete_user(UserName=user)
+        assert error_of(e) == (409, "DeleteConflict", "Cannot delete entity, must delete login profile first.")
+        iam.delete_login_profile(UserName=user)
+        with pytest.raises(ClientError) as e:
+            iam.delete_login_profile(UserName=user)
+        assert error_of(e)[:2] == (404, "NoSuchEntity")
+        iam.delete_user(UserName=user)
+    finally:
+        iam.delete_account_password_policy()
+
+
+def test_account_authorization_details(server, iam):
+    user, group, role, pol = unique("aaduser"), unique("aadgrp"), unique("aadrole"), unique("aadpol")
+    iam.create_user(UserName=user, Tags=[{"Key": "team", "Value": "a"}])
+    iam.create_group(GroupName=group)
+    iam.add_user_to_group(GroupName=group, UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="inline", PolicyDocument=json.dumps(POLICY))
+    arn = iam.create_policy(PolicyName=pol, PolicyDocument=json.dumps(POLICY))["Policy"]["Arn"]
+    iam.attach_group_policy(GroupName=group, PolicyArn=arn)
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(TRUST))
+    iam.attach_role_policy(RoleName=role, PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+    try:
+        full = iam.get_account_authorization_details()
+        assert full["IsTruncated"] is False
+        u = next(x for x in full["UserDetailList"] if x["UserName"] == user)
+        assert u["GroupList"] == [group]
+        assert u["UserPolicyList"] == [{"PolicyName": "inline", "PolicyDocument": POLICY}]
+        assert u["Tags"] == [{"Key": "team", "Value": "a"}]
+        g = next(x for x in full["GroupDetailList"] if x["GroupName"] == group)
+        assert g["AttachedManagedPolicies"] == [{"PolicyName": pol, "PolicyArn": arn}]
+        r = next(x for x in full["RoleDetailList"] if x["RoleName"] == role)
+        assert r["AssumeRolePolicyDocument"] == TRUST
+        assert r["AttachedManagedPolicies"][0]["PolicyName"] == "IAMReadOnlyAccess"
+        arns = {p["Arn"]: p for p in full["Policies"]}
+        assert arns[arn]["PolicyVersionList"][0]["Document"] == POLICY
+        assert arns[arn]["PolicyVersionList"][0]["IsDefaultVersion"] is True
+        assert "arn:aws:iam::aws:policy/IAMReadOnlyAccess" in arns
+        # AWS managed policies nobody uses are left out.
+        assert "arn:aws:iam::aws:policy/PowerUserAccess" not in arns
+
+        # On the wire, documents are URL-encoded as IAM sends them.
+        raw = raw_iam(server, {"Action": "GetAccountAuthorizationDetails", "Filter.member.1": "User",
+                               "Filter.member.2": "LocalManagedPolicy"})
+        assert raw.status_code == 200
+        encoded = urllib.parse.quote(json.dumps(POLICY), safe="-_.~")
+        assert f"<PolicyDocument>{encoded}</PolicyDocument>" in raw.text
+        assert f"<Document>{encoded}</Document>" in raw.text
+        assert "<RoleDetailList/>" in raw.text or "<RoleDetailList></RoleDetailList>" in raw.text
+
+        only_roles = iam.get_account_authorization_details(Filter=["Role"])
+        assert only_roles["UserDetailList"] == [] and only_roles["Policies"] == []
+        assert role in [x["RoleName"] for x in only_roles["RoleDetailList"]]
+
+        seen, marker, pages = [], None, 0
+        while True:
+            kw = {"MaxItems": 2, "Filter": ["User", "Group", "LocalManagedPolicy"]}
+            if marker:
+                kw["Marker"] = marker
+            page = iam.get_account_authorization_details(**kw)
+            pages += 1
+            chunk = ([("u", x["UserName"]) for x in page["UserDetailList"]]
+                     + [("g", x["GroupName"]) for x in page["GroupDetailList"]]
+                     + [("p", x["PolicyName"]) for x in page["Policies"]])
+            assert len(chunk) <= 2
+            seen += chunk
+            if not page["IsTruncated"]:
+                break
+            marker = page["Marker"]
+        assert pages > 1 and len(seen) == len(set(seen))
+        assert {("u", user), ("g", group), ("p", pol)} <= set(seen)
+        with pytest.raises(ClientError) as e:
+            iam.get_account_authorization_details(Marker="!!not-a-marker")
+        assert error_of(e)[:2] == (400, "ValidationError")
+    finally:
+        iam.detach_role_policy(RoleName=role, PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+        iam.delete_role(RoleName=role)
+        iam.detach_group_policy(GroupName=group, PolicyArn=arn)
+        iam.delete_policy(PolicyArn=arn)
+        iam.remove_user_from_group(GroupName=group, UserName=user)
+        iam.delete_group(GroupName=group)
+        iam.delete_user_policy(UserName=user, PolicyName="inline")
+        iam.delete_user(UserName=user)
+
+
+SAML_METADATA = """<?xml version="1.0" encoding="UTF-8"?>
+<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com/saml"
+    validUntil="2035-01-01T00:00:00Z">
+  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="signing">
+      <ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">
+        <ds:X509Data><ds:X509Certificate>%s</ds:X509Certificate></ds:X509Data>
+      </ds:KeyInfo>
+    </md:KeyDescriptor>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+        Location="https://idp.example.com/saml/sso"/>
+  </md:IDPSSODescriptor>
+</md:EntityDescriptor>
+""" % ("MIIC" + "A" * 1000)
+
+
+def test_saml_providers(iam):
+    name = unique("idp")
+    arn = iam.create_saml_provider(Name=name, SAMLMetadataDocument=SAML_METADATA,
+                                   Tags=[{"Key": "env", "Value": "test"}])["SAMLProviderArn"]
+    assert arn == f"arn:aws:iam::{ACCOUNT}:saml-provider/{name}"
+    with pytest.raises(ClientError) as e:
+        iam.create_saml_provider(Name=name, SAMLMetadataDocument=SAML_METADATA)
+    assert error_of(e)[:2] == (409, "EntityAlreadyExists")
+    not_metadata = "<html>" + "x" * 1000 + "</html>"
+    with pytest.raises(ClientError) as e:
+        iam.create_saml_provider(Name=unique("bad"), SAMLMetadataDocument=not_metadata)
+    assert error_of(e) == (400, "InvalidInput", "Could not parse metadata")
+    with pytest.raises(ClientError) as e:
+        iam.create_saml_provider(Name=unique("bad"), SAMLMetadataDocument="<md:EntityDescriptor " + "x" * 1000)
+    assert error_of(e)[:2] == (400, "InvalidInput")
+
+    got = iam.get_saml_provider(SAMLProviderArn=arn)
+    assert got["SAMLMetadataDocument"] == SAML_METADATA
+    assert got["ValidUntil"].year == 2035
+    assert got["Tags"] == [{"Key": "env", "Value": "test"}]
+    listed = [p for p in iam.list_saml_providers()["SAMLProviderList"] if p["Arn"] == arn]
+    assert len(listed) == 1 and listed[0]["ValidUntil"].year == 2035
+
+    updated = SAML_METADATA.replace("2035-01-01", "2036-06-01")
+    assert iam.update_saml_provider(SAMLProviderArn=arn, SAMLMetadataDocument=updated)["SAMLProviderArn"] == arn
+    assert iam.get_saml_provider(SAMLProviderArn=arn)["ValidUntil"].year == 2036
+
+    iam.tag_saml_provider(SAMLProviderArn=arn, Tags=[{"Key": "team", "Value": "x"}])
+    iam.untag_saml_provider(SAMLProviderArn=arn, TagKeys=["env"])
+    assert iam.list_saml_provider_tags(SAMLProviderArn=arn)["Tags"] == [{"Key": "team", "Value": "x"}]
+
+    iam.delete_saml_provider(SAMLProviderArn=arn)
+    with pytest.raises(ClientError) as e:
+        iam.get_saml_provider(SAMLProviderArn=arn)
+    assert error_of(e) == (404, "NoSuchEntity", f"Manifest not found for arn {arn}")
+    with pytest.raises(ClientError) as e:
+        iam.delete_saml_provider(SAMLProviderArn=arn)
+    assert error_of(e)[:2] == (404, "NoSuchEntity")
+    with pytest.raises(ClientError) as e:
+        iam.get_saml_provider(SAMLProviderArn="not-an-arn-at-all-but-long-enough")
+    assert error_of(e)[:2] == (400, "ValidationError")
+
+
+def test_service_linked_roles(iam):
+    suffix = uuid.uuid4().hex[:8]
+    role = iam.create_service_linked_role(AWSServiceName="autoscaling.amazonaws.com", CustomSuffix=suffix,
+                                          Description="for tests")["Role"]
+    name = f"AWSServiceRoleForAutoScaling_{suffix}"
+    assert role["RoleName"] == name
+    assert role["Path"] == "/aws-service-role/autoscaling.amazonaws.com/"
+    assert role["Arn"] == f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/autoscaling.amazonaws.com/{name}"
+    assert role["RoleId"].startswith("AROA")
+    trust = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": ["autoscaling.amazonaws.com"]}
+
+    with pytest.raises(ClientError) as e:
+        iam.create_service_linked_role(AWSServiceName="autoscaling.amazonaws.com", CustomSuffix=suffix)
+    assert error_of(e) == (400, "InvalidInput",
+                           f"Service role name {name} has been taken in this account, please try a different suffix.")
+    with pytest.raises(ClientError) as e:
+        iam.create_service_linked_role(AWSServiceName="not-a-service.example.com")
+    assert error_of(e)[:2] == (400, "InvalidInput")
+
+    with pytest.raises(ClientError) as e:
+        iam.delete_role(RoleName=name)
+    assert error_of(e) == (400, "UnmodifiableEntity",
+                           f"Cannot perform the operation on the protected role '{name}' - this role is only modifiable by AWS")
+    with pytest.raises(ClientError) as e:
+        iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(TRUST))
+    assert error_of(e)[:2] == (400, "UnmodifiableEntity")
+    with pytest.raises(ClientError) as e:
+        iam.attach_role_policy(RoleName=name, PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    assert error_of(e)[:2] == (400, "UnmodifiableEntity")
+    with pytest.raises(ClientError) as e:
+        iam.put_role_policy(RoleName=name, PolicyName="p", PolicyDocument=json.dumps(POLICY))
+    assert error_of(e)[:2] == (400, "UnmodifiableEntity")
+
+    plain = unique("plainrole")
+    iam.create_role(RoleName=plain, AssumeRolePolicyDocument=json.dumps(TRUST))
+    with pytest.raises(ClientError) as e:
+        iam.delete_service_linked_role(RoleName=plain)
+    assert error_of(e)[:2] == (400, "InvalidInput")
+    iam.delete_role(RoleName=plain)
+
+    task = iam.delete_service_linked_role(RoleName=name)["DeletionTaskId"]
+    assert task.startswith(f"task/aws-service-role/autoscaling.amazonaws.com/{name}/")
+    assert iam.get_service_linked_role_deletion_status(DeletionTaskId=task)["Status"] == "SUCCEEDED"
+    with pytest.raises(ClientError) as e:
+        iam.get_role(RoleName=name)
+    assert error_of(e)[:2] == (404, "NoSuchEntity")
+    with pytest.raises(ClientError) as e:
+        iam.delete_service_linked_role(RoleName=name)
+    assert error_of(e)[:2] == (404, "NoSuchEntity")
+    with pytest.raises(ClientError) as e:
+        iam.get_service_linked_role_deletion_status(DeletionTaskId="task/aws-service-role/x/y/z")
+    assert error_of(e)[:2] == (404, "NoSuchEntity")
+
+
+def test_read_only_access_reads_but_never_writes_or_reveals(server, iam):
+    arn = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["PolicyName"] == "ReadOnlyAccess"
+    sm_root = boto_client("secretsmanager", server)
+    secret = unique("ro-secret")
+    sm_root.create_secret(Name=secret, SecretString="s3cr3t")
+    name = unique("ro")
+    iam.create_user(UserName=name)
+    iam.attach_user_policy(UserName=name, PolicyArn=arn)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    try:
+        as_iam = boto_client("iam", server, key=key["AccessKeyId"], secret=key["SecretAccessKey"])
+        as_sm = boto_client("secretsmanager", server, key=key["AccessKeyId"], secret=key["SecretAccessKey"])
+        assert name in [u["UserName"] for u in as_iam.list_users(MaxItems=1000)["Users"]]
+        assert as_sm.describe_secret(SecretId=secret)["Name"] == secret
+        with pytest.raises(ClientError) as e:
+            as_sm.get_secret_value(SecretId=secret)
+        assert error_of(e)[1] == "AccessDeniedException"
+        with pytest.raises(ClientError) as e:
+            as_iam.create_user(UserName=unique("nope"))
+        assert error_of(e)[:2] == (403, "AccessDenied")
+    finally:
+        iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+        iam.detach_user_policy(UserName=name, PolicyArn=arn)
+        iam.delete_user(UserName=name)
+        sm_root.delete_secret(SecretId=secret, ForceDeleteWithoutRecovery=True)
+
+
+def test_root_get_user_has_no_name_or_path(server, iam):
+    me = iam.get_user()["User"]
+    assert me["UserId"] == ACCOUNT and me["Arn"] == f"arn:aws:iam::{ACCOUNT}:root"
+    assert "UserName" not in me and "Path" not in me and "CreateDate" in me
+    raw = raw_iam(server, {"Action": "GetUser"})
+    assert raw.status_code == 200
+    assert "<UserName" not in raw.text and "<Path" not in raw.text
+    # A named user still has both, even at the root path.
+    name = unique("named")
+    iam.create_user(UserName=name)
+    raw = raw_iam(server, {"Action": "GetUser", "UserName": name})
+    assert f"<UserName>{name}</UserName>" in raw.text and "<Path>/</Path>" in raw.text
+    iam.delete_user(UserName=name)
+
+
+def test_credential_report(start_server):
+    import csv
+    import io
+    srv = start_server(["--dev"])
+    iam = boto_client("iam", srv, key="123456789012", secret="x")
+    with pytest.raises(ClientError) as e:
+        iam.get_credential_report()
+    assert error_of(e)[:2] == (410, "ReportNotPresent")
+    iam.create_user(UserName="with-keys")
+    iam.create_access_key(UserName="with-keys")
+    iam.upload_signing_certificate(UserName="with-keys", CertificateBody=SIGNING_CERTS[0])
+    iam.create_user(UserName="with-password")
+    iam.create_login_profile(UserName="with-password", Password="Abcdefgh1!")
+
+    assert iam.generate_credential_report()["State"] == "COMPLETE"
+    report = iam.get_credential_report()
+    assert report["ReportFormat"] == "text/csv" and "GeneratedTime" in report
+    rows = {r["user"]: r for r in csv.DictReader(io.StringIO(report["Content"].decode()))}
+    assert set(rows) == {"<root_account>", "with-keys", "with-password"}
+    assert rows["<root_account>"]["arn"] == "arn:aws:iam::123456789012:root"
+    keys = rows["with-keys"]
+    assert keys["password_enabled"] == "false" and keys["mfa_active"] == "false"
+    assert keys["access_key_1_active"] == "true" and keys["access_key_2_active"] == "false"
+    assert keys["access_key_1_last_rotated"].endswith("+00:00")
+    assert keys["cert_1_active"] == "true" and keys["cert_2_active"] == "false"
+    pw = rows["with-password"]
+    assert pw["password_enabled"] == "true" and pw["password_last_changed"].endswith("+00:00")
+    assert pw["access_key_1_active"] == "false" and pw["cert_1_active"] == "false"
+    # Within four hours the same report is served again.
+    iam.create_user(UserName="later")
+    iam.generate_credential_report()
+    again = iam.get_credential_report()
+    assert "later" not in again["Content"].decode()
+
+
+def test_cli_writes_the_mfa_qr_code_and_seed_files(server, tmp_path):
+    name = unique("climfa")
+    png = tmp_path / "qr.png"
+    created = run_cli(server, "iam", "create-virtual-mfa-device", "--virtual-mfa-device-name", name,
+                      "--outfile", str(png), "--bootstrap-method", "QRCodePNG")["VirtualMFADevice"]
+    width, height = png_size(png.read_bytes())
+    assert width == height and width > 100
+    seed_file = tmp_path / "seed.txt"
+    other = unique("climfa")
+    run_cli(server, "iam", "create-virtual-mfa-device", "--virtual-mfa-device-name", other,
+            "--outfile", str(seed_file), "--bootstrap-method", "Base32StringSeed")
+    seed = seed_file.read_text().strip()
+    assert len(seed) == 64 and set(seed) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+    for serial in (created["SerialNumber"], f"arn:aws:iam::{ACCOUNT}:mfa/{other}"):
+        run_cli(server, "iam", "delete-virtual-mfa-device", "--serial-number", serial)
+
+
+def ssh_rsa_key(bits=2048):
+    """An OpenSSH `ssh-rsa` public key line and its blob (the modulus need not be a real one:
+    IAM reads the key's structure and size)."""
+    import base64
+    import os
+    import struct
+    n = b"\x00" + bytes([0xC0 | os.urandom(1)[0]]) + os.urandom(bits // 8 - 1)
+    blob = b"".join(struct.pack(">I", len(f)) + f for f in (b"ssh-rsa", b"\x01\x00\x01", n))
+    return f"ssh-rsa {base64.b64encode(blob).decode()} someone@example", blob, n[1:]
+
+
+def test_ssh_public_keys(iam):
+    import base64
+    import hashlib
+    user = unique("sshuser")
+    iam.create_user(UserName=user)
+    body, blob, modulus = ssh_rsa_key()
+    key = iam.upload_ssh_public_key(UserName=user, SSHPublicKeyBody=body)["SSHPublicKey"]
+    key_id = key["SSHPublicKeyId"]
+    assert key_id.startswith("APKA") and len(key_id) == 20
+    md5 = hashlib.md5(blob).hexdigest()
+    assert key["Fingerprint"] == ":".join(md5[i:i + 2] for i in range(0, 32, 2))
+    assert key["Status"] == "Active" and key["UserName"] == user
+
+    with pytest.raises(ClientError) as e:
+        iam.upload_ssh_public_key(UserName=user, SSHPublicKeyBody=body)
+    assert error_of(e)[:2] == (400, "DuplicateSSHPublicKey")
+    with pytest.raises(ClientError) as e:
+        iam.upload_ssh_public_key(UserName=user, SSHPublicKeyBody="ssh-dss AAAAB3NzaC1kc3MAAACBAP")
+    assert error_of(e)[:2] == (400, "UnrecognizedPublicKeyEncoding")
+    with pytest.raises(ClientError) as e:
+        iam.upload_ssh_public_key(UserName=user, SSHPublicKeyBody=ssh_rsa_key(1024)[0])
+    assert error_of(e)[:2] == (400, "InvalidPublicKey")
+
+    got = iam.get_ssh_public_key(UserName=user, SSHPublicKeyId=key_id, Encoding="SSH")["SSHPublicKey"]
+    assert got["SSHPublicKeyBody"] == body
+    pem = iam.get_ssh_public_key(UserName=user, SSHPublicKeyId=key_id, Encoding="PEM")["SSHPublicKey"]
+    text = pem["SSHPublicKeyBody"]
+    assert text.startswith("-----BEGIN PUBLIC KEY-----\n") and text.rstrip().endswith("-----END PUBLIC KEY-----")
+    der = base64.b64decode("".join(text.strip().splitlines()[1:-1]))
+    assert modulus in der and der.endswith(b"\x02\x03\x01\x00\x01")
+
+    iam.update_ssh_public_key(UserName=user, SSHPublicKeyId=key_id, Status="Inactive")
+    listed = iam.list_ssh_public_keys(UserName=user)["SSHPublicKeys"]
+    assert [(k["SSHPublicKeyId"], k["Status"]) for k in listed] == [(key_id, "Inactive")]
+    for _ in range(4):
+        iam.upload_ssh_public_key(UserName=user, SSHPublicKeyBody=ssh_rsa_key()[0])
+    with pytest.raises(ClientError) as e:
+        iam.upload_ssh_public_key(UserName=user, SSHPublicKeyBody=ssh_rsa_key()[0])
+    assert error_of(e) == (409, "LimitExceeded", "Cannot exceed quota for PublicKeysPerUser: 5")
+    with pytest.raises(ClientError) as e:
+        iam.delete_user(UserName=user)
+    assert error_of(e)[:2] == (409, "DeleteConflict")
+    for k in iam.list_ssh_public_keys(UserName=user)["SSHPublicKeys"]:
+        iam.delete_ssh_public_key(UserName=user, SSHPublicKeyId=k["SSHPublicKeyId"])
+    with pytest.raises(ClientError) as e:
+        iam.get_ssh_public_key(UserName=user, SSHPublicKeyId=key_id, Encoding="SSH")
+    assert error_of(e)[:2] == (404, "NoSuchEntity")
+    iam.delete_user(UserName=user)
+
+
+def test_service_specific_credentials(iam):
+    user = unique("gituser")
+    iam.create_user(UserName=user)
+    cred = iam.create_service_specific_credential(UserName=user, ServiceName="codecommit.amazonaws.com")[
+        "ServiceSpecificCredential"]
+    cred_id = cred["ServiceSpecificCredentialId"]
+    assert cred_id.startswith("ACCA") and cred["Status"] == "Active"
+    assert cred["ServiceUserName"] == f"{user}-at-{ACCOUNT}" and cred["UserName"] == user
+    assert len(cred["ServicePassword"]) == 44
+    iam.create_service_specific_credential(UserName=user, ServiceName="codecommit.amazonaws.com")
+    with pytest.raises(ClientError) as e:
+        iam.create_service_specific_credential(UserName=user, ServiceName="codecommit.amazonaws.com")
+    assert error_of(e) == (409, "LimitExceeded",
+                           "Cannot exceed quota for ServiceSpecificCredentialsPerUserPerService: 2")
+    keyspaces = iam.create_service_specific_credential(UserName=user, ServiceName="cassandra.amazonaws.com")[
+        "ServiceSpecificCredential"]
+    with pytest.raises(ClientError) as e:
+        iam.create_service_specific_credential(UserName=user, ServiceName="s3.amazonaws.com")
+    assert error_of(e)[1] == "NotSupportedService"
+
+    listed = iam.list_service_specific_credentials(UserName=user)["ServiceSpecificCredentials"]
+    assert len(listed) == 3 and all("ServicePassword" not in c for c in listed)
+    only = iam.list_service_specific_credentials(UserName=user, ServiceName="cassandra.amazonaws.com")
+    assert [c["ServiceSpecificCredentialId"] for c in only["ServiceSpecificCredentials"]] == [
+        keyspaces["ServiceSpecificCredentialId"]]
+
+    reset = iam.reset_service_specific_credential(UserName=user, ServiceSpecificCredentialId=cred_id)[
+        "ServiceSpecificCredential"]
+    assert reset["ServicePassword"] != cred["ServicePassword"] and len(reset["ServicePassword"]) == 44
+    iam.update_service_specific_credential(UserName=user, ServiceSpecificCredentialId=cred_id, Status="Inactive")
+    statuses = {c["ServiceSpecificCredentialId"]: c["Status"]
+                for c in iam.list_service_specific_credentials(UserName=user)["ServiceSpecificCredentials"]}
+    assert statuses[cred_id] == "Inactive"
+
+    with pytest.raises(ClientError) as e:
+        iam.delete_user(UserName=user)
+    assert error_of(e)[:2] == (409, "DeleteConflict")
+    for c in iam.list_service_specific_credentials(UserName=user)["ServiceSpecificCredentials"]:
+        iam.delete_service_specific_credential(UserName=user,
+                                               ServiceSpecificCredentialId=c["ServiceSpecificCredentialId"])
+    with pytest.raises(ClientError) as e:
+        iam.reset_service_specific_credential(UserName=user, ServiceSpecificCredentialId=cred_id)
+    assert error_of(e)[:2] == (404, "NoSuchEntity")
+    iam.delete_user(UserName=user)
+
+
+# Self-signed test certificates (openssl req -x509 -newkey rsa:2048 -days 36500), no private keys kept.
+SIGNING_CERTS = [
+    """-----BEGIN CERTIFICATE-----
+MIIDHzCCAgegAwIBAgIUQqUipw5HHy73vwK3TA044vbVZRMwDQYJKoZIhvcNAQEL
+BQAwHjEcMBoGA1UEAwwTY29mZmVyLXNpZ25pbmctdGVzdDAgFw0yNjExMjMxNDU1
+NTVaGA8yMTI2MTAzMDE0NTU1NVowHjEcMBoGA1UEAwwTY29mZmVyLXNpZ25pbmct
+dGVzdDCCASIwDQYJKoZIhvcNAQEBBQADggEPADCCAQoCggEBAI1pI+lOyspDQa0G
+IjxhJ1J2J2JooIrUdzhIcNezo1z30yA7adSjk5AnVTH+54grY1dm5x93ZZ/jB20o
+pfxVTNAv9bFbF6j804MgnYUC+sDOGdGomfHUI/gaIqluclUGX8qdTbCZTAVExrPI
+nRclMhVAkY8kN2jbgjnYrScYd9zBPzO/JoOZQZ42NBU7xriUG4GjQh0Q0FoLQkkf
+vucNdIm/qs3lZ4iMGkcx0XcANeWVwkFu6BQa072dQ+qbHuu2ypb5D2siS554+vBe
+0B/EnWnKgD0SkbWvQZJGttY8d2q0A9rIdAeaa2e4HS3Bvjyw8nOgWjCGBOQhtnND
+BK+DGZsCAwEAAaNTMFEwHQYDVR0OBBYEFE0iS/y2JvgTlOIPB4rV9mVubDqIMB8G
+A1UdIwQYMBaAFE0iS/y2JvgTlOIPB4rV9mVubDqIMA8GA1UdEwEB/wQFMAMBAf8w
+DQYJKoZIhvcNAQELBQADggEBAF65zq8/h/eUVr8P24szUGf34ubQVphw+kUQBNz0
+otQ0h/lhgCTXjb2UGNCwHYHeiEC+HdBrzmws4GpRyP0o9Ha3yB+RvV32uUI2CnYo
+PCw3hlclUHAfEcdttz7r/mthwDbOQJ28hGvA+QCXyBurLvAvuxNTtp93PqxpzCIP
+MWGzQ/5OllTShOFHisxAxILMsCNDT0JOJoX/DEB7oUPLVX1AGa2E4yxlxwYz85PP
+psEbro93/iTt1TbBiLR50zcOvk0PYq7iGrAupWLJQLcZX6DhA+gwcOkZumqHv1OU
+Hfg14cD6oiWnfKnXYpAUQ0Bj9oDhx89mlB5ABPIgXpKkryc=
+-----END CERTIFICATE-----
+""",
+    """-----BEGIN CERTIFICATE-----
+MIIDIzCCAgugAwIBAgIUZT9TQbb+dFVAaSH3lZpGFbZsmlAwDQYJKoZIhvcNAQEL
+BQAwIDEeMBwGA1UEAwwVY29mZmVyLXNpZ25pbmctdGVzdC0yMCAXDTI2MTEyMzE0
+NTU1NloYDzIxMjYxMDMwMTQ1NTU2WjAgMR4wHAYDVQQDDBVjb2ZmZXItc2lnbmlu
+Zy10ZXN0LTIwggEiMA0GCSqGSIb3DQEBAQUAA4IBDwAwggEKAoIBAQC02TzcqmaK
+gCLUfQYPCmCedw8tPgdRjHl1RKmga29i6DKEJPRmN1Gun+qf8yyvetomppVMbcow
+hmT/cA7O6ZEKHQT8npHF8FCMA5QdEZVDmLnd3Lnr3j0Tw8fppQXaFRomyWOc2LHy
+gaFovNV7DekSWafUSEHLQEVHYQD6MThr3tp31IUClezw9bZd5WoLZJyHrEkCqnJh
+bOjYJ/2An2juhIBzZOJ2TP6KPi7duZ3UVTE2fyJaoqZQjP0rYnRFXhQJwKgXXuDw
+8M186gzH1Hw63TJEYspGuuCZxMoRz6awhxuGwVdkE/cZVxsoynrP/OhWoetnuaiH
+ofzd7kmTUuaJAgMBAAGjUzBRMB0GA1UdDgQWBBRGDebP8obi4+6Zx4FpeqsVlTq2
+sTAfBgNVHSMEGDAWgBRGDebP8obi4+6Zx4FpeqsVlTq2sTAPBgNVHRMBAf8EBTAD
+AQH/MA0GCSqGSIb3DQEBCwUAA4IBAQAW01aS8Q2kIHDHe+4ySH5x/cIKQjBby3lq
+2BfiYMk8smEVw1WX4mQ3Me3BH5GR3IPYVn/9Rosd4CkiwcWDBmuYOZb0Vu9pee3W
+PwnYKcomrNTDGunK1Ch7JXY8PBqraRCZ2sPtdh7tKSeUMKOeGMLxM6pU4Mz+EsG/
+IYyLxV5CVsZSsJgwvqLrOz3Dk1zP8xDKiRclfRtjqsYKcX5Rzn39WGWbxU4NKUrW
+JgRqrj1UKgYy2aHflbHUJBNiKRDdHyo2WeyNGLk5s4TVDlNypa2HApwDRM1kkFqt
+ql3I0oqlpGCJMUA/+hOQP5a8IwL39W2zFrTYDnTxjP/wRiQK3ksZ
+-----END CERTIFICATE-----
+""",
+    """-----BEGIN CERTIFICATE-----
+MIIDIzCCAgugAwIBAgIUQz2jfwOJjA3oY2FUP7Brt8f8QNIwDQYJKoZIhvcNAQEL
+BQAwIDEeMBwGA1UEAwwVY29mZmVyLXNpZ25pbmctdGVzdC0zMCAXDTI2MTEyMzE0
+NTU1NloYDzIxMjYxMDMwMTQ1NTU2WjAgMR4wHAYDVQQDDBVjb2ZmZXItc2lnbmlu
+Zy10ZXN0LTMwggEiMA0GCSqGSIb3DQEBAQUAA4IBDwAwggEKAoIBAQCaJ5wJEJyE
+B8cy8k3NCTO8UoE485k2Urt3VoCiPAe6AbxTSbIHM3izxz2apeiXzFGbTy4MkBRH
+x3E57xlXEtbIPnIJhij3JjrANibEMu08TiR1tjRmniPiqrjScAvoNCsqeHdSmSSc
+i8bK7GjdDPQCKFg5MoRBH3kbK9peQ1y0IIdzj6d23bph6s05XeN6EgZMAtNRKWb9
+IAtoev2dz9zpEbWlY9f4+dnUzHygyNSOYhP+AnqqGAPD5CGBBoHo+DBgYYb4H04J
+W+pDzT0DiWBU0DhbPmFAF9Mjx72um0IqtlXxRyIIa6WaY9NDDcPUHFa0pz/+8pKM
+Jx50tC58V/DZAgMBAAGjUzBRMB0GA1UdDgQWBBR17VQpxWE85LwhlRtIt2YOBfqW
+HDAfBgNVHSMEGDAWgBR17VQpxWE85LwhlRtIt2YOBfqWHDAPBgNVHRMBAf8EBTAD
+AQH/MA0GCSqGSIb3DQEBCwUAA4IBAQAHDyZRv3TQ3UMlGcMq/jqwK4P6O3KHV4Ri
+t1TH3jNj4msv/z1d9V5ZKu8Fj3Sr6GuH7CiX9/0OX+bZ6BcX6w+0ulLbMGaxZp0g
+XY94oO8NB82pRQhHsxmRAddQKryIkND3wkbTZLFtE5KrRjs3cqAV+n0DtzxPB/Y8
+lw87dmJMhQ99mLeqYH9RbtclhdaFXGqbv1C0ZrJaBIkuy0YG0NRxz/ZJ7A4s7ZXc
+pGrK2J0FrYFQLImVNxHXIcs8RMLwGvKN7nmGorG2In/BS+neTnQdCedv7CWrOI0q
+xV02ID+qnodqMgZPT0v8oak4AKRZAl+C1Ni+TDuOQ4QN47SVBFIc
+-----END CERTIFICATE-----
+"""
+]
+
+
+def test_signing_certificates(iam):
+    import csv
+    import io
+    user = unique("certuser")
+    iam.create_user(UserName=user)
+    cert = iam.upload_signing_certificate(UserName=user, CertificateBody=SIGNING_CERTS[0])["Certificate"]
+    cert_id = cert["CertificateId"]
+    assert len(cert_id) >= 24 and cert["Status"] == "Active" and cert["UserName"] == user
+    assert cert["CertificateBody"] == SIGNING_CERTS[0]
+    with pytest.raises(ClientError) as e:
+        iam.upload_signing_certificate(UserName=user, CertificateBody=SIGNING_CERTS[0])
+    assert error_of(e)[:2] == (409, "DuplicateCertificate")
+    with pytest.raises(ClientError) as e:
+        iam.upload_signing_certificate(UserName=user, CertificateBody="-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----")
+    assert error_of(e)[:2] == (400, "MalformedCertificate")
+    iam.upload_signing_certificate(UserName=user, CertificateBody=SIGNING_CERTS[1])
+    with pytest.raises(ClientError) as e:
+        iam.upload_signing_certificate(UserName=user, CertificateBody=SIGNING_CERTS[2])
+    assert error_of(e) == (409, "LimitExceeded", "Cannot exceed quota for SigningCertificatesPerUser: 2")
+
+    iam.update_signing_certificate(UserName=user, CertificateId=cert_id, Status="Inactive")
+    listed = {c["CertificateId"]: c["Status"] for c in iam.list_signing_certificates(UserName=user)["Certificates"]}
+    assert listed[cert_id] == "Inactive" and len(listed) == 2
+
+    with pytest.raises(ClientError) as e:
+        iam.delete_user(UserName=user)
+    assert error_of(e)[:2] == (409, "DeleteConflict")
+    for c in list(listed):
+        iam.delete_signing_certificate(UserName=user, CertificateId=c)
+    with pytest.raises(ClientError) as e:
+        iam.update_signing_certificate(UserName=user, CertificateId=cert_id, Status="Active")
+    assert error_of(e)[:2] == (404, "NoSuchEntity")
+    assert iam.list_signing_certificates(UserName=user)["Certificates"] == []
+    iam.delete_user(UserName=user)
+
+
+# The private key of SIGNING_CERTS[0], made for this test only and protecting nothing.
+TEST_ONLY_KEY = """-----BEGIN PRIVATE KEY-----
+MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCNaSPpTsrKQ0Gt
+BiI8YSdSdidiaKCK1Hc4SHDXs6Nc99MgO2nUo5OQJ1Ux/ueIK2NXZucfd2Wf4wdt
+KKX8VUzQL/WxWxeo/NODIJ2FAvrAzhnRqJnx1CP4GiKpbnJVBl/KnU2wmUwFRMaz
+yJ0XJTIVQJGPJDdo24I52K0nGHfcwT8zvyaDmUGeNjQVO8a4lBuBo0IdENBaC0JJ
+H77nDXSJv6rN5WeIjBpHMdF3ADXllcJBbugUGtO9nUPqmx7rtsqW+Q9rIkueePrw
+XtAfxJ1pyoA9EpG1r0GSRrbWPHdqtAPayHQHmmtnuB0twb48sPJzoFowhgTkIbZz
+QwSvgxmbAgMBAAECggEAPcQSWPo+7mjBG4Ol2YywAb81BbFgijMyXcWacET5Eob2
+00nQOH44WosrlbpaxCn7arY6No7Oty8RU9cg5R4W/oosPUrmAzxnYIuS8gGyqBt9
+wIttrmi0S06THEFvM/8kQRpDUGMtBtIbHnT+VJk9DnZU/dpaT3UtpPmk7AIufJ/P
+sQVVYji2BiKCswQGiuH40uLQvlcgVdMXaQ+hvnZjrJZ8gkUfvNIAmD6HBf06TzjB
+OAXYKv3wJOxACHiOat7XberUYcdUvPxdrNh6MYptuODBEFi2WSaLq7w2b4h8O7Df
+Nf9VVSvGdQ6kmmJIEiLsiyXeezrO+y+3P5S3anF5TQKBgQDBUAqi1ICMy6rky+1a
+1cXPiZ5EdXxsoqZGD8LU+SpJUcP94tsVqhUtpjrp1rSA58KxtRIsBqB+tVT7zgFK
+A19ZSEBqwMZZKulHWlVjAFwDXx2tAQ/EycIxpr0fTiK/NcmFH+sN79LDZx9ZxuY7
+SeATipa8/1YXvrACNZn8SkdMrQKBgQC7RG3B9EChaIzwV4qsxM+GStgz6AiW/Msb
+zPs/ilvT28Pg9cZ5HJlQ0NqCFPS153Y0ap6UqzcB6YTkzktm4tSP/3FsIFoprAyh
+XyJIfwSWxlUTgeTlxo7u9lrrw6cyVhNzYwaK/fJmBrsUtkS+vh1Jp3oF2iDVQUA6
+IkktLUhAZwKBgD19JkTw7wrZ5bvtGcyg3tDK52rDLBaqDdWPQdvYfZjgx0TEmgdk
+GGRy0Z57yuKN1aINBIC4guiK6UNHHaXbOML/dm3+b5kBSz6E/1AEV0BDSv8yrT9d
+JcYBUXrZsbe8diNAKdY/CH1bGd/GookNUJcmqBfp6AqZfwbU4ewb/F3pAoGBAKo1
+XQlv5xqN+6Qr/VhhHjpyZqZvHPeXV0iyfB7Zs/MRCa271iSYkOV6n1CimXWIptCn
+o/F+2WV8iZSpyLEANLGZPM9JbIn53hUCchewk0wzgnpTkugiHCIoeqVV1O8Ue2Ni
+Oz0z6hE/xuThcgRoqhgbB/avty39u9Ha/eX5BXW7AoGAR7ENuSQqLfyn4feXM3dJ
+LK5xPQZfoEAINtnqjIPoduknxUbwxGWIFgYXjXZWpJH0UFHY8dNMNNniGl7yuJ1E
+aA5FRIRej9Bp0vi62g1CLKOiAT22hA7J7FLnRqrSrdADcu1SHPQ2UwRgIxTMl7Lt
+tSM9SNqbBo7v+/Mzb/VGTf4=
+-----END PRIVATE KEY-----
+"""
+
+
+def test_server_certificates(iam):
+    name = unique("tls")
+    meta = iam.upload_server_certificate(
+        ServerCertificateName=name, Path="/cloudfront/", CertificateBody=SIGNING_CERTS[0],
+        PrivateKey=TEST_ONLY_KEY, CertificateChain=SIGNING_CERTS[1],
+        Tags=[{"Key": "env", "Value": "test"}])["ServerCertificateMetadata"]
+    assert meta["Arn"] == f"arn:aws:iam::{ACCOUNT}:server-certificate/cloudfront/{name}"
+    assert meta["ServerCertificateId"].startswith("ASCA") and meta["Expiration"].year >= 2100
+    with pytest.raises(ClientError) as e:
+        iam.upload_server_certificate(ServerCertificateName=name, CertificateBody=SIGNING_CERTS[0],
+                                      PrivateKey=TEST_ONLY_KEY)
+    assert error_of(e) == (409, "EntityAlreadyExists", f"The Server Certificate with name {name} already exists.")
+    with pytest.raises(ClientError) as e:
+        iam.upload_server_certificate(ServerCertificateName=unique("tls"), CertificateBody=SIGNING_CERTS[1],
+                                      PrivateKey=TEST_ONLY_KEY)
+    assert error_of(e)[:2] == (400, "KeyPairMismatch")
+    with pytest.raises(ClientError) as e:
+        iam.upload_server_certificate(ServerCertificateName=unique("tls"), CertificateBody="garbage",
+                                      PrivateKey=TEST_ONLY_KEY)
+    assert error_of(e)[:2] == (400, "MalformedCertificate")
+    with pytest.raises(ClientError) as e:
+        iam.upload_server_certificate(ServerCertificateName=unique("tls"), CertificateBody=SIGNING_CERTS[0],
+                                      PrivateKey="-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")
+    assert error_of(e)[:2] == (400, "MalformedCertificate")
+
+    got = iam.get_server_certificate(ServerCertificateName=name)["ServerCertificate"]
+    assert got["CertificateBody"] == SIGNING_CERTS[0] and got["CertificateChain"] == SIGNING_CERTS[1]
+    assert "PrivateKey" not in got and got["Tags"] == [{"Key": "env", "Value": "test"}]
+    listed = iam.list_server_certificates(PathPrefix="/cloudfront/")["ServerCertificateMetadataList"]
+    assert name in [m["ServerCertificateName"] for m in listed]
+
+    renamed = unique("tls2")
+    iam.update_server_certificate(ServerCertificateName=name, NewServerCertificateName=renamed, NewPath="/elb/")
+    got = iam.get_server_certificate(ServerCertificateName=renamed)["ServerCertificate"]["ServerCertificateMetadata"]
+    assert got["Path"] == "/elb/" and got["ServerCertificateId"] == meta["ServerCertificateId"]
+    with pytest.raises(ClientError) as e:
+        iam.get_server_certificate(ServerCertificateName=name)
+    assert error_of(e) == (404, "NoSuchEntity", f"The Server Certificate with name {name} cannot be found.")
+
+    iam.tag_server_certificate(ServerCertificateName=renamed, Tags=[{"Key": "team", "Value": "x"}])
+    iam.untag_server_certificate(ServerCertificateName=renamed, TagKeys=["env"])
+    assert iam.list_server_certificate_tags(ServerCertificateName=renamed)["Tags"] == [{"Key": "team", "Value": "x"}]
+    iam.delete_server_certificate(ServerCertificateName=renamed)
+    with pytest.raises(ClientError) as e:
+        iam.delete_server_certificate(ServerCertificateName=renamed)
+    assert error_of(e)[:2] == (404, "NoSuchEntity")
+
+
+def test_security_token_service_preferences(start_server):
+    srv = start_server(["--dev"])
+    iam = boto_client("iam", srv, key="123456789012", secret="x")
+    assert iam.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"] == 1
+    iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v2Token")
+    assert iam.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"] == 2
+    iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v1Token")
+    assert iam.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"] == 1

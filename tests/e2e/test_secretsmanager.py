@@ -376,6 +376,37 @@ def test_builtin_rotation(client):
     assert client.describe_secret(SecretId=name)["RotationEnabled"] is False
 
 
+def test_reads_see_the_latest_write(client):
+    """GetSecretValue is served from the store's cache (issue 3); every write on this node must be
+    visible to the very next read."""
+    name = unique()
+    arn = client.create_secret(Name=name, SecretString="v0")["ARN"]
+    assert client.get_secret_value(SecretId=name)["SecretString"] == "v0"
+    for i in range(1, 8):
+        client.put_secret_value(SecretId=arn, SecretString=f"v{i}")
+        assert client.get_secret_value(SecretId=name)["SecretString"] == f"v{i}"
+    pending = client.put_secret_value(SecretId=name, SecretString="p", VersionStages=["AWSPENDING"])["VersionId"]
+    current = client.get_secret_value(SecretId=name)["VersionId"]
+    client.update_secret_version_stage(SecretId=name, VersionStage="AWSCURRENT", MoveToVersionId=pending,
+                                       RemoveFromVersionId=current)
+    assert client.get_secret_value(SecretId=name)["SecretString"] == "p"
+    client.delete_secret(SecretId=name, RecoveryWindowInDays=7)
+    with pytest.raises(ClientError) as e:
+        client.get_secret_value(SecretId=name)
+    assert error_of(e) == ("InvalidRequestException", MARKED, 400)
+    client.restore_secret(SecretId=name)
+    assert client.get_secret_value(SecretId=name)["SecretString"] == "p"
+    client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+    with pytest.raises(ClientError) as e:
+        client.get_secret_value(SecretId=name)
+    assert error_of(e) == ("ResourceNotFoundException", NOT_FOUND, 400)
+    client.create_secret(Name=name, SecretString="reborn")
+    assert client.get_secret_value(SecretId=name)["SecretString"] == "reborn"
+    with pytest.raises(ClientError) as e:
+        client.get_secret_value(SecretId=arn)
+    assert error_of(e) == ("ResourceNotFoundException", NOT_FOUND, 400)
+
+
 # ---- raw JSON body shape ---------------------------------------------------------------------
 
 

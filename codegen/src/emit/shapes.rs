@@ -62,7 +62,14 @@ fn structure(ctx: &Ctx<'_>, s: &ShapeDef) -> String {
         if bare != m.name {
             let _ = writeln!(out, "#[serde(rename = {})]", str_lit(&m.name));
         }
-        let ty = if m.required {
+        let omit_empty = ctx
+            .spec
+            .omit_when_empty
+            .contains(&(s.name.as_str(), m.name.as_str()));
+        let ty = if m.required && omit_empty {
+            out.push_str("#[serde(default, skip_serializing_if = \"String::is_empty\")]\n");
+            ty
+        } else if m.required {
             ty
         } else {
             out.push_str("#[serde(default, skip_serializing_if = \"Option::is_none\")]\n");

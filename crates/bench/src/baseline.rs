@@ -137,10 +137,7 @@ mod tests {
 
     #[test]
     fn the_body_has_the_shape_and_size_of_a_get_secret_value_response() {
-        let data = Dataset {
-            prefix: "bench/".into(),
-            count: 1,
-        };
+        let data = Dataset::new("bench/", 1);
         let body = get_secret_value_body(&data);
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["Name"], "bench/000000");

@@ -247,7 +247,26 @@ async fn worker(
         if let (Some(at), Some((_, interval))) = (due.as_mut(), pacing) {
             *at += interval;
         }
-        match c.send(req).await {
+        // A request still unanswered this long after the point's end is given up on: a slow
+        // operation must not stretch a point (and the whole run) without bound.
+        let sent_result = match deadline {
+            Some(d) => {
+                let give_up = d.max(Instant::now()) + LATE_GRACE;
+                match tokio::time::timeout_at(give_up.into(), c.send(req)).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        out.transport_errors += 1;
+                        out.tally(format!(
+                            "timeout: unanswered {} s after the point ended",
+                            LATE_GRACE.as_secs()
+                        ));
+                        break;
+                    }
+                }
+            }
+            None => c.send(req).await,
+        };
+        match sent_result {
             Ok(resp) => {
                 let latency = sent.elapsed();
                 let ok = resp.status.is_success();
@@ -276,6 +295,8 @@ async fn worker(
     }
     out
 }
+
+const LATE_GRACE: Duration = Duration::from_secs(10);
 
 pub(crate) fn build_request(
     ep: &Endpoint,

@@ -8,6 +8,7 @@ mod latency;
 mod load;
 mod proc_stats;
 mod report;
+mod setup;
 mod sigv4;
 mod suite;
 mod svg;
@@ -96,10 +97,7 @@ impl Server {
     }
 
     fn dataset(&self) -> Dataset {
-        Dataset {
-            prefix: self.prefix.clone(),
-            count: self.secrets,
-        }
+        Dataset::new(&self.prefix, self.secrets)
     }
 }
 
@@ -135,12 +133,19 @@ struct SuiteArgs {
     /// Smoke run: one-second points at two concurrencies, 200 secrets.
     #[arg(long)]
     quick: bool,
+    /// At most this many secrets on moto_server, which creates them at under 200/s.
+    #[arg(long)]
+    moto_secrets: Option<u64>,
+    /// Restarts of production Coffer on its seeded store (the median is reported).
+    #[arg(long)]
+    restarts: Option<usize>,
     #[arg(long, value_delimiter = ',')]
     concurrency: Option<Vec<usize>>,
     /// Seconds per point.
     #[arg(long)]
     duration: Option<f64>,
-    /// Secrets to seed on each target that stores them.
+    /// Secrets to seed on each target that stores them (full run: 100,000; random reads and
+    /// writes use the first 10,000, ListSecrets and start-up all of them).
     #[arg(long)]
     secrets: Option<u64>,
     #[arg(long, value_enum, value_delimiter = ',')]
@@ -181,10 +186,7 @@ fn main() -> anyhow::Result<()> {
             Command::Load(args) => load_command(args).await,
             Command::Seed(args) => seed_command(args).await,
             Command::Baseline { listen, tls_ca_out } => {
-                let body = baseline::get_secret_value_body(&Dataset {
-                    prefix: suite::PREFIX.into(),
-                    count: 1,
-                });
+                let body = baseline::get_secret_value_body(&Dataset::new(suite::PREFIX, 1));
                 baseline::serve(listen, tls_ca_out.as_deref(), body).await
             }
             Command::Suite(args) => suite_command(args).await,
@@ -231,7 +233,7 @@ async fn seed_command(args: SeedArgs) -> anyhow::Result<()> {
         rate: None,
     };
     let report = load::run(endpoint, &config, |_| {
-        Generator::new(Kind::Seed, data.clone(), "seed")
+        Generator::new(Kind::Seed { from: 0 }, data.clone(), "seed")
     })
     .await;
     println!("{}", serde_json::to_string_pretty(&report)?);
@@ -250,7 +252,11 @@ async fn suite_command(args: SuiteArgs) -> anyhow::Result<()> {
             }
         }),
         duration: Duration::from_secs_f64(args.duration.unwrap_or(if quick { 1.0 } else { 5.0 })),
-        secrets: args.secrets.unwrap_or(if quick { 200 } else { 10_000 }),
+        secrets: args.secrets.unwrap_or(if quick { 200 } else { 100_000 }),
+        moto_secrets: args
+            .moto_secrets
+            .unwrap_or(if quick { 200 } else { 10_000 }),
+        restarts: args.restarts.unwrap_or(if quick { 1 } else { 3 }),
         seed_concurrency: 32,
         targets: args.targets.unwrap_or_else(|| TargetKind::ALL.to_vec()),
         workloads: args.workloads.unwrap_or_else(|| Workload::ALL.to_vec()),

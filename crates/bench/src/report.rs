@@ -5,7 +5,7 @@ use std::fmt::Write;
 use crate::load::LoadReport;
 use crate::suite::{fmt_us, reference_concurrency, SuiteResult, TargetResult, PACED_WORKLOAD};
 use crate::target::TargetKind;
-use crate::workload::Workload;
+use crate::workload::{Workload, RANDOM_OVER};
 
 fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
@@ -34,6 +34,18 @@ fn errors(r: &LoadReport) -> String {
         .map(|(k, _)| k.replace('|', "/"))
         .unwrap_or_default();
     format!("{} ({top})", r.errors)
+}
+
+/// RSS with the issue's 10,000 secrets: the checkpoint of a larger seeding, or the end of one of
+/// exactly that size.
+fn memory_at_10k(t: &TargetResult) -> Option<crate::proc_stats::Memory> {
+    let seed = t.seed.as_ref()?;
+    seed.memory_at_random_over
+        .or(if seed.created == RANDOM_OVER {
+            seed.memory_after
+        } else {
+            None
+        })
 }
 
 fn target(r: &SuiteResult, kind: TargetKind) -> Option<&TargetResult> {
@@ -108,9 +120,9 @@ pub fn results_markdown(r: &SuiteResult) -> String {
     let _ = writeln!(s, "### Start-up and memory\n");
     let _ = writeln!(
         s,
-        "| target | spawn to first response | idle RSS | seeded (CreateSecret/s) | RSS after seeding | peak RSS | restart with the seeded store | idle RSS then |"
+        "| target | spawn to first response | idle RSS | seeded (CreateSecret/s) | RSS at 10,000 secrets | RSS after seeding | peak RSS | restart with the seeded store (median) | idle RSS then |"
     );
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
     for t in &r.targets {
         let peak_hwm = t
             .points
@@ -128,18 +140,31 @@ pub fn results_markdown(r: &SuiteResult) -> String {
             }
             x
         });
+        let restarts = t.startup_seeded_ms.map(|median| {
+            let all: Vec<String> = t
+                .startup_seeded_all_ms
+                .iter()
+                .map(|v| format!("{v:.1}"))
+                .collect();
+            if all.len() > 1 {
+                format!("{median:.1} ms (of {} ms)", all.join(", "))
+            } else {
+                format!("{median:.1} ms")
+            }
+        });
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             t.label,
             opt(t.startup_ms, |v| format!("{v:.1} ms")),
             opt(t.idle_memory, |m| mib(m.rss_kib)),
             seeded.unwrap_or_else(|| "–".into()),
+            opt(memory_at_10k(t), |m| mib(m.rss_kib)),
             opt(t.seed.as_ref().and_then(|x| x.memory_after), |m| mib(
                 m.rss_kib
             )),
             opt(peak_hwm, mib),
-            opt(t.startup_seeded_ms, |v| format!("{v:.1} ms")),
+            restarts.unwrap_or_else(|| "–".into()),
             opt(t.idle_memory_seeded, |m| mib(m.rss_kib)),
         );
     }
@@ -377,15 +402,20 @@ pub fn goals(r: &SuiteResult) -> Vec<Goal> {
         10.0,
         true,
     );
+    let dev_10k = t_dev.and_then(memory_at_10k);
     absolute(
-        format!(
-            "`--dev` RSS after seeding {} secrets (goal is for 10,000)",
-            seeded(t_dev)
-        ),
+        if dev_10k.is_some() {
+            "`--dev` RSS with 10,000 secrets".to_string()
+        } else {
+            format!(
+                "`--dev` RSS after seeding {} secrets (goal is for 10,000)",
+                seeded(t_dev)
+            )
+        },
         "< 25 MiB",
-        kib(t_dev
+        kib(dev_10k.or(t_dev
             .and_then(|t| t.seed.as_ref())
-            .and_then(|s| s.memory_after)),
+            .and_then(|s| s.memory_after))),
         "MiB",
         25.0,
         true,
@@ -410,7 +440,7 @@ pub fn goals(r: &SuiteResult) -> Vec<Goal> {
     );
     absolute(
         format!(
-            "production spawn to first response with {} secrets (goal is for 100,000)",
+            "production spawn to first response with {} secrets, median of restarts (goal is for 100,000)",
             seeded(t_prod)
         ),
         "< 100 ms",
@@ -472,7 +502,7 @@ pub fn benchmarks_md(r: &SuiteResult, results_md: &str, notes: Option<&str>) -> 
          client and protocol.\n\n\
          ## Reproduce\n\n\
          ```sh\n\
-         scripts/bench            # full run: every target, workload and concurrency (~15 min)\n\
+         scripts/bench            # full run: every target, workload and concurrency, 100,000 secrets (~20–25 min)\n\
          scripts/bench --quick    # smoke run: short points, few secrets (~2 min)\n\
          ```\n\n\
          It builds the release binaries, installs `moto[server]` with pip when absent, pins each server to core 0 \

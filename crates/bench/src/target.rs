@@ -268,10 +268,7 @@ async fn wait_for_first_success(
         &credentials.secret_access_key,
         &credentials.region,
     );
-    let data = Dataset {
-        prefix: String::new(),
-        count: 1,
-    };
+    let data = Dataset::new("", 1);
     let mut generator = Generator::new(Kind::Run(Workload::GetCallerIdentity), data, "probe");
     let mut last = String::new();
     loop {

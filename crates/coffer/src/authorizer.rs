@@ -1,28 +1,103 @@
 //! Authorization of a running server: the caller's identity-based policies (a user's own, its
-//! groups', its permissions boundary) read from the store, and the resource's own policy (a
-//! secret's), evaluated by the policy engine.
+//! groups', its permissions boundary; a role session's role policies, boundary and session
+//! policies) read from the store, and the resource's own policy (a secret's, or a role's trust
+//! policy for `sts:AssumeRole`), evaluated by the policy engine. The resource's account comes from
+//! its ARN, so a cross-account request needs both sides to allow it, as in AWS.
 //!
-//! Policies are read and compiled per request for now; caching compiled policy sets per principal
-//! (invalidated on IAM writes) is the next step for the hot path.
+//! What a caller may do is compiled once and cached per access key (see [`crate::policy_cache`]):
+//! the hot path reads no storage and parses no JSON until an IAM write invalidates it.
 
+use std::sync::Arc;
+
+use coffer_iam::authorization::{IdentityPolicies, POLICY_TABLES};
 use coffer_model::context::{PrincipalKind, RequestContext};
 use coffer_model::AwsError;
 use coffer_policy::{
-    evaluate, AttachedPolicy, ContextValue, Policy, PolicyKind, PolicySet, PolicySource, Principal,
-    Request,
+    evaluate, AttachedPolicy, ContextValue, DenyReason, Policy, PolicyKind, PolicySet,
+    PolicySource, PolicyType, Principal, Request,
 };
 use coffer_server::{AccessRequest, Authorizer, Denial};
-use coffer_store::Store;
+use coffer_store::{Store, StoreError, Txn};
+use coffer_sts::sessions::{self, SessionDoc, SessionKind};
 use futures_util::future::BoxFuture;
+
+use crate::policy_cache::{DocumentCache, TableCache};
 
 pub struct PolicyAuthorizer {
     store: Store,
+    /// Keyed by access key id and caller ARN: a key belongs to one identity for its whole life,
+    /// and a session's stored document never changes.
+    callers: TableCache<(String, String), Option<Arc<Caller>>>,
+    resource_policies: DocumentCache,
 }
 
 impl PolicyAuthorizer {
     pub fn new(store: Store) -> Self {
-        PolicyAuthorizer { store }
+        PolicyAuthorizer {
+            callers: TableCache::new(store.clone(), POLICY_TABLES),
+            resource_policies: DocumentCache::default(),
+            store,
+        }
     }
+
+    /// The caller's compiled policies; `None` when the identity behind its key no longer exists.
+    async fn caller(&self, ctx: &RequestContext) -> Result<Option<Arc<Caller>>, StoreError> {
+        let principal = &ctx.principal;
+        let key = (principal.access_key_id.clone(), principal.arn.clone());
+        self.callers
+            .get_or_load(key, || async {
+                let session = if principal
+                    .access_key_id
+                    .starts_with(sessions::TEMPORARY_KEY_PREFIX)
+                {
+                    let record = self
+                        .store
+                        .get(sessions::SESSIONS, &principal.access_key_id)
+                        .await?;
+                    let Some(record) = record else {
+                        return Ok(None);
+                    };
+                    Some(sessions::from_record(record)?.doc)
+                } else {
+                    None
+                };
+                let (kind, account, arn, user_id) = (
+                    principal.kind,
+                    principal.account_id.clone(),
+                    principal.arn.clone(),
+                    principal.user_id.clone(),
+                );
+                let caller = self
+                    .store
+                    .read(move |txn| {
+                        load_caller(txn, kind, &account, &arn, &user_id, session.clone())
+                    })
+                    .await?;
+                Ok(caller.map(Arc::new))
+            })
+            .await
+    }
+}
+
+/// Everything a decision needs about the caller, read in one transaction.
+struct Caller {
+    principal: Principal,
+    identity: Vec<AttachedPolicy>,
+    boundary: Option<AttachedPolicy>,
+    session_policies: Vec<AttachedPolicy>,
+    /// A federation token passed without session policies grants nothing.
+    session_required: bool,
+    /// Temporary credentials: what they were issued as.
+    session: Option<SessionDoc>,
+}
+
+fn unavailable(ctx: &RequestContext, e: StoreError) -> Denial {
+    tracing::error!(request_id = %ctx.request_id, error = %e, "loading policies failed");
+    Denial::Failed(AwsError::new(
+        503,
+        "ServiceUnavailable",
+        "The service is unavailable. Please try again later.",
+    ))
 }
 
 impl Authorizer for PolicyAuthorizer {
@@ -33,89 +108,369 @@ impl Authorizer for PolicyAuthorizer {
     ) -> BoxFuture<'a, Result<(), Denial>> {
         Box::pin(async move {
             let principal = &ctx.principal;
-            let resource_policy = match &request.resource_policy {
-                Some(doc) => Some(AttachedPolicy::new(
-                    "ResourcePolicy",
-                    PolicySource::Resource,
-                    Policy::parse(doc, PolicyKind::Resource).map_err(|e| {
-                        tracing::error!(
-                            request_id = %ctx.request_id,
-                            error = %e.message(),
-                            "a stored resource policy does not parse"
-                        );
-                        Denial::Failed(AwsError::internal())
-                    })?,
-                )),
-                None => None,
-            };
-            let engine_principal = match principal.kind {
-                // The account root may do anything in its own account unless the resource's own
-                // policy explicitly denies it.
-                PrincipalKind::Root => {
-                    let Some(resource_policy) = &resource_policy else {
-                        return Ok(());
-                    };
-                    let root = Principal::root(&principal.account_id);
-                    let set = PolicySet {
-                        resource: Some(resource_policy),
-                        ..PolicySet::default()
-                    };
-                    return decide(&engine_request(ctx, request, root), &set, ctx, request);
-                }
-                // Unsigned federation calls prove the caller's identity inside the operation.
-                PrincipalKind::Anonymous => return Ok(()),
-                PrincipalKind::User => {
-                    let path_and_name = principal
-                        .arn
-                        .split_once(":user/")
-                        .map(|(_, rest)| rest)
-                        .unwrap_or_default();
-                    Principal::user(&principal.account_id, path_and_name, &principal.user_id)
-                }
-                // Role sessions and federated users arrive with STS.
-                _ => return Err(Denial::Denied(implicit_message(ctx, request))),
-            };
-            let user_name = engine_principal.username.clone().unwrap_or_default();
-            let account = principal.account_id.clone();
-            let policies = self
-                .store
-                .read(move |txn| coffer_iam::authorization::user_policies(txn, &account, &user_name))
-                .await
-                .map_err(|e| {
-                    tracing::error!(request_id = %ctx.request_id, error = %e, "loading policies failed");
-                    Denial::Failed(AwsError::new(
-                        503,
-                        "ServiceUnavailable",
-                        "The service is unavailable. Please try again later.",
-                    ))
-                })?;
-            // A user deleted after its key authenticated has no permissions at all.
-            let Some(policies) = policies else {
+            // Unsigned federation calls prove the caller's identity inside the operation.
+            if principal.kind == PrincipalKind::Anonymous {
+                return Ok(());
+            }
+            let caller = self.caller(ctx).await.map_err(|e| unavailable(ctx, e))?;
+            // An identity deleted after its key authenticated has no permissions at all.
+            let Some(caller) = caller else {
                 return Err(Denial::Denied(implicit_message(ctx, request)));
             };
-            let set = PolicySet {
-                identity: &policies.identity,
-                boundary: policies.boundary.as_ref(),
-                resource: resource_policy.as_ref(),
-                ..PolicySet::default()
+            if let Some(session) = &caller.session {
+                if let Some(denial) = session_restriction(session, &request.action) {
+                    return Err(denial);
+                }
+            }
+            // No permission is needed to authenticate with MFA: policies cannot control it.
+            if request.action == "sts:GetSessionToken" {
+                return Ok(());
+            }
+
+            let resource_policy = match &request.resource_policy {
+                Some(doc) => {
+                    let kind = if request.action.starts_with("sts:") {
+                        PolicyKind::Trust
+                    } else {
+                        PolicyKind::Resource
+                    };
+                    Some(
+                        self.resource_policies
+                            .compile("ResourcePolicy", doc, kind)
+                            .map_err(|e| {
+                                tracing::error!(
+                                    request_id = %ctx.request_id,
+                                    error = %e.message(),
+                                    "a stored resource policy does not parse"
+                                );
+                                Denial::Failed(AwsError::internal())
+                            })?,
+                    )
+                }
+                None => None,
             };
-            decide(
-                &engine_request(ctx, request, engine_principal),
-                &set,
-                ctx,
-                request,
-            )
+            let resource_account = request.resource.as_deref().and_then(arn_account);
+
+            let context = caller
+                .session
+                .as_ref()
+                .map(|s| session_context(s, ctx.now_millis))
+                .unwrap_or_default();
+            let set = PolicySet {
+                identity: &caller.identity,
+                boundary: caller.boundary.as_ref(),
+                resource: resource_policy.as_deref(),
+                resource_account: resource_account.as_deref(),
+                session: &caller.session_policies,
+            };
+            for action in actions(request) {
+                let engine = engine_request(ctx, request, &action, &caller, &context);
+                if caller.session_required && caller.session_policies.is_empty() {
+                    return Err(Denial::Denied(coffer_policy::access_denied(
+                        &ctx.principal.arn,
+                        &action,
+                        request.resource.as_deref(),
+                        DenyReason::Implicit(PolicyType::SessionPolicy),
+                    )));
+                }
+                decide(&engine, &set, ctx, &action, request)?;
+            }
+            Ok(())
         })
     }
 }
 
-fn engine_request(ctx: &RequestContext, request: &AccessRequest, principal: Principal) -> Request {
-    let mut engine_request = Request::new(principal, &request.action, request.resource.as_deref())
-        .with_secure_transport(ctx.secure_transport)
-        .with_time_millis(ctx.now_millis)
-        .with_region(&ctx.region);
+/// The request's action, and those AWS also authorizes with it: passing session tags needs
+/// `sts:TagSession`, a source identity `sts:SetSourceIdentity`.
+fn actions(request: &AccessRequest) -> Vec<String> {
+    let mut actions = vec![request.action.clone()];
+    let has = |key: &str| {
+        request
+            .conditions
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(key))
+    };
+    if matches!(
+        request.action.as_str(),
+        "sts:AssumeRole" | "sts:GetFederationToken"
+    ) && has("aws:TagKeys")
+    {
+        actions.push("sts:TagSession".to_string());
+    }
+    if request.action == "sts:AssumeRole" && has("sts:SourceIdentity") {
+        actions.push("sts:SetSourceIdentity".to_string());
+    }
+    actions
+}
+
+/// What temporary credentials may not do whatever the policies say.
+fn session_restriction(session: &SessionDoc, action: &str) -> Option<Denial> {
+    let denied = |op: &str| {
+        Some(Denial::Failed(AwsError::new(
+            403,
+            "AccessDenied",
+            format!("Cannot call {op} with session credentials"),
+        )))
+    };
+    // IAM answers as for an invalid token (observed with session tokens without MFA).
+    let invalid_token = || {
+        Some(Denial::Failed(AwsError::new(
+            403,
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid",
+        )))
+    };
+    let sts_op = action.strip_prefix("sts:");
+    if let Some(op @ ("GetSessionToken" | "GetFederationToken")) = sts_op {
+        return denied(op);
+    }
+    match session.kind {
+        SessionKind::AssumedRole => None,
+        SessionKind::SessionToken => {
+            if action.starts_with("iam:") && session.mfa_authenticated_at_millis.is_none() {
+                return invalid_token();
+            }
+            match sts_op {
+                Some(op) if op != "AssumeRole" => denied(op),
+                _ => None,
+            }
+        }
+        SessionKind::FederatedUser => {
+            if action.starts_with("iam:") {
+                return invalid_token();
+            }
+            sts_op.and_then(denied)
+        }
+    }
+}
+
+/// The 12-digit account of an ARN (`arn:aws:iam::aws:policy/…` and the like have none).
+fn arn_account(arn: &str) -> Option<String> {
+    let account = arn.split(':').nth(4)?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| account.to_string())
+}
+
+fn user_path_and_name(arn: &str) -> &str {
+    arn.split_once(":user/")
+        .map(|(_, rest)| rest)
+        .unwrap_or_default()
+}
+
+fn session_policies(
+    txn: &mut dyn Txn,
+    account: &str,
+    session: &SessionDoc,
+) -> Result<Vec<AttachedPolicy>, StoreError> {
+    let mut out = Vec::new();
+    for (i, doc) in session.session_policies.iter().enumerate() {
+        let policy = Policy::parse(doc, PolicyKind::Session)
+            .map_err(|e| StoreError::Corrupt(format!("stored session policy: {}", e.message())))?;
+        out.push(AttachedPolicy::new(
+            format!("SessionPolicy{}", i + 1),
+            PolicySource::None,
+            policy,
+        ));
+    }
+    for arn in &session.policy_arns {
+        // A managed session policy deleted since grants nothing, but still narrows the session.
+        let found = coffer_iam::policies::find_by_arn(txn, account, arn)?;
+        let document = found.as_ref().and_then(|p| p.default_document());
+        let policy = match document {
+            Some(doc) => Policy::parse(doc, PolicyKind::Identity)
+                .map_err(|e| StoreError::Corrupt(format!("stored policy {arn}: {}", e.message())))?,
+            None => Policy::parse(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotAction":"*","Resource":"*"}]}"#,
+                PolicyKind::Session,
+            )
+            .map_err(|e| StoreError::Corrupt(e.message().to_string()))?,
+        };
+        let source = if found.is_some_and(|p| p.aws_managed) {
+            PolicySource::AwsManaged
+        } else {
+            PolicySource::UserManaged
+        };
+        out.push(AttachedPolicy::new(arn.clone(), source, policy));
+    }
+    Ok(out)
+}
+
+/// The identity policies (and tags) of a user, or of the account root (who may do anything in
+/// its account).
+fn long_term_identity(
+    txn: &mut dyn Txn,
+    account: &str,
+    user_name: Option<&str>,
+) -> Result<Option<IdentityPolicies>, StoreError> {
+    match user_name {
+        Some(name) => coffer_iam::authorization::user_policies(txn, account, name),
+        None => Ok(Some(IdentityPolicies {
+            identity: Vec::new(),
+            boundary: None,
+            tags: Vec::new(),
+        })),
+    }
+}
+
+fn session_context(session: &SessionDoc, now_millis: i64) -> Vec<(String, ContextValue)> {
+    let mut context = vec![
+        (
+            "aws:TokenIssueTime".to_string(),
+            ContextValue::date_millis(session.issued_at_millis),
+        ),
+        (
+            "aws:MultiFactorAuthPresent".to_string(),
+            ContextValue::boolean(session.mfa_authenticated_at_millis.is_some()),
+        ),
+    ];
+    if let Some(at) = session.mfa_authenticated_at_millis {
+        context.push((
+            "aws:MultiFactorAuthAge".to_string(),
+            ContextValue::number(((now_millis - at) / 1000).max(0).to_string()),
+        ));
+    }
+    if let Some(source) = &session.source_identity {
+        context.push((
+            "aws:SourceIdentity".to_string(),
+            ContextValue::string(source.clone()),
+        ));
+    }
+    context
+}
+
+/// `None` when the identity behind the caller no longer exists.
+fn load_caller(
+    txn: &mut dyn Txn,
+    kind: PrincipalKind,
+    account: &str,
+    arn: &str,
+    user_id: &str,
+    session_doc: Option<SessionDoc>,
+) -> Result<Option<Caller>, StoreError> {
+    let Some(session) = session_doc
+        .as_ref()
+        .filter(|s| s.kind != SessionKind::SessionToken)
+    else {
+        // Long-term keys, or a session token: the user (or root) itself.
+        let (mut principal, user_name) = match kind {
+            PrincipalKind::Root => (Principal::root(account), None),
+            _ => {
+                let p = Principal::user(account, user_path_and_name(arn), user_id);
+                let name = p.username.clone();
+                (p, name)
+            }
+        };
+        let Some(policies) = long_term_identity(txn, account, user_name.as_deref())? else {
+            return Ok(None);
+        };
+        // A user's tags are its `aws:PrincipalTag/*`.
+        principal.tags = policies.tags;
+        return Ok(Some(Caller {
+            principal,
+            identity: policies.identity,
+            boundary: policies.boundary,
+            session_policies: Vec::new(),
+            session_required: false,
+            session: session_doc,
+        }));
+    };
+    let session_policies = session_policies(txn, account, session)?;
+    match session.kind {
+        SessionKind::AssumedRole => {
+            let Some(role_ref) = &session.role else {
+                return Ok(None);
+            };
+            let Some(role) = coffer_iam::roles::find(txn, account, &role_ref.name)? else {
+                return Ok(None);
+            };
+            // A role deleted and re-created under the same name is another role.
+            if role.role_id != role_ref.role_id {
+                return Ok(None);
+            }
+            let Some(policies) =
+                coffer_iam::authorization::role_policies(txn, account, &role.name)?
+            else {
+                return Ok(None);
+            };
+            let session_name = arn.rsplit('/').next().unwrap_or_default();
+            let mut principal = Principal::assumed_role(
+                account,
+                &format!("{}{}", role.path, role.name),
+                session_name,
+                &role.role_id,
+            );
+            // Session tags override the role's tags of the same key.
+            for tag in &role.tags {
+                if !session
+                    .tags
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case(&tag.key))
+                {
+                    principal.tags.push((tag.key.clone(), tag.value.clone()));
+                }
+            }
+            principal.tags.extend(session.tags.iter().cloned());
+            Ok(Some(Caller {
+                principal,
+                identity: policies.identity,
+                boundary: policies.boundary,
+                session_policies,
+                session_required: false,
+                session: session_doc.clone(),
+            }))
+        }
+        SessionKind::FederatedUser => {
+            let Some(policies) = long_term_identity(txn, account, session.user_name.as_deref())?
+            else {
+                return Ok(None);
+            };
+            let (mut identity, boundary) = (policies.identity, policies.boundary);
+            if session.user_name.is_none() {
+                // A federation token of the root user: root's own permissions, i.e. everything.
+                let everything = Policy::parse(
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+                    PolicyKind::Identity,
+                )
+                .map_err(|e| StoreError::Corrupt(e.message().to_string()))?;
+                identity.push(AttachedPolicy::new("root", PolicySource::None, everything));
+            }
+            let name = arn.rsplit('/').next().unwrap_or_default();
+            let source = session.source_arn.clone().unwrap_or_default();
+            let mut principal = Principal::federated_user(account, name, &source);
+            principal.tags.extend(session.tags.iter().cloned());
+            Ok(Some(Caller {
+                principal,
+                identity,
+                boundary,
+                session_policies,
+                session_required: true,
+                session: session_doc.clone(),
+            }))
+        }
+        SessionKind::SessionToken => unreachable!("handled above"),
+    }
+}
+
+fn engine_request(
+    ctx: &RequestContext,
+    request: &AccessRequest,
+    action: &str,
+    caller: &Caller,
+    context: &[(String, ContextValue)],
+) -> Request {
+    let mut engine_request = Request::new(
+        caller.principal.clone(),
+        action,
+        request.resource.as_deref(),
+    )
+    .with_secure_transport(ctx.secure_transport)
+    .with_time_millis(ctx.now_millis)
+    .with_region(&ctx.region);
     if let Some(ip) = ctx.source_ip {
         engine_request = engine_request.with_source_ip(ip);
+    }
+    for (key, value) in context {
+        engine_request = engine_request.with_value(key, value.clone());
     }
     for (key, values) in &request.conditions {
         let values = values
@@ -131,6 +486,7 @@ fn decide(
     engine_request: &Request,
     set: &PolicySet<'_>,
     ctx: &RequestContext,
+    action: &str,
     request: &AccessRequest,
 ) -> Result<(), Denial> {
     let decision = evaluate(engine_request, set);
@@ -140,7 +496,14 @@ fn decide(
     Err(Denial::Denied(
         decision
             .access_denied_message(engine_request)
-            .unwrap_or_else(|| implicit_message(ctx, request)),
+            .unwrap_or_else(|| {
+                coffer_policy::access_denied(
+                    &ctx.principal.arn,
+                    action,
+                    request.resource.as_deref(),
+                    DenyReason::Implicit(PolicyType::IdentityBased),
+                )
+            }),
     ))
 }
 
@@ -149,6 +512,21 @@ fn implicit_message(ctx: &RequestContext, request: &AccessRequest) -> String {
         &ctx.principal.arn,
         &request.action,
         request.resource.as_deref(),
-        coffer_policy::DenyReason::Implicit(coffer_policy::PolicyType::IdentityBased),
+        DenyReason::Implicit(PolicyType::IdentityBased),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_accounts_come_from_arns() {
+        assert_eq!(
+            arn_account("arn:aws:secretsmanager:us-east-1:111122223333:secret:a-AbCdEf").as_deref(),
+            Some("111122223333")
+        );
+        assert_eq!(arn_account("arn:aws:iam::aws:policy/ReadOnlyAccess"), None);
+        assert_eq!(arn_account("*"), None);
+    }
 }

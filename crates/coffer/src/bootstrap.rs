@@ -103,6 +103,49 @@ impl Bootstrap {
     }
 }
 
+/// Creates one more account (tenant) and its root access key, for `coffer admin account create`.
+/// Safe while a server runs on the same store: the server reads keys it has not seen from storage.
+pub async fn create_account(
+    store: &Store,
+    account_id: Option<&str>,
+) -> anyhow::Result<RootAccount> {
+    let account_id = match account_id {
+        Some(id) => validate_account_id(id)?.to_string(),
+        None => random_account_id(),
+    };
+    let root = RootAccount {
+        account_id,
+        access_key_id: new_access_key_id("AKIA"),
+        secret_access_key: new_secret_access_key(),
+        created: true,
+    };
+    let account = root.account_id.clone();
+    let key_id = root.access_key_id.clone();
+    let secret = zeroize::Zeroizing::new(root.secret_access_key.clone());
+    let now = now_secs();
+    let created = store
+        .write(move |txn| {
+            if coffer_iam::accounts::get(txn, &account)?.is_some() {
+                return Ok(false);
+            }
+            coffer_iam::accounts::create_with_root_key(txn, &account, &key_id, &secret, now)?;
+            Ok(true)
+        })
+        .await
+        .map_err(|e: coffer_store::StoreError| anyhow::anyhow!("creating the account: {e}"))?;
+    if !created {
+        bail!("account {} already exists", root.account_id);
+    }
+    Ok(root)
+}
+
+fn now_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
 async fn existing_account(store: &Store) -> anyhow::Result<Option<String>> {
     store
         .read(|txn| {
@@ -123,10 +166,7 @@ async fn store_root(store: &Store, root: &RootAccount) -> anyhow::Result<()> {
     let account_id = root.account_id.clone();
     let key_id = root.access_key_id.clone();
     let secret = zeroize::Zeroizing::new(root.secret_access_key.clone());
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or_default();
+    let now = now_secs();
     store
         .write(move |txn| {
             if coffer_iam::accounts::get(txn, &account_id)?.is_some() {

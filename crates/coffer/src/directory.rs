@@ -9,8 +9,9 @@ use coffer_auth::SecretAccessKey;
 use coffer_iam::access_keys::{self, KeyStatus};
 use coffer_model::context::{Principal, PrincipalKind};
 use coffer_model::AwsError;
-use coffer_server::{Directory, KeyEntry};
+use coffer_server::{Directory, KeyEntry, SessionBinding};
 use coffer_store::Store;
+use coffer_sts::sessions::{self, SessionKind};
 use futures_util::future::BoxFuture;
 
 pub struct StoreDirectory {
@@ -29,6 +30,42 @@ impl StoreDirectory {
     }
 }
 
+impl StoreDirectory {
+    /// Temporary credentials: the session's principal, and the token that must accompany the key
+    /// (authentication answers AWS's errors for a wrong or missing token and for an ended session).
+    async fn lookup_session(
+        &self,
+        access_key_id: &str,
+    ) -> Result<Option<Arc<KeyEntry>>, coffer_store::StoreError> {
+        let Some(record) = self.store.get(sessions::SESSIONS, access_key_id).await? else {
+            return Ok(None);
+        };
+        let found = sessions::from_record(record)?;
+        let doc = found.doc;
+        let kind = match doc.kind {
+            SessionKind::AssumedRole => PrincipalKind::AssumedRole,
+            SessionKind::FederatedUser => PrincipalKind::FederatedUser,
+            SessionKind::SessionToken if doc.user_name.is_some() => PrincipalKind::User,
+            SessionKind::SessionToken => PrincipalKind::Root,
+        };
+        Ok(Some(Arc::new(KeyEntry {
+            secret: SecretAccessKey::new(found.secret_access_key),
+            principal: Principal {
+                kind,
+                account_id: doc.account_id,
+                arn: doc.arn,
+                user_id: doc.user_id,
+                access_key_id: access_key_id.to_string(),
+            },
+            active: true,
+            session: Some(SessionBinding {
+                token: SecretAccessKey::new(found.session_token),
+                expires_at_millis: doc.expires_at_millis,
+            }),
+        })))
+    }
+}
+
 impl Directory for StoreDirectory {
     fn lookup<'a>(
         &'a self,
@@ -43,6 +80,12 @@ impl Directory for StoreDirectory {
                     "The service is unavailable. Please try again later.",
                 )
             };
+            if access_key_id.starts_with(sessions::TEMPORARY_KEY_PREFIX) {
+                return self
+                    .lookup_session(access_key_id)
+                    .await
+                    .map_err(unavailable);
+            }
             let Some(record) = self
                 .store
                 .get(access_keys::ACCESS_KEYS, access_key_id)
@@ -78,6 +121,10 @@ impl Directory for StoreDirectory {
     }
 
     fn record_use(&self, access_key_id: &str, service: &str, region: &str) {
+        // `GetAccessKeyLastUsed` concerns long-term keys only.
+        if access_key_id.starts_with(sessions::TEMPORARY_KEY_PREFIX) {
+            return;
+        }
         let now = chrono::Utc::now().timestamp();
         {
             let mut recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());

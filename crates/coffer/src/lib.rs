@@ -4,4 +4,6 @@
 pub mod authorizer;
 pub mod bootstrap;
 pub mod directory;
+pub mod iam_access;
+pub mod policy_cache;
 pub mod services;

@@ -14,6 +14,9 @@ use coffer_server::{App, AppConfig, ListenerLimits, SystemClock};
 use coffer_store::{BackendConfig, MasterKeySource, Store, StoreConfig};
 use tokio::net::TcpListener;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "coffer",
@@ -48,6 +51,9 @@ enum AdminCommand {
         #[command(flatten)]
         storage: StorageArgs,
     },
+    /// Accounts (tenants) of the store.
+    #[command(subcommand)]
+    Account(AccountCommand),
     /// Re-wrap every data key under a new master key. With the default key file the new key
     /// replaces it; otherwise the new key is written to --new-key-file.
     RotateMasterKey {
@@ -55,6 +61,20 @@ enum AdminCommand {
         /// over `<data-dir>/master.key` once the rotation is complete.
         #[arg(long)]
         new_key_file: Option<PathBuf>,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account and its root access key; prints
+    /// `{"AccountId":…,"AccessKeyId":…,"SecretAccessKey":…}` on one line. Works while a server
+    /// runs on the same store.
+    Create {
+        /// 12 digits; random when left out. Fails if the account exists.
+        #[arg(long)]
+        account_id: Option<String>,
         #[command(flatten)]
         storage: StorageArgs,
     },
@@ -116,6 +136,10 @@ struct ServeArgs {
     /// Extra DNS name or IP address for the generated server certificate (repeatable).
     #[arg(long = "tls-name")]
     tls_names: Vec<String>,
+    /// PEM CA certificate(s) to trust, besides the system's roots, when fetching OIDC issuers'
+    /// keys for AssumeRoleWithWebIdentity (a private identity provider).
+    #[arg(long)]
+    oidc_ca: Option<PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -158,6 +182,24 @@ mod admin {
                     "restored {} records from {}",
                     report.records,
                     file.display()
+                );
+            }
+            AdminCommand::Account(AccountCommand::Create {
+                account_id,
+                storage,
+            }) => {
+                create_private_dir(&storage.data_dir)?;
+                let store = Store::open(store_config(&storage))
+                    .await
+                    .context("opening the store")?;
+                let root = bootstrap::create_account(&store, account_id.as_deref()).await?;
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "AccountId": root.account_id,
+                        "AccessKeyId": root.access_key_id,
+                        "SecretAccessKey": root.secret_access_key,
+                    })
                 );
             }
             AdminCommand::RotateMasterKey {
@@ -284,6 +326,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         (store, tls)
     };
     let directory = Arc::new(StoreDirectory::new(store.clone()));
+    // Checked before the server announces itself, so a bad CA file fails the start.
+    let mut sts = coffer_sts::StsService::new(store.clone());
+    if let Some(path) = &args.oidc_ca {
+        let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        sts = sts
+            .with_oidc_ca(&pem)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
 
     let listener = TcpListener::bind(args.listen)
         .await
@@ -308,15 +358,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         invoker = Some(lambda);
     }
-    let services = services::build(&store, invoker);
+    let authorizer: Arc<dyn coffer_server::Authorizer> =
+        Arc::new(PolicyAuthorizer::new(store.clone()));
+    let batch_authorizer = (!args.dev).then(|| authorizer.clone());
+    let services = services::build_with_sts(&store, invoker, sts, batch_authorizer);
     tokio::spawn(services::maintenance(
         services.secrets_manager.clone(),
+        services.sts.clone(),
         std::time::Duration::from_secs(args.maintenance_interval.max(1)),
     ));
     let app = Arc::new(App::new(
         config,
         directory,
-        Arc::new(PolicyAuthorizer::new(store.clone())),
+        authorizer,
         services.handlers,
         Arc::new(SystemClock),
     ));

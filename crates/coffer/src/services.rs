@@ -6,7 +6,8 @@ use std::sync::Arc;
 use coffer_model::context::RequestContext;
 use coffer_model::schema::{Operation, Service};
 use coffer_model::AwsError;
-use coffer_server::{AccessRequest, ServiceHandler};
+use coffer_model::Protocol;
+use coffer_server::{AccessRequest, Authorizer, ServiceHandler};
 use coffer_store::Store;
 use futures_util::future::BoxFuture;
 use serde_json::Value;
@@ -47,21 +48,22 @@ handler!(
 );
 handler!(Iam, coffer_iam::IamService, iam);
 
-fn field<'a>(input: &'a Value, name: &str) -> Option<&'a str> {
-    input.get(name).and_then(Value::as_str)
-}
-
 impl Sts {
+    /// For `AssumeRole`, the role's trust policy as the resource policy and the `sts:` condition
+    /// keys; the authorizer adds `sts:TagSession` / `sts:SetSourceIdentity` when they apply.
     async fn access_request(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         op: &'static Operation,
         input: &Value,
     ) -> Result<AccessRequest, AwsError> {
-        Ok(AccessRequest::new(
-            format!("sts:{}", op.name),
-            field(input, "RoleArn").map(str::to_string),
-        ))
+        let access = self.0.access(ctx, op.name, input).await?;
+        Ok(AccessRequest {
+            action: access.action,
+            resource: access.resource,
+            conditions: access.conditions,
+            resource_policy: access.resource_policy,
+        })
     }
 }
 
@@ -91,19 +93,7 @@ impl Iam {
         op: &'static Operation,
         input: &Value,
     ) -> Result<AccessRequest, AwsError> {
-        let account = &ctx.principal.account_id;
-        let resource = if let Some(arn) = field(input, "PolicyArn") {
-            Some(arn.to_string())
-        } else if let Some(name) = field(input, "UserName") {
-            Some(format!("arn:aws:iam::{account}:user/{name}"))
-        } else if let Some(name) = field(input, "GroupName") {
-            Some(format!("arn:aws:iam::{account}:group/{name}"))
-        } else if let Some(name) = field(input, "RoleName") {
-            Some(format!("arn:aws:iam::{account}:role/{name}"))
-        } else {
-            field(input, "PolicyName").map(|name| format!("arn:aws:iam::{account}:policy/{name}"))
-        };
-        Ok(AccessRequest::new(format!("iam:{}", op.name), resource))
+        crate::iam_access::access_request(self.0.store(), ctx, op, input).await
     }
 }
 
@@ -112,6 +102,7 @@ impl Iam {
 pub struct Services {
     pub handlers: Vec<Arc<dyn ServiceHandler>>,
     pub secrets_manager: coffer_secretsmanager::SecretsManagerService,
+    pub sts: coffer_sts::StsService,
 }
 
 pub fn all(store: &Store) -> Vec<Arc<dyn ServiceHandler>> {
@@ -122,24 +113,70 @@ pub fn build(
     store: &Store,
     rotation: Option<coffer_secretsmanager::LambdaHttpInvoker>,
 ) -> Services {
+    build_with_sts(
+        store,
+        rotation,
+        coffer_sts::StsService::new(store.clone()),
+        None,
+    )
+}
+
+/// Lets Secrets Manager authorize the secrets a batch call reads with the server's authorizer.
+struct AuthorizerCheck(Arc<dyn Authorizer>);
+
+impl coffer_secretsmanager::AccessCheck for AuthorizerCheck {
+    fn check<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        access: coffer_secretsmanager::SecretAccess,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), AwsError>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            let request = AccessRequest {
+                action: access.action,
+                resource: Some(access.resource).filter(|r| r != "*"),
+                conditions: access.conditions.into_iter().collect(),
+                resource_policy: access.resource_policy,
+            };
+            self.0
+                .authorize(ctx, &request)
+                .await
+                .map_err(|denial| denial.to_aws(Protocol::Json))
+        })
+    }
+}
+
+/// As [`build`], with an STS service configured by the caller (e.g. trusting a private CA for
+/// OIDC issuers) and, outside `--dev`, the authorizer that decides per-secret reads of batch calls.
+pub fn build_with_sts(
+    store: &Store,
+    rotation: Option<coffer_secretsmanager::LambdaHttpInvoker>,
+    sts: coffer_sts::StsService,
+    authorizer: Option<Arc<dyn Authorizer>>,
+) -> Services {
     let mut secrets_manager = coffer_secretsmanager::SecretsManagerService::new(store.clone());
+    if let Some(authorizer) = authorizer {
+        secrets_manager = secrets_manager.with_access_check(Arc::new(AuthorizerCheck(authorizer)));
+    }
     if let Some(invoker) = rotation {
         secrets_manager = secrets_manager.with_rotation_invoker(Arc::new(invoker));
     }
     Services {
         handlers: vec![
-            Arc::new(Sts(coffer_sts::StsService)),
+            Arc::new(Sts(sts.clone())),
             Arc::new(SecretsManager(secrets_manager.clone())),
             Arc::new(Iam(coffer_iam::IamService::new(store.clone()))),
         ],
         secrets_manager,
+        sts,
     }
 }
 
-/// Every `interval`: purges secrets whose recovery window ended and runs due rotations. Both are
-/// safe when several nodes share a database.
+/// Every `interval`: purges secrets whose recovery window ended, runs due rotations and deletes
+/// ended STS sessions. All are safe when several nodes share a database.
 pub async fn maintenance(
     secrets_manager: coffer_secretsmanager::SecretsManagerService,
+    sts: coffer_sts::StsService,
     interval: std::time::Duration,
 ) {
     let mut ticker = tokio::time::interval(interval);
@@ -151,6 +188,9 @@ pub async fn maintenance(
         }
         if let Err(e) = secrets_manager.rotate_due(now).await {
             tracing::warn!(error = %e, "scheduled rotation failed");
+        }
+        if let Err(e) = sts.purge_expired(now).await {
+            tracing::warn!(error = %e, "purging ended STS sessions failed");
         }
     }
 }

@@ -1,14 +1,14 @@
 //! Keys that must stop authenticating: inactive, deleted, and temporary keys with a wrong or expired
-//! session token. The server runs in process (IAM, which disables and deletes keys, is not served yet),
-//! on a real socket, called by aws-sdk-rust.
+//! session token. The server runs in process with a directory the test controls directly, on a real
+//! socket, called by aws-sdk-rust (the same through IAM's API: tests/e2e/test_authorization.py).
+
+mod in_process;
 
 use std::sync::Arc;
 
 use coffer_auth::SecretAccessKey;
 use coffer_model::context::{Principal, PrincipalKind};
-use coffer_server::{
-    App, AppConfig, KeyEntry, ListenerLimits, MemoryDirectory, SessionBinding, SystemClock,
-};
+use coffer_server::{KeyEntry, MemoryDirectory, SessionBinding};
 
 const SECRET: &str = "inactiveKeysTestSecret0123456789abcdefgh";
 
@@ -23,31 +23,10 @@ fn principal(key: &str) -> Principal {
 }
 
 async fn start(directory: MemoryDirectory) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
     let store = coffer_store::Store::open(coffer_store::StoreConfig::memory())
         .await
         .expect("store");
-    let app = Arc::new(App::new(
-        AppConfig::default(),
-        Arc::new(directory),
-        Arc::new(coffer::authorizer::PolicyAuthorizer::new(store.clone())),
-        coffer::services::all(&store),
-        Arc::new(SystemClock),
-    ));
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(coffer_server::serve(
-        listener,
-        None,
-        app,
-        ListenerLimits::default(),
-        async {
-            let _ = rx.await;
-        },
-    ));
-    (url, tx)
+    in_process::serve(&store, Arc::new(directory), coffer::services::all(&store)).await
 }
 
 fn config(url: &str, key: &str, token: Option<&str>) -> aws_config::SdkConfig {

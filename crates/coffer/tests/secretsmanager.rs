@@ -4,7 +4,9 @@ mod support;
 
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::primitives::Blob;
-use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, ReplicaRegionType, Tag};
+use aws_sdk_secretsmanager::types::{
+    Filter, FilterNameStringType, ReplicaRegionType, RotationRulesType, Tag,
+};
 use aws_sdk_secretsmanager::Client;
 use support::Server;
 
@@ -346,4 +348,85 @@ async fn batch_get_password_policy_rotation_and_replication() {
         .send()
         .await
         .expect("write the promoted copy");
+}
+
+#[tokio::test]
+async fn rotation_schedules_and_policy_validation() {
+    let server = Server::start(&[]);
+    let sm = client(&server);
+    sm.create_secret()
+        .name("sched/1")
+        .secret_string("pw")
+        .send()
+        .await
+        .expect("CreateSecret");
+    let builtin = format!(
+        "arn:aws:lambda:us-east-1:{}:function:{}",
+        support::ACCOUNT,
+        coffer_secretsmanager::BUILTIN_ROTATION_FUNCTION
+    );
+    // The first of each month at 16:00 UTC, with a 3-hour window.
+    let rotated = sm
+        .rotate_secret()
+        .secret_id("sched/1")
+        .rotation_lambda_arn(&builtin)
+        .rotation_rules(
+            RotationRulesType::builder()
+                .schedule_expression("cron(0 16 1 * ? *)")
+                .duration("3h")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("RotateSecret");
+    let desc = sm
+        .describe_secret()
+        .secret_id("sched/1")
+        .send()
+        .await
+        .expect("DescribeSecret");
+    let rules = desc.rotation_rules().expect("rules");
+    assert_eq!(rules.schedule_expression(), Some("cron(0 16 1 * ? *)"));
+    assert_eq!(rules.duration(), Some("3h"));
+    let next = desc.next_rotation_date().expect("next").secs();
+    // 16:00 UTC on the first of a month, after the rotation that just happened.
+    assert_eq!(next % 86_400, 16 * 3_600);
+    assert!(next > desc.last_rotated_date().expect("last").secs());
+    // The rotated version carries AWSCURRENT only, as on AWS after a completed rotation.
+    let stages = desc.version_ids_to_stages().expect("stages");
+    assert_eq!(
+        stages.get(rotated.version_id().expect("version")),
+        Some(&vec!["AWSCURRENT".to_string()])
+    );
+
+    let err = sm
+        .rotate_secret()
+        .secret_id("sched/1")
+        .rotation_rules(
+            RotationRulesType::builder()
+                .schedule_expression("cron(30 16 1 * ? *)")
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("minutes must be 0");
+    assert_eq!(err.code(), Some("InvalidParameterException"));
+    assert_eq!(err.message(), Some("The schedule expression is invalid."));
+
+    let checked = sm
+        .validate_resource_policy()
+        .resource_policy(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"GetSecretValue","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .expect("ValidateResourcePolicy");
+    assert!(!checked.policy_validation_passed());
+    let errors = checked.validation_errors();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].check_name(), Some("SYNTAX_CHECK"));
+    assert_eq!(
+        errors[0].error_message(),
+        Some("Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.")
+    );
 }

@@ -24,6 +24,38 @@ use crate::IamService;
 pub const ALIASES: &str = "iam_account_aliases";
 /// Account → its alias (an account has at most one).
 pub const ALIAS_OF: &str = "iam_account_alias_of";
+/// Account → its STS preferences (`SetSecurityTokenServicePreferences`).
+pub const STS_PREFERENCES: &str = "iam_sts_preferences";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct StsPreferences {
+    /// 1 (tokens valid only in default regions) or 2 (valid in all regions).
+    global_endpoint_token_version: i32,
+}
+
+pub(crate) async fn set_security_token_service_preferences(
+    svc: &IamService,
+    ctx: &RequestContext,
+    input: SetSecurityTokenServicePreferencesRequest,
+) -> Result<(), IamError> {
+    let account = ctx.principal.account_id.clone();
+    let version = match input.global_endpoint_token_version {
+        GlobalEndpointTokenVersion::V1Token => 1,
+        GlobalEndpointTokenVersion::V2Token => 2,
+    };
+    svc.write(move |txn| {
+        records::put(
+            txn,
+            STS_PREFERENCES,
+            &account,
+            &StsPreferences {
+                global_endpoint_token_version: version,
+            },
+        )?;
+        Ok(())
+    })
+    .await
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct AliasDoc {
@@ -115,7 +147,6 @@ const QUOTAS: &[(&str, i32)] = &[
     ("AttachedPoliciesPerRoleQuota", 10),
     ("AttachedPoliciesPerUserQuota", 10),
     ("PolicyVersionsInUseQuota", 10000),
-    ("GlobalEndpointTokenVersion", 1),
 ];
 
 pub(crate) async fn get_account_summary(
@@ -130,6 +161,9 @@ pub(crate) async fn get_account_summary(
             let roles = all_of::<RoleDoc>(txn, ROLES, &account)?.len();
             let policies = all_of::<PolicyDoc>(txn, POLICIES, &account)?;
             let root_keys = access_keys::ids_of(txn, &account, None)?.len();
+            let (mfa_devices, mfa_in_use) = crate::mfa::counts(txn, &account)?;
+            let token_version = records::get::<StsPreferences>(txn, STS_PREFERENCES, &account)?
+                .map_or(1, |p| p.global_endpoint_token_version);
             let mut map: BTreeMap<String, i32> = BTreeMap::new();
             let mut set = |k: &str, v: usize| {
                 map.insert(k.to_string(), i32::try_from(v).unwrap_or(i32::MAX));
@@ -147,12 +181,12 @@ pub(crate) async fn get_account_summary(
                     .sum(),
             );
             set("AccountAccessKeysPresent", usize::from(root_keys > 0));
+            set("MFADevices", mfa_devices);
+            set("MFADevicesInUse", mfa_in_use);
             for zero in [
                 "InstanceProfiles",
                 "Providers",
                 "ServerCertificates",
-                "MFADevices",
-                "MFADevicesInUse",
                 "AccountMFAEnabled",
                 "AccountPasswordPresent",
                 "AccountSigningCertificatesPresent",
@@ -170,6 +204,7 @@ pub(crate) async fn get_account_summary(
             for (k, v) in QUOTAS {
                 map.insert((*k).to_string(), *v);
             }
+            map.insert("GlobalEndpointTokenVersion".to_string(), token_version);
             Ok(map)
         })
         .await?;

@@ -10,12 +10,25 @@ use crate::policies;
 use crate::roles;
 use crate::users;
 
+/// Every table an identity's policies are read from: a write to any of them may change what some
+/// principal is allowed to do, so caches of compiled policies are keyed on their generation.
+pub const POLICY_TABLES: &[&str] = &[
+    users::USERS,
+    groups::GROUPS,
+    membership::GROUP_MEMBERS,
+    membership::USER_GROUPS,
+    policies::POLICIES,
+    roles::ROLES,
+];
+
 /// An identity's identity-based policies and permissions boundary.
 #[derive(Debug, Clone)]
 pub struct IdentityPolicies {
     /// The identity's inline and managed policies (for a user, then those of each of its groups).
     pub identity: Vec<AttachedPolicy>,
     pub boundary: Option<AttachedPolicy>,
+    /// The identity's own tags: `aws:PrincipalTag/*` for its requests.
+    pub tags: Vec<(String, String)>,
 }
 
 fn compile(document: &str) -> Result<Policy, StoreError> {
@@ -100,7 +113,12 @@ pub fn user_policies(
         Some(arn) => managed(txn, account, arn, PolicyKind::PermissionsBoundary)?,
         None => None,
     };
-    Ok(Some(IdentityPolicies { identity, boundary }))
+    let tags = user.tags.into_iter().map(|t| (t.key, t.value)).collect();
+    Ok(Some(IdentityPolicies {
+        identity,
+        boundary,
+        tags,
+    }))
 }
 
 /// `None` when the role does not exist (deleted since its session began).
@@ -124,5 +142,10 @@ pub fn role_policies(
         Some(arn) => managed(txn, account, arn, PolicyKind::PermissionsBoundary)?,
         None => None,
     };
-    Ok(Some(IdentityPolicies { identity, boundary }))
+    let tags = role.tags.into_iter().map(|t| (t.key, t.value)).collect();
+    Ok(Some(IdentityPolicies {
+        identity,
+        boundary,
+        tags,
+    }))
 }

@@ -248,6 +248,38 @@ pub(crate) const POLICIES: &[AwsManaged] = &[
   ]
 }"#,
     },
+    // ReadOnlyAccess: AWS's document lists some 3,000 read actions of every AWS service (about
+    // 70 KB). Coffer serves a faithful subset: AWS's own entries for the services Coffer implements
+    // (IAM, STS needs none, Secrets Manager) and KMS, which Secrets Manager clients consult. The
+    // version number and its date are not AWS's (AWS revises this policy every few weeks).
+    AwsManaged {
+        name: "ReadOnlyAccess",
+        description: "Provides read-only access to AWS services and resources.",
+        created: 1_423_247_988, // 2015-02-06T18:39:48Z
+        version: 1,
+        version_created: 1_423_247_988,
+        document: r#"{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Action": [
+        "iam:Generate*",
+        "iam:Get*",
+        "iam:List*",
+        "iam:Simulate*",
+        "kms:Describe*",
+        "kms:Get*",
+        "kms:List*",
+        "secretsmanager:Describe*",
+        "secretsmanager:GetResourcePolicy",
+        "secretsmanager:List*"
+      ],
+      "Resource": "*"
+    }
+  ]
+}"#,
+    },
 ];
 
 /// How often one account uses an AWS managed policy.

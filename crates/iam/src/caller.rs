@@ -43,6 +43,17 @@ pub(crate) fn subject(
     }
 }
 
+/// The user a request names, or the calling user; roots and roles must name one.
+pub(crate) fn named_user(
+    ctx: &RequestContext,
+    user_name: Option<String>,
+) -> Result<String, IamError> {
+    subject(ctx, user_name)?
+        .user_name()
+        .map(str::to_string)
+        .ok_or_else(non_user)
+}
+
 fn non_user() -> IamError {
     IamError::validation("Must specify userName when calling with non-User credentials")
 }

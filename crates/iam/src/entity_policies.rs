@@ -253,6 +253,16 @@ pub(crate) async fn list_group_policies(
     })
 }
 
+/// Only its service changes a service-linked role's policies.
+fn protect_service_linked(
+    txn: &mut dyn coffer_store::Txn,
+    account: &str,
+    role_name: &str,
+) -> crate::error::TxResult<()> {
+    let (_, role) = crate::roles::load(txn, account, role_name)?;
+    crate::service_linked_roles::refuse_protected(&role)
+}
+
 pub(crate) async fn attach_role_policy(
     svc: &IamService,
     ctx: &RequestContext,
@@ -260,6 +270,7 @@ pub(crate) async fn attach_role_policy(
 ) -> Result<(), IamError> {
     let account = ctx.principal.account_id.clone();
     svc.write(move |txn| {
+        protect_service_linked(txn, &account, &input.role_name)?;
         attachments::attach::<RoleDoc>(txn, &account, &input.role_name, &input.policy_arn)
     })
     .await
@@ -272,6 +283,7 @@ pub(crate) async fn detach_role_policy(
 ) -> Result<(), IamError> {
     let account = ctx.principal.account_id.clone();
     svc.write(move |txn| {
+        protect_service_linked(txn, &account, &input.role_name)?;
         attachments::detach::<RoleDoc>(txn, &account, &input.role_name, &input.policy_arn)
     })
     .await
@@ -309,6 +321,7 @@ pub(crate) async fn put_role_policy(
 ) -> Result<(), IamError> {
     let account = ctx.principal.account_id.clone();
     svc.write(move |txn| {
+        protect_service_linked(txn, &account, &input.role_name)?;
         inline_policies::put::<RoleDoc>(
             txn,
             &account,

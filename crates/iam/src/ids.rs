@@ -34,6 +34,11 @@ pub fn unique_id(prefix: &str) -> String {
     random_string(prefix, UNIQUE_ID_LEN, UPPER_ALNUM)
 }
 
+/// `APKA` + 16 characters, as IAM names SSH public keys.
+pub fn ssh_public_key_id() -> String {
+    random_string("APKA", ACCESS_KEY_ID_LEN, UPPER_ALNUM)
+}
+
 pub fn access_key_id() -> String {
     random_string(ACCESS_KEY_PREFIX, ACCESS_KEY_ID_LEN, UPPER_ALNUM)
 }

@@ -40,7 +40,7 @@ impl InstanceProfileDoc {
         )
     }
 
-    fn to_shape(
+    pub(crate) fn to_shape(
         &self,
         txn: &mut dyn Txn,
         account: &str,
@@ -284,18 +284,26 @@ pub(crate) async fn remove_role_from_instance_profile(
     .await
 }
 
+impl tags::TaggedRecord for InstanceProfileDoc {
+    const TAG_QUOTA: &'static str = "TagsPerInstanceProfile";
+    type Key = String;
+    fn load(txn: &mut dyn Txn, account: &str, id: &str) -> TxResult<(String, Self)> {
+        load(txn, account, id)
+    }
+    fn save(&self, txn: &mut dyn Txn, key: &String) -> TxResult<()> {
+        save(txn, key, self)
+    }
+    fn tags_mut(&mut self) -> &mut Vec<Tag> {
+        &mut self.tags
+    }
+}
+
 pub(crate) async fn tag_instance_profile(
     svc: &IamService,
     ctx: &RequestContext,
     input: TagInstanceProfileRequest,
 ) -> Result<(), IamError> {
-    let account = ctx.principal.account_id.clone();
-    svc.write(move |txn| {
-        let (key, mut doc) = load(txn, &account, &input.instance_profile_name)?;
-        tags::merge(&mut doc.tags, &input.tags, "TagsPerInstanceProfile")?;
-        save(txn, &key, &doc)
-    })
-    .await
+    tags::tag::<InstanceProfileDoc>(svc, ctx, input.instance_profile_name, input.tags).await
 }
 
 pub(crate) async fn untag_instance_profile(
@@ -303,13 +311,7 @@ pub(crate) async fn untag_instance_profile(
     ctx: &RequestContext,
     input: UntagInstanceProfileRequest,
 ) -> Result<(), IamError> {
-    let account = ctx.principal.account_id.clone();
-    svc.write(move |txn| {
-        let (key, mut doc) = load(txn, &account, &input.instance_profile_name)?;
-        tags::remove(&mut doc.tags, &input.tag_keys);
-        save(txn, &key, &doc)
-    })
-    .await
+    tags::untag::<InstanceProfileDoc>(svc, ctx, input.instance_profile_name, input.tag_keys).await
 }
 
 pub(crate) async fn list_instance_profile_tags(
@@ -317,22 +319,17 @@ pub(crate) async fn list_instance_profile_tags(
     ctx: &RequestContext,
     input: ListInstanceProfileTagsRequest,
 ) -> Result<ListInstanceProfileTagsResponse, IamError> {
-    let account = ctx.principal.account_id.clone();
-    let page = svc
-        .read(move |txn| {
-            let (_, doc) = load(txn, &account, &input.instance_profile_name)?;
-            let indexed: Vec<(usize, Tag)> = doc.tags.into_iter().enumerate().collect();
-            paging::in_memory(
-                indexed,
-                |(i, _)| format!("{i:08}"),
-                input.marker.as_deref(),
-                input.max_items,
-            )
-        })
-        .await?;
+    let page = tags::list::<InstanceProfileDoc>(
+        svc,
+        ctx,
+        input.instance_profile_name,
+        input.marker,
+        input.max_items,
+    )
+    .await?;
     Ok(ListInstanceProfileTagsResponse {
         is_truncated: Some(page.is_truncated()),
-        marker: page.marker.clone(),
-        tags: page.items.into_iter().map(|(_, t)| t).collect(),
+        marker: page.marker,
+        tags: page.items,
     })
 }

@@ -7,9 +7,11 @@ mod account;
 pub mod accounts;
 mod attachments;
 pub mod authorization;
+mod authorization_details;
 mod aws_managed;
 mod boundaries;
 mod caller;
+mod credential_report;
 mod credentials;
 mod documents;
 mod entity_policies;
@@ -19,7 +21,9 @@ mod holders;
 pub mod ids;
 mod inline_policies;
 pub mod instance_profiles;
+pub mod login_profiles;
 mod membership;
+pub mod mfa;
 pub mod oidc_providers;
 mod paging;
 pub mod password_policy;
@@ -28,8 +32,17 @@ mod policy_entities;
 mod policy_versions;
 mod records;
 pub mod roles;
+pub mod saml_providers;
+mod server_certificates;
+mod service_credentials;
+pub mod service_linked_roles;
+mod signing_certificates;
+mod simulate;
+mod ssh_keys;
 mod tags;
+mod user_records;
 pub mod users;
+mod x509;
 
 use coffer_model::context::RequestContext;
 use coffer_model::iam::*;
@@ -48,6 +61,11 @@ pub struct IamService {
 impl IamService {
     pub fn new(store: Store) -> Self {
         IamService { store }
+    }
+
+    /// The store the service keeps identities in, for authorization to read entities.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Runs `f` in one read-write transaction; an `Err` rolls back everything it wrote.
@@ -69,6 +87,473 @@ impl IamService {
 }
 
 impl Iam for IamService {
+    // Policy simulator
+    async fn simulate_custom_policy(
+        &self,
+        ctx: &RequestContext,
+        input: SimulateCustomPolicyRequest,
+    ) -> Result<SimulatePolicyResponse, IamError> {
+        simulate::simulate_custom_policy(self, ctx, input).await
+    }
+
+    async fn simulate_principal_policy(
+        &self,
+        ctx: &RequestContext,
+        input: SimulatePrincipalPolicyRequest,
+    ) -> Result<SimulatePolicyResponse, IamError> {
+        simulate::simulate_principal_policy(self, ctx, input).await
+    }
+
+    async fn get_context_keys_for_custom_policy(
+        &self,
+        ctx: &RequestContext,
+        input: GetContextKeysForCustomPolicyRequest,
+    ) -> Result<GetContextKeysForPolicyResponse, IamError> {
+        simulate::get_context_keys_for_custom_policy(self, ctx, input).await
+    }
+
+    async fn get_context_keys_for_principal_policy(
+        &self,
+        ctx: &RequestContext,
+        input: GetContextKeysForPrincipalPolicyRequest,
+    ) -> Result<GetContextKeysForPolicyResponse, IamError> {
+        simulate::get_context_keys_for_principal_policy(self, ctx, input).await
+    }
+    // End of policy simulator
+
+    // MFA devices
+    async fn create_virtual_mfa_device(
+        &self,
+        ctx: &RequestContext,
+        input: CreateVirtualMFADeviceRequest,
+    ) -> Result<CreateVirtualMFADeviceResponse, IamError> {
+        mfa::create_virtual_mfa_device(self, ctx, input).await
+    }
+
+    async fn enable_mfa_device(
+        &self,
+        ctx: &RequestContext,
+        input: EnableMFADeviceRequest,
+    ) -> Result<(), IamError> {
+        mfa::enable_mfa_device(self, ctx, input).await
+    }
+
+    async fn resync_mfa_device(
+        &self,
+        ctx: &RequestContext,
+        input: ResyncMFADeviceRequest,
+    ) -> Result<(), IamError> {
+        mfa::resync_mfa_device(self, ctx, input).await
+    }
+
+    async fn deactivate_mfa_device(
+        &self,
+        ctx: &RequestContext,
+        input: DeactivateMFADeviceRequest,
+    ) -> Result<(), IamError> {
+        mfa::deactivate_mfa_device(self, ctx, input).await
+    }
+
+    async fn delete_virtual_mfa_device(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteVirtualMFADeviceRequest,
+    ) -> Result<(), IamError> {
+        mfa::delete_virtual_mfa_device(self, ctx, input).await
+    }
+
+    async fn list_mfa_devices(
+        &self,
+        ctx: &RequestContext,
+        input: ListMFADevicesRequest,
+    ) -> Result<ListMFADevicesResponse, IamError> {
+        mfa::list_mfa_devices(self, ctx, input).await
+    }
+
+    async fn list_virtual_mfa_devices(
+        &self,
+        ctx: &RequestContext,
+        input: ListVirtualMFADevicesRequest,
+    ) -> Result<ListVirtualMFADevicesResponse, IamError> {
+        mfa::list_virtual_mfa_devices(self, ctx, input).await
+    }
+
+    async fn get_mfa_device(
+        &self,
+        ctx: &RequestContext,
+        input: GetMFADeviceRequest,
+    ) -> Result<GetMFADeviceResponse, IamError> {
+        mfa::get_mfa_device(self, ctx, input).await
+    }
+
+    async fn tag_mfa_device(
+        &self,
+        ctx: &RequestContext,
+        input: TagMFADeviceRequest,
+    ) -> Result<(), IamError> {
+        mfa::tag_mfa_device(self, ctx, input).await
+    }
+
+    async fn untag_mfa_device(
+        &self,
+        ctx: &RequestContext,
+        input: UntagMFADeviceRequest,
+    ) -> Result<(), IamError> {
+        mfa::untag_mfa_device(self, ctx, input).await
+    }
+
+    async fn list_mfa_device_tags(
+        &self,
+        ctx: &RequestContext,
+        input: ListMFADeviceTagsRequest,
+    ) -> Result<ListMFADeviceTagsResponse, IamError> {
+        mfa::list_mfa_device_tags(self, ctx, input).await
+    }
+    // end MFA devices
+
+    // Login profiles
+    async fn create_login_profile(
+        &self,
+        ctx: &RequestContext,
+        input: CreateLoginProfileRequest,
+    ) -> Result<CreateLoginProfileResponse, IamError> {
+        login_profiles::create_login_profile(self, ctx, input).await
+    }
+
+    async fn get_login_profile(
+        &self,
+        ctx: &RequestContext,
+        input: GetLoginProfileRequest,
+    ) -> Result<GetLoginProfileResponse, IamError> {
+        login_profiles::get_login_profile(self, ctx, input).await
+    }
+
+    async fn update_login_profile(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateLoginProfileRequest,
+    ) -> Result<(), IamError> {
+        login_profiles::update_login_profile(self, ctx, input).await
+    }
+
+    async fn delete_login_profile(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteLoginProfileRequest,
+    ) -> Result<(), IamError> {
+        login_profiles::delete_login_profile(self, ctx, input).await
+    }
+
+    async fn change_password(
+        &self,
+        ctx: &RequestContext,
+        input: ChangePasswordRequest,
+    ) -> Result<(), IamError> {
+        login_profiles::change_password(self, ctx, input).await
+    }
+    // end login profiles
+
+    async fn get_account_authorization_details(
+        &self,
+        ctx: &RequestContext,
+        input: GetAccountAuthorizationDetailsRequest,
+    ) -> Result<GetAccountAuthorizationDetailsResponse, IamError> {
+        authorization_details::get_account_authorization_details(self, ctx, input).await
+    }
+
+    // Service-linked roles
+    async fn create_service_linked_role(
+        &self,
+        ctx: &RequestContext,
+        input: CreateServiceLinkedRoleRequest,
+    ) -> Result<CreateServiceLinkedRoleResponse, IamError> {
+        service_linked_roles::create_service_linked_role(self, ctx, input).await
+    }
+
+    async fn delete_service_linked_role(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteServiceLinkedRoleRequest,
+    ) -> Result<DeleteServiceLinkedRoleResponse, IamError> {
+        service_linked_roles::delete_service_linked_role(self, ctx, input).await
+    }
+
+    async fn get_service_linked_role_deletion_status(
+        &self,
+        ctx: &RequestContext,
+        input: GetServiceLinkedRoleDeletionStatusRequest,
+    ) -> Result<GetServiceLinkedRoleDeletionStatusResponse, IamError> {
+        service_linked_roles::get_service_linked_role_deletion_status(self, ctx, input).await
+    }
+
+    // SAML providers
+    async fn create_saml_provider(
+        &self,
+        ctx: &RequestContext,
+        input: CreateSAMLProviderRequest,
+    ) -> Result<CreateSAMLProviderResponse, IamError> {
+        saml_providers::create_saml_provider(self, ctx, input).await
+    }
+
+    async fn get_saml_provider(
+        &self,
+        ctx: &RequestContext,
+        input: GetSAMLProviderRequest,
+    ) -> Result<GetSAMLProviderResponse, IamError> {
+        saml_providers::get_saml_provider(self, ctx, input).await
+    }
+
+    async fn list_saml_providers(
+        &self,
+        ctx: &RequestContext,
+        input: ListSAMLProvidersRequest,
+    ) -> Result<ListSAMLProvidersResponse, IamError> {
+        saml_providers::list_saml_providers(self, ctx, input).await
+    }
+
+    async fn update_saml_provider(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateSAMLProviderRequest,
+    ) -> Result<UpdateSAMLProviderResponse, IamError> {
+        saml_providers::update_saml_provider(self, ctx, input).await
+    }
+
+    async fn delete_saml_provider(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteSAMLProviderRequest,
+    ) -> Result<(), IamError> {
+        saml_providers::delete_saml_provider(self, ctx, input).await
+    }
+
+    async fn tag_saml_provider(
+        &self,
+        ctx: &RequestContext,
+        input: TagSAMLProviderRequest,
+    ) -> Result<(), IamError> {
+        saml_providers::tag_saml_provider(self, ctx, input).await
+    }
+
+    async fn untag_saml_provider(
+        &self,
+        ctx: &RequestContext,
+        input: UntagSAMLProviderRequest,
+    ) -> Result<(), IamError> {
+        saml_providers::untag_saml_provider(self, ctx, input).await
+    }
+
+    async fn list_saml_provider_tags(
+        &self,
+        ctx: &RequestContext,
+        input: ListSAMLProviderTagsRequest,
+    ) -> Result<ListSAMLProviderTagsResponse, IamError> {
+        saml_providers::list_saml_provider_tags(self, ctx, input).await
+    }
+    // end SAML providers
+
+    // Service-specific credentials
+    async fn create_service_specific_credential(
+        &self,
+        ctx: &RequestContext,
+        input: CreateServiceSpecificCredentialRequest,
+    ) -> Result<CreateServiceSpecificCredentialResponse, IamError> {
+        service_credentials::create_service_specific_credential(self, ctx, input).await
+    }
+
+    async fn reset_service_specific_credential(
+        &self,
+        ctx: &RequestContext,
+        input: ResetServiceSpecificCredentialRequest,
+    ) -> Result<ResetServiceSpecificCredentialResponse, IamError> {
+        service_credentials::reset_service_specific_credential(self, ctx, input).await
+    }
+
+    async fn update_service_specific_credential(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateServiceSpecificCredentialRequest,
+    ) -> Result<(), IamError> {
+        service_credentials::update_service_specific_credential(self, ctx, input).await
+    }
+
+    async fn delete_service_specific_credential(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteServiceSpecificCredentialRequest,
+    ) -> Result<(), IamError> {
+        service_credentials::delete_service_specific_credential(self, ctx, input).await
+    }
+
+    async fn list_service_specific_credentials(
+        &self,
+        ctx: &RequestContext,
+        input: ListServiceSpecificCredentialsRequest,
+    ) -> Result<ListServiceSpecificCredentialsResponse, IamError> {
+        service_credentials::list_service_specific_credentials(self, ctx, input).await
+    }
+
+    async fn set_security_token_service_preferences(
+        &self,
+        ctx: &RequestContext,
+        input: SetSecurityTokenServicePreferencesRequest,
+    ) -> Result<(), IamError> {
+        account::set_security_token_service_preferences(self, ctx, input).await
+    }
+
+    // Server certificates
+    async fn upload_server_certificate(
+        &self,
+        ctx: &RequestContext,
+        input: UploadServerCertificateRequest,
+    ) -> Result<UploadServerCertificateResponse, IamError> {
+        server_certificates::upload_server_certificate(self, ctx, input).await
+    }
+
+    async fn get_server_certificate(
+        &self,
+        ctx: &RequestContext,
+        input: GetServerCertificateRequest,
+    ) -> Result<GetServerCertificateResponse, IamError> {
+        server_certificates::get_server_certificate(self, ctx, input).await
+    }
+
+    async fn list_server_certificates(
+        &self,
+        ctx: &RequestContext,
+        input: ListServerCertificatesRequest,
+    ) -> Result<ListServerCertificatesResponse, IamError> {
+        server_certificates::list_server_certificates(self, ctx, input).await
+    }
+
+    async fn update_server_certificate(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateServerCertificateRequest,
+    ) -> Result<(), IamError> {
+        server_certificates::update_server_certificate(self, ctx, input).await
+    }
+
+    async fn delete_server_certificate(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteServerCertificateRequest,
+    ) -> Result<(), IamError> {
+        server_certificates::delete_server_certificate(self, ctx, input).await
+    }
+
+    async fn tag_server_certificate(
+        &self,
+        ctx: &RequestContext,
+        input: TagServerCertificateRequest,
+    ) -> Result<(), IamError> {
+        server_certificates::tag_server_certificate(self, ctx, input).await
+    }
+
+    async fn untag_server_certificate(
+        &self,
+        ctx: &RequestContext,
+        input: UntagServerCertificateRequest,
+    ) -> Result<(), IamError> {
+        server_certificates::untag_server_certificate(self, ctx, input).await
+    }
+
+    async fn list_server_certificate_tags(
+        &self,
+        ctx: &RequestContext,
+        input: ListServerCertificateTagsRequest,
+    ) -> Result<ListServerCertificateTagsResponse, IamError> {
+        server_certificates::list_server_certificate_tags(self, ctx, input).await
+    }
+
+    // Signing certificates
+    async fn upload_signing_certificate(
+        &self,
+        ctx: &RequestContext,
+        input: UploadSigningCertificateRequest,
+    ) -> Result<UploadSigningCertificateResponse, IamError> {
+        signing_certificates::upload_signing_certificate(self, ctx, input).await
+    }
+
+    async fn list_signing_certificates(
+        &self,
+        ctx: &RequestContext,
+        input: ListSigningCertificatesRequest,
+    ) -> Result<ListSigningCertificatesResponse, IamError> {
+        signing_certificates::list_signing_certificates(self, ctx, input).await
+    }
+
+    async fn update_signing_certificate(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateSigningCertificateRequest,
+    ) -> Result<(), IamError> {
+        signing_certificates::update_signing_certificate(self, ctx, input).await
+    }
+
+    async fn delete_signing_certificate(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteSigningCertificateRequest,
+    ) -> Result<(), IamError> {
+        signing_certificates::delete_signing_certificate(self, ctx, input).await
+    }
+
+    // SSH public keys
+    async fn upload_ssh_public_key(
+        &self,
+        ctx: &RequestContext,
+        input: UploadSSHPublicKeyRequest,
+    ) -> Result<UploadSSHPublicKeyResponse, IamError> {
+        ssh_keys::upload_ssh_public_key(self, ctx, input).await
+    }
+
+    async fn get_ssh_public_key(
+        &self,
+        ctx: &RequestContext,
+        input: GetSSHPublicKeyRequest,
+    ) -> Result<GetSSHPublicKeyResponse, IamError> {
+        ssh_keys::get_ssh_public_key(self, ctx, input).await
+    }
+
+    async fn list_ssh_public_keys(
+        &self,
+        ctx: &RequestContext,
+        input: ListSSHPublicKeysRequest,
+    ) -> Result<ListSSHPublicKeysResponse, IamError> {
+        ssh_keys::list_ssh_public_keys(self, ctx, input).await
+    }
+
+    async fn update_ssh_public_key(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateSSHPublicKeyRequest,
+    ) -> Result<(), IamError> {
+        ssh_keys::update_ssh_public_key(self, ctx, input).await
+    }
+
+    async fn delete_ssh_public_key(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteSSHPublicKeyRequest,
+    ) -> Result<(), IamError> {
+        ssh_keys::delete_ssh_public_key(self, ctx, input).await
+    }
+
+    async fn generate_credential_report(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<GenerateCredentialReportResponse, IamError> {
+        credential_report::generate_credential_report(self, ctx).await
+    }
+
+    async fn get_credential_report(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<GetCredentialReportResponse, IamError> {
+        credential_report::get_credential_report(self, ctx).await
+    }
+
     async fn put_user_permissions_boundary(
         &self,
         ctx: &RequestContext,

@@ -8,7 +8,6 @@ use coffer_store::Txn;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{invalid_arn, Fail, TxResult};
-use crate::paging;
 use crate::policy_entities::all_of;
 use crate::records;
 use crate::tags;
@@ -263,16 +262,26 @@ pub(crate) async fn update_open_id_connect_provider_thumbprint(
     .await
 }
 
+impl tags::TaggedRecord for OidcProviderDoc {
+    const TAG_QUOTA: &'static str = "TagsPerOpenIdConnectProvider";
+    type Key = String;
+    fn load(txn: &mut dyn Txn, account: &str, id: &str) -> TxResult<(String, Self)> {
+        load(txn, account, id)
+    }
+    fn save(&self, txn: &mut dyn Txn, key: &String) -> TxResult<()> {
+        save(txn, key, self)
+    }
+    fn tags_mut(&mut self) -> &mut Vec<Tag> {
+        &mut self.tags
+    }
+}
+
 pub(crate) async fn tag_open_id_connect_provider(
     svc: &IamService,
     ctx: &RequestContext,
     input: TagOpenIDConnectProviderRequest,
 ) -> Result<(), IamError> {
-    let new = input.tags;
-    modify(svc, ctx, input.open_id_connect_provider_arn, move |doc| {
-        tags::merge(&mut doc.tags, &new, "TagsPerOpenIdConnectProvider")
-    })
-    .await
+    tags::tag::<OidcProviderDoc>(svc, ctx, input.open_id_connect_provider_arn, input.tags).await
 }
 
 pub(crate) async fn untag_open_id_connect_provider(
@@ -280,12 +289,8 @@ pub(crate) async fn untag_open_id_connect_provider(
     ctx: &RequestContext,
     input: UntagOpenIDConnectProviderRequest,
 ) -> Result<(), IamError> {
-    let keys = input.tag_keys;
-    modify(svc, ctx, input.open_id_connect_provider_arn, move |doc| {
-        tags::remove(&mut doc.tags, &keys);
-        Ok(())
-    })
-    .await
+    tags::untag::<OidcProviderDoc>(svc, ctx, input.open_id_connect_provider_arn, input.tag_keys)
+        .await
 }
 
 pub(crate) async fn list_open_id_connect_provider_tags(
@@ -293,23 +298,18 @@ pub(crate) async fn list_open_id_connect_provider_tags(
     ctx: &RequestContext,
     input: ListOpenIDConnectProviderTagsRequest,
 ) -> Result<ListOpenIDConnectProviderTagsResponse, IamError> {
-    let account = ctx.principal.account_id.clone();
-    let page = svc
-        .read(move |txn| {
-            let (_, doc) = load(txn, &account, &input.open_id_connect_provider_arn)?;
-            let indexed: Vec<(usize, Tag)> = doc.tags.into_iter().enumerate().collect();
-            paging::in_memory(
-                indexed,
-                |(i, _)| format!("{i:08}"),
-                input.marker.as_deref(),
-                input.max_items,
-            )
-        })
-        .await?;
+    let page = tags::list::<OidcProviderDoc>(
+        svc,
+        ctx,
+        input.open_id_connect_provider_arn,
+        input.marker,
+        input.max_items,
+    )
+    .await?;
     Ok(ListOpenIDConnectProviderTagsResponse {
         is_truncated: Some(page.is_truncated()),
-        marker: page.marker.clone(),
-        tags: page.items.into_iter().map(|(_, t)| t).collect(),
+        marker: page.marker,
+        tags: page.items,
     })
 }
 

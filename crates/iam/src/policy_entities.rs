@@ -9,7 +9,7 @@ use crate::error::TxResult;
 use crate::groups::{GroupDoc, GROUPS};
 use crate::holders::Holder;
 use crate::paging;
-use crate::policies;
+use crate::policies::{self, PolicyDoc};
 use crate::records;
 use crate::roles::{RoleDoc, ROLES};
 use crate::tags;
@@ -151,20 +151,30 @@ pub(crate) async fn list_entities_for_policy(
     })
 }
 
+impl tags::TaggedRecord for PolicyDoc {
+    const TAG_QUOTA: &'static str = "TagsPerPolicy";
+    type Key = String;
+    fn load(txn: &mut dyn Txn, account: &str, id: &str) -> TxResult<(String, Self)> {
+        policies::load_by_arn(txn, account, id)
+    }
+    fn save(&self, txn: &mut dyn Txn, key: &String) -> TxResult<()> {
+        policies::save(txn, key, self)
+    }
+    fn tags_mut(&mut self) -> &mut Vec<Tag> {
+        &mut self.tags
+    }
+    fn ensure_taggable(&self, ctx: &RequestContext, untag: bool, arn: &str) -> TxResult<()> {
+        let operation = if untag { "UntagPolicy" } else { "TagPolicy" };
+        policies::ensure_modifiable(ctx, self, operation, arn)
+    }
+}
+
 pub(crate) async fn tag_policy(
     svc: &IamService,
     ctx: &RequestContext,
     input: TagPolicyRequest,
 ) -> Result<(), IamError> {
-    let account = ctx.principal.account_id.clone();
-    let ctx = ctx.clone();
-    svc.write(move |txn| {
-        let (key, mut doc) = policies::load_by_arn(txn, &account, &input.policy_arn)?;
-        policies::ensure_modifiable(&ctx, &doc, "TagPolicy", &input.policy_arn)?;
-        tags::merge(&mut doc.tags, &input.tags, "TagsPerPolicy")?;
-        policies::save(txn, &key, &doc)
-    })
-    .await
+    tags::tag::<PolicyDoc>(svc, ctx, input.policy_arn, input.tags).await
 }
 
 pub(crate) async fn untag_policy(
@@ -172,15 +182,7 @@ pub(crate) async fn untag_policy(
     ctx: &RequestContext,
     input: UntagPolicyRequest,
 ) -> Result<(), IamError> {
-    let account = ctx.principal.account_id.clone();
-    let ctx = ctx.clone();
-    svc.write(move |txn| {
-        let (key, mut doc) = policies::load_by_arn(txn, &account, &input.policy_arn)?;
-        policies::ensure_modifiable(&ctx, &doc, "UntagPolicy", &input.policy_arn)?;
-        tags::remove(&mut doc.tags, &input.tag_keys);
-        policies::save(txn, &key, &doc)
-    })
-    .await
+    tags::untag::<PolicyDoc>(svc, ctx, input.policy_arn, input.tag_keys).await
 }
 
 pub(crate) async fn list_policy_tags(
@@ -188,22 +190,11 @@ pub(crate) async fn list_policy_tags(
     ctx: &RequestContext,
     input: ListPolicyTagsRequest,
 ) -> Result<ListPolicyTagsResponse, IamError> {
-    let account = ctx.principal.account_id.clone();
-    let page = svc
-        .read(move |txn| {
-            let (_, doc) = policies::load_by_arn(txn, &account, &input.policy_arn)?;
-            let indexed: Vec<(usize, Tag)> = doc.tags.into_iter().enumerate().collect();
-            paging::in_memory(
-                indexed,
-                |(i, _)| format!("{i:08}"),
-                input.marker.as_deref(),
-                input.max_items,
-            )
-        })
-        .await?;
+    let page =
+        tags::list::<PolicyDoc>(svc, ctx, input.policy_arn, input.marker, input.max_items).await?;
     Ok(ListPolicyTagsResponse {
         is_truncated: Some(page.is_truncated()),
-        marker: page.marker.clone(),
-        tags: page.items.into_iter().map(|(_, t)| t).collect(),
+        marker: page.marker,
+        tags: page.items,
     })
 }

@@ -89,6 +89,17 @@ impl RoleDoc {
     pub(crate) fn listed(&self, account: &str) -> Role {
         self.to_shape(account, View::List)
     }
+
+    /// The role as `CreateRole` (and `CreateServiceLinkedRole`) report it.
+    pub(crate) fn created(&self, account: &str) -> Role {
+        self.to_shape(account, View::Created)
+    }
+
+    /// Service-linked roles belong to their service: only it may change or delete them.
+    pub fn is_service_linked(&self) -> bool {
+        self.path
+            .starts_with(crate::service_linked_roles::PATH_PREFIX)
+    }
 }
 
 impl Holder for RoleDoc {
@@ -111,13 +122,17 @@ impl Holder for RoleDoc {
     }
 }
 
-impl tags::Tagged for RoleDoc {
+impl tags::TaggedRecord for RoleDoc {
     const TAG_QUOTA: &'static str = "TagsPerRole";
+    type Key = String;
+    fn load(txn: &mut dyn Txn, account: &str, name: &str) -> TxResult<(String, Self)> {
+        holders::load(txn, account, name)
+    }
+    fn save(&self, txn: &mut dyn Txn, key: &String) -> TxResult<()> {
+        holders::save(txn, key, self)
+    }
     fn tags_mut(&mut self) -> &mut Vec<Tag> {
         &mut self.tags
-    }
-    fn into_tags(self) -> Vec<Tag> {
-        self.tags
     }
 }
 
@@ -270,6 +285,7 @@ pub(crate) async fn update_assume_role_policy(
     let account = ctx.principal.account_id.clone();
     svc.write(move |txn| {
         let (key, mut doc) = load(txn, &account, &input.role_name)?;
+        crate::service_linked_roles::refuse_protected(&doc)?;
         check_trust(txn, &account, &input.policy_document)?;
         doc.assume_role_policy = input.policy_document.clone();
         records::put(txn, ROLES, &key, &doc)?;
@@ -286,6 +302,7 @@ pub(crate) async fn delete_role(
     let account = ctx.principal.account_id.clone();
     svc.write(move |txn| {
         let (key, doc) = load(txn, &account, &input.role_name)?;
+        crate::service_linked_roles::refuse_protected(&doc)?;
         if !doc.permissions.inline.is_empty() {
             return Err(delete_conflict("must delete policies first."));
         }

@@ -3,9 +3,9 @@
 
 use coffer_model::context::RequestContext;
 use coffer_model::iam::{IamError, Tag};
+use coffer_store::Txn;
 
 use crate::error::{quota, Fail, TxResult};
-use crate::holders::{self, Holder};
 use crate::paging::{self, Page};
 use crate::IamService;
 
@@ -47,58 +47,80 @@ pub(crate) fn remove(existing: &mut Vec<Tag>, keys: &[String]) {
     existing.retain(|t| !keys.iter().any(|k| same_key(k, &t.key)));
 }
 
-/// Entities stored as holders that carry tags (users, roles): their Tag/Untag/List…Tags
+/// Every IAM record kind that carries tags (users, roles, managed policies, instance profiles,
+/// OIDC and SAML providers, server certificates, MFA devices): their Tag/Untag/List…Tags
 /// operations are one mechanism.
-pub(crate) trait Tagged: Holder {
+pub(crate) trait TaggedRecord: Sized + 'static {
     /// IAM's quota name (`TagsPerUser`).
     const TAG_QUOTA: &'static str;
+    /// Where `load` found the record, as `save` needs it to write it back.
+    type Key;
+    /// The record `id` (a name, an ARN or a serial number) names in `account`, failing with the
+    /// kind's own `NoSuchEntity`.
+    fn load(txn: &mut dyn Txn, account: &str, id: &str) -> TxResult<(Self::Key, Self)>;
+    fn save(&self, txn: &mut dyn Txn, key: &Self::Key) -> TxResult<()>;
     fn tags_mut(&mut self) -> &mut Vec<Tag>;
-    fn into_tags(self) -> Vec<Tag>;
+    /// Refuses tag changes to records the caller may not change; `untag` tells Untag… from Tag….
+    fn ensure_taggable(&self, _ctx: &RequestContext, _untag: bool, _id: &str) -> TxResult<()> {
+        Ok(())
+    }
 }
 
-pub(crate) async fn tag<H: Tagged>(
+async fn modify<R: TaggedRecord>(
     svc: &IamService,
     ctx: &RequestContext,
-    name: String,
-    new: Vec<Tag>,
+    id: String,
+    untag: bool,
+    change: impl Fn(&mut Vec<Tag>) -> TxResult<()> + Send + 'static,
 ) -> Result<(), IamError> {
-    let account = ctx.principal.account_id.clone();
+    let ctx = ctx.clone();
     svc.write(move |txn| {
-        let (key, mut doc) = holders::load::<H>(txn, &account, &name)?;
-        merge(doc.tags_mut(), &new, H::TAG_QUOTA)?;
-        holders::save(txn, &key, &doc)
+        let (key, mut doc) = R::load(txn, &ctx.principal.account_id, &id)?;
+        doc.ensure_taggable(&ctx, untag, &id)?;
+        change(doc.tags_mut())?;
+        doc.save(txn, &key)
     })
     .await
 }
 
-pub(crate) async fn untag<H: Tagged>(
+pub(crate) async fn tag<R: TaggedRecord>(
     svc: &IamService,
     ctx: &RequestContext,
-    name: String,
+    id: String,
+    new: Vec<Tag>,
+) -> Result<(), IamError> {
+    modify::<R>(svc, ctx, id, false, move |t| merge(t, &new, R::TAG_QUOTA)).await
+}
+
+pub(crate) async fn untag<R: TaggedRecord>(
+    svc: &IamService,
+    ctx: &RequestContext,
+    id: String,
     keys: Vec<String>,
 ) -> Result<(), IamError> {
-    let account = ctx.principal.account_id.clone();
-    svc.write(move |txn| {
-        let (key, mut doc) = holders::load::<H>(txn, &account, &name)?;
-        remove(doc.tags_mut(), &keys);
-        holders::save(txn, &key, &doc)
+    modify::<R>(svc, ctx, id, true, move |t| {
+        remove(t, &keys);
+        Ok(())
     })
     .await
 }
 
 /// Tags in the order they were added; the marker is the position.
-pub(crate) async fn list<H: Tagged>(
+pub(crate) async fn list<R: TaggedRecord>(
     svc: &IamService,
     ctx: &RequestContext,
-    name: String,
+    id: String,
     marker: Option<String>,
     max_items: Option<i32>,
 ) -> Result<Page<Tag>, IamError> {
     let account = ctx.principal.account_id.clone();
     let page = svc
         .read(move |txn| {
-            let (_, doc) = holders::load::<H>(txn, &account, &name)?;
-            let indexed: Vec<(usize, Tag)> = doc.into_tags().into_iter().enumerate().collect();
+            let (_, mut doc) = R::load(txn, &account, &id)?;
+            let indexed: Vec<(usize, Tag)> = std::mem::take(doc.tags_mut())
+                .into_iter()
+                .enumerate()
+                .collect();
             paging::in_memory(
                 indexed,
                 |(i, _)| format!("{i:08}"),

@@ -82,13 +82,17 @@ impl Holder for UserDoc {
     }
 }
 
-impl tags::Tagged for UserDoc {
+impl tags::TaggedRecord for UserDoc {
     const TAG_QUOTA: &'static str = "TagsPerUser";
+    type Key = String;
+    fn load(txn: &mut dyn Txn, account: &str, name: &str) -> TxResult<(String, Self)> {
+        holders::load(txn, account, name)
+    }
+    fn save(&self, txn: &mut dyn Txn, key: &String) -> TxResult<()> {
+        holders::save(txn, key, self)
+    }
     fn tags_mut(&mut self) -> &mut Vec<Tag> {
         &mut self.tags
-    }
-    fn into_tags(self) -> Vec<Tag> {
-        self.tags
     }
 }
 
@@ -204,6 +208,11 @@ pub(crate) async fn update_user(
         if new_key != old_key {
             txn.delete(USERS, &old_key)?;
             membership::rename_user(txn, &account, &old_name, &doc.name)?;
+            crate::mfa::rename_user(txn, &account, &old_name, &doc.name)?;
+            crate::login_profiles::rename_user(txn, &account, &old_name, &doc.name)?;
+            crate::ssh_keys::rename_user(txn, &account, &old_name, &doc.name)?;
+            crate::signing_certificates::rename_user(txn, &account, &old_name, &doc.name)?;
+            crate::service_credentials::rename_user(txn, &account, &old_name, &doc.name)?;
         }
         records::put(txn, USERS, &new_key, &doc)?;
         rekey_access_keys(txn, &account, &old_name, &doc)?;
@@ -244,6 +253,23 @@ pub(crate) async fn delete_user(
         let (key, doc) = load(txn, &account, &input.user_name)?;
         if !access_keys::ids_of(txn, &account, Some(&doc.name))?.is_empty() {
             return Err(delete_conflict("must delete access keys first."));
+        }
+        if crate::login_profiles::exists(txn, &account, &doc.name)? {
+            return Err(delete_conflict("must delete login profile first."));
+        }
+        if crate::mfa::user_has_devices(txn, &account, &doc.name)? {
+            return Err(delete_conflict("must delete MFA device first."));
+        }
+        if crate::signing_certificates::user_has_certificates(txn, &account, &doc.name)? {
+            return Err(delete_conflict("must delete signing certificates first."));
+        }
+        if crate::ssh_keys::user_has_keys(txn, &account, &doc.name)? {
+            return Err(delete_conflict("must delete SSH public keys first."));
+        }
+        if crate::service_credentials::user_has_credentials(txn, &account, &doc.name)? {
+            return Err(delete_conflict(
+                "must delete service specific credentials first.",
+            ));
         }
         if !doc.permissions.inline.is_empty() {
             return Err(delete_conflict("must delete policies first."));

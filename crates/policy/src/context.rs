@@ -88,6 +88,75 @@ impl ContextValue {
     }
 }
 
+/// The value types IAM's policy simulator accepts in `ContextEntries` (`ContextKeyType`,
+/// without the `List` suffix, which only says that several values are given).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContextKeyType {
+    String,
+    Numeric,
+    Boolean,
+    Ip,
+    Binary,
+    Date,
+}
+
+impl ContextKeyType {
+    /// Parses `string`, `stringList`, `numeric`, ... as the simulator names them; the flag says
+    /// whether it was a list type.
+    pub fn parse(name: &str) -> Option<(ContextKeyType, bool)> {
+        let (base, list) = match name.strip_suffix("List") {
+            Some(base) => (base, true),
+            None => (name, false),
+        };
+        let kind = match base {
+            "string" => ContextKeyType::String,
+            "numeric" => ContextKeyType::Numeric,
+            "boolean" => ContextKeyType::Boolean,
+            "ip" => ContextKeyType::Ip,
+            "binary" => ContextKeyType::Binary,
+            "date" => ContextKeyType::Date,
+            _ => return None,
+        };
+        Some((kind, list))
+    }
+}
+
+impl ContextValue {
+    /// A value of `kind` from the simulator's text form; `None` when the text is not a value of
+    /// that type (a number, `true`/`false`, an IPv4/IPv6 address, base64, an ISO 8601 date or
+    /// epoch seconds).
+    pub fn parse_typed(kind: ContextKeyType, text: &str) -> Option<ContextValue> {
+        match kind {
+            ContextKeyType::String => Some(ContextValue::string(text)),
+            ContextKeyType::Numeric => {
+                let v = ContextValue::number(text);
+                matches!(v.typed, Typed::Number(n) if n.is_finite()).then_some(v)
+            }
+            ContextKeyType::Boolean => {
+                if text.eq_ignore_ascii_case("true") {
+                    Some(ContextValue::boolean(true))
+                } else if text.eq_ignore_ascii_case("false") {
+                    Some(ContextValue::boolean(false))
+                } else {
+                    None
+                }
+            }
+            ContextKeyType::Ip => text.trim().parse::<IpAddr>().ok().map(ContextValue::ip),
+            ContextKeyType::Binary => {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD
+                    .decode(text.trim())
+                    .ok()
+                    .map(ContextValue::binary)
+            }
+            ContextKeyType::Date => {
+                let v = ContextValue::date(text);
+                matches!(v.typed, Typed::Date(_)).then_some(v)
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 struct Entry {
     key_lower: Box<str>,

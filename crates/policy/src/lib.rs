@@ -16,7 +16,7 @@ mod matching;
 mod message;
 mod variables;
 
-pub use context::{Context, ContextValue, Principal, PrincipalType, Request};
+pub use context::{Context, ContextKeyType, ContextValue, Principal, PrincipalType, Request};
 pub use document::{Effect, Grant, ParseOptions, Policy, PolicyKind, Position, Statement, Version};
 pub use error::MalformedPolicy;
 pub use evaluate::{

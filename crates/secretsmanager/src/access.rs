@@ -6,12 +6,24 @@
 use std::collections::BTreeMap;
 
 use coffer_model::context::RequestContext;
+use coffer_model::AwsError;
 use coffer_store::Store;
 use serde_json::Value;
 
-use crate::common::scope;
+use crate::common::scope_of;
 use crate::error::{Fail, OpResult};
-use crate::lookup::{find, parse_secret_id};
+use crate::lookup::{find_latest, parse_secret_id};
+
+/// Decides whether the caller may do what a [`SecretAccess`] describes: the server's authorizer,
+/// so a per-secret decision inside one call is the very decision a call of its own would get.
+/// Denials come back as `AccessDeniedException` errors.
+pub trait AccessCheck: Send + Sync {
+    fn check<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        access: SecretAccess,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), AwsError>> + Send + 'a>>;
+}
 
 /// The authorization view of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,7 +121,6 @@ pub async fn access(
     op: &str,
     input: &Value,
 ) -> OpResult<SecretAccess> {
-    let scope = scope(ctx);
     let mut conditions = BTreeMap::new();
     request_conditions(op, input, &mut conditions);
     let action = format!("secretsmanager:{op}");
@@ -125,11 +136,10 @@ pub async fn access(
             resource_policy: None,
         });
     };
+    let scope = scope_of(ctx, id);
     let secret = parse_secret_id(id, &scope)?;
     let now = ctx.now_millis;
-    let s = scope.clone();
-    let doc = store
-        .read(move |txn| find(txn, &s, &secret, now))
+    let doc = find_latest(store, &scope, &secret, now)
         .await
         .map_err(Fail::into_aws)?;
     let (resource, policy) = match &doc {

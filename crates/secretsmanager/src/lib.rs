@@ -17,6 +17,7 @@ mod ops;
 mod policy_check;
 mod replication;
 mod rotation;
+mod schedule;
 mod state;
 mod token;
 mod value;
@@ -28,7 +29,7 @@ use std::sync::Arc;
 
 use coffer_store::{Store, StoreError};
 
-pub use access::SecretAccess;
+pub use access::{AccessCheck, SecretAccess};
 pub use builtin_rotation::BUILTIN_ROTATION_FUNCTION;
 pub use lambda_http::LambdaHttpInvoker;
 pub use rotation::{InvokeError, InvokeFuture, RotationEvent, RotationInvoker};
@@ -38,6 +39,7 @@ pub use rotation::{InvokeError, InvokeFuture, RotationEvent, RotationInvoker};
 pub struct SecretsManagerService {
     store: Store,
     invoker: Option<Arc<dyn RotationInvoker>>,
+    access_check: Option<Arc<dyn AccessCheck>>,
 }
 
 impl SecretsManagerService {
@@ -45,6 +47,7 @@ impl SecretsManagerService {
         SecretsManagerService {
             store,
             invoker: None,
+            access_check: None,
         }
     }
 
@@ -63,6 +66,14 @@ impl SecretsManagerService {
         input: &serde_json::Value,
     ) -> Result<SecretAccess, SecretsManagerError> {
         access::access(&self.store, ctx, op, input).await
+    }
+
+    /// Authorizes what a call reads beyond its own action: BatchGetSecretValue reads each secret
+    /// as `GetSecretValue` (and, with filters, lists as `ListSecrets`). Without it (`--dev`)
+    /// nothing beyond the call itself is checked.
+    pub fn with_access_check(mut self, check: Arc<dyn AccessCheck>) -> Self {
+        self.access_check = Some(check);
+        self
     }
 
     /// Lets RotateSecret run rotation functions; without it RotateSecret answers as AWS does for
@@ -86,7 +97,8 @@ impl SecretsManager for SecretsManagerService {
         ctx: &RequestContext,
         input: BatchGetSecretValueRequest,
     ) -> Result<BatchGetSecretValueResponse, SecretsManagerError> {
-        ops::batch_get_secret_value::run(&self.store, ctx, input).await
+        ops::batch_get_secret_value::run(&self.store, ctx, input, self.access_check.as_deref())
+            .await
     }
 
     async fn cancel_rotate_secret(

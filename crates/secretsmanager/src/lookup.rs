@@ -1,10 +1,10 @@
 //! Resolving a `SecretId` (name, full ARN or partial ARN) to a stored secret, and name rules.
 
 use coffer_model::secretsmanager::SecretsManagerError;
-use coffer_store::Txn;
+use coffer_store::{Store, Txn};
 
 use crate::error::{invalid_name, not_found, Fail};
-use crate::state::{load, Scope, SecretDoc};
+use crate::state::{decode_doc, load, Scope, SecretDoc, SECRETS};
 
 /// Names may hold ASCII letters, digits and `/_+=.@-` (AWS API reference, CreateSecret `Name`).
 pub(crate) fn valid_name(name: &str) -> bool {
@@ -88,6 +88,31 @@ pub(crate) fn find(
         }
         SecretRef::Foreign => Ok(None),
     }
+}
+
+/// Like [`find`], outside a transaction: the latest committed record, served from the store's
+/// cache when hot. Authorization and the operation after it both call this, so a request reads
+/// the secret's record from storage at most once; a write on this node invalidates the cache
+/// before it returns, so the next request sees it.
+pub(crate) async fn find_latest(
+    store: &Store,
+    scope: &Scope,
+    secret: &SecretRef,
+    now_ms: i64,
+) -> Result<Option<SecretDoc>, Fail> {
+    let (name, suffix) = match secret {
+        SecretRef::Name(name) | SecretRef::PartialArn(name) => (name, None),
+        SecretRef::Arn { name, suffix } => (name, Some(suffix)),
+        SecretRef::Foreign => return Ok(None),
+    };
+    let Some(record) = store.get(SECRETS, &scope.secret_key(name)).await? else {
+        return Ok(None);
+    };
+    let doc = decode_doc(&record)?;
+    if doc.is_expired(now_ms) || suffix.is_some_and(|s| *s != doc.suffix) {
+        return Ok(None);
+    }
+    Ok(Some(doc))
 }
 
 /// Like [`find`], answering AWS's ResourceNotFoundException when nothing matches.

@@ -1,5 +1,6 @@
-//! A basic check of resource policies until the policy crate's grammar is wired in: valid JSON
-//! with a `Statement`, each with an `Effect`, and whether a policy grants access to everyone.
+//! Resource policy checks: the document's shape (AWS's own MalformedPolicyDocumentException
+//! wording), the full IAM grammar through the policy engine, and whether a policy grants access to
+//! everyone.
 
 use serde_json::Value;
 
@@ -26,6 +27,14 @@ pub(crate) fn syntax_error(doc: &str) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// Why the policy engine refuses a document that has the shape of a resource policy (an unknown
+/// element, a malformed action, ARN or condition, …), in IAM's words.
+pub(crate) fn grammar_error(doc: &str) -> Option<String> {
+    coffer_policy::Policy::parse(doc, coffer_policy::PolicyKind::Resource)
+        .err()
+        .map(|e| e.message().to_string())
 }
 
 fn is_wildcard(principal: &Value) -> bool {
@@ -76,5 +85,13 @@ mod tests {
         assert!(syntax_error("[]").is_some());
         assert!(syntax_error(r#"{"Statement":[]}"#).is_some());
         assert!(syntax_error(r#"{"Statement":[{"Effect":"Maybe","Principal":"*"}]}"#).is_some());
+        let no_action = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Resource":"*"}]}"#;
+        assert_eq!(syntax_error(no_action), None);
+        assert_eq!(
+            grammar_error(no_action).as_deref(),
+            Some("Policy statement must contain actions.")
+        );
+        let fine = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#;
+        assert_eq!(grammar_error(fine), None);
     }
 }

@@ -18,6 +18,11 @@ struct Entry {
 struct Inner {
     map: HashMap<(String, String), Entry>,
     generation: u64,
+    /// Writes seen per table, for caches built on top of the store (e.g. compiled policies) that
+    /// depend on whole tables rather than on single keys.
+    table_writes: HashMap<String, u64>,
+    /// Bumped when everything is invalidated at once (lost notifications, oversized payloads).
+    clears: u64,
 }
 
 pub(crate) struct Cache {
@@ -33,6 +38,8 @@ impl Cache {
             inner: Mutex::new(Inner {
                 map: HashMap::new(),
                 generation: 0,
+                table_writes: HashMap::new(),
+                clears: 0,
             }),
             capacity,
             ttl,
@@ -45,6 +52,14 @@ impl Cache {
 
     pub fn generation(&self) -> u64 {
         self.lock().generation
+    }
+
+    /// A number that changes whenever a write to any of `tables` may have happened.
+    pub fn tables_generation(&self, tables: &[&str]) -> u64 {
+        let inner = self.lock();
+        tables.iter().fold(inner.clears, |sum, table| {
+            sum.wrapping_add(inner.table_writes.get(*table).copied().unwrap_or(0))
+        })
     }
 
     pub fn get(&self, table: &str, key: &str) -> Option<RawRecord> {
@@ -86,12 +101,14 @@ impl Cache {
         inner.generation += 1;
         for (t, k) in keys {
             inner.map.remove(&(t.to_string(), k.to_string()));
+            *inner.table_writes.entry(t.to_string()).or_insert(0) += 1;
         }
     }
 
     pub fn clear(&self) {
         let mut inner = self.lock();
         inner.generation += 1;
+        inner.clears += 1;
         inner.map.clear();
     }
 }

@@ -127,7 +127,8 @@ pub(crate) struct Keyring {
     /// Encoded key state this ring was built from (compared to detect changes by other nodes).
     pub state: Vec<u8>,
     sealer: MasterKey,
-    keys: Vec<MasterKey>,
+    /// Each key with its id, computed once: an id is an HMAC, and every sealed read looks one up.
+    keys: Vec<([u8; 8], MasterKey)>,
 }
 
 impl Keyring {
@@ -150,7 +151,7 @@ impl Keyring {
                     Keyring {
                         state: state_bytes.to_vec(),
                         sealer: key.clone(),
-                        keys: vec![key],
+                        keys: vec![(key.id(), key)],
                     },
                     Vec::new(),
                 ))
@@ -178,7 +179,7 @@ impl Keyring {
                     Keyring {
                         state: state_bytes.to_vec(),
                         sealer: new.clone(),
-                        keys: vec![new.clone(), old.clone()],
+                        keys: vec![(new.id(), new.clone()), (old.id(), old.clone())],
                     },
                     vec![old, new],
                 ))
@@ -191,7 +192,7 @@ impl Keyring {
     }
 
     pub fn find(&self, id: [u8; 8]) -> Option<&MasterKey> {
-        self.keys.iter().find(|k| k.id() == id)
+        self.keys.iter().find(|(k, _)| *k == id).map(|(_, key)| key)
     }
 }
 

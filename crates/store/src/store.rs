@@ -77,6 +77,20 @@ impl Store {
         self.run(false, move |t: &mut SealingTxn<'_>| f(t)).await
     }
 
+    /// A number that changes whenever a write to any of `tables` may have happened: on this node at
+    /// once, on other nodes sharing a PostgreSQL database when their notification arrives. Lets
+    /// caches derived from whole tables (compiled policies) know when to rebuild.
+    pub fn tables_generation(&self, tables: &[&str]) -> u64 {
+        self.inner.cache.tables_generation(tables)
+    }
+
+    /// How long a value derived from the store may be used before it must be re-read because a
+    /// write by another node could have gone unnoticed (a lost notification); `None` when every
+    /// write goes through this process.
+    pub fn staleness_bound(&self) -> Option<Duration> {
+        matches!(self.inner.kind, BackendKind::Postgres).then_some(PG_CACHE_TTL)
+    }
+
     /// Point read of the latest committed record, served from the cache of sealed records when hot
     /// (one decryption, no storage access). Linearizable for writes made through this process; writes
     /// by other nodes sharing a PostgreSQL database become visible within a second.

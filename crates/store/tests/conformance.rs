@@ -25,6 +25,7 @@ macro_rules! common_checks {
             atomicity => crate::suite::txns::atomicity,
             concurrency => crate::suite::txns::concurrency,
             cached_get => crate::suite::txns::cached_get,
+            table_generations => crate::suite::txns::table_generations,
             aad_swap => crate::suite::crypto::aad_swap,
             rotation => crate::suite::crypto::rotation,
             backup_restore => crate::suite::durability::backup_restore,
@@ -67,6 +68,7 @@ mod postgres {
     durable_checks!(crate::support::Harness::postgres());
     checks!(crate::support::Harness::postgres();
         two_nodes => crate::suite::nodes::two_nodes,
+        table_generations_across_nodes => crate::suite::nodes::table_generations_across_nodes,
         rotation_across_nodes => crate::suite::nodes::rotation_across_nodes,
     );
 

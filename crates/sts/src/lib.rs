@@ -1,8 +1,126 @@
-//! AWS Security Token Service. Operations not implemented yet answer `NotImplemented` through the
-//! generated trait's defaults.
+//! AWS Security Token Service: temporary credentials (`AssumeRole`, `GetSessionToken`,
+//! `GetFederationToken`), stored sealed by [`sessions`] and authenticated by the server's key
+//! directory; `AssumeRoleWithWebIdentity` against IAM OIDC providers. Operations not implemented
+//! answer `NotImplemented` through the generated trait's defaults (`AssumeRoleWithSAML`,
+//! `AssumeRoot`, ...).
 
-mod get_caller_identity;
+mod access;
+mod assume_role;
+mod common;
+mod info;
+mod oidc;
+pub mod sessions;
+mod tokens;
+mod web_identity;
 
-/// The STS service. Holds nothing yet: identities come in the request context.
-#[derive(Debug, Default)]
-pub struct StsService;
+use coffer_model::context::RequestContext;
+use coffer_model::sts::*;
+use coffer_store::Store;
+
+pub use access::Access;
+
+/// The STS service, over the store that holds roles, users and sessions.
+#[derive(Clone)]
+pub struct StsService {
+    store: Store,
+    /// MFA codes verified while authorizing a request (a code can be used only once, and the trust
+    /// policy needs `aws:MultiFactorAuthPresent`): request id → when, for the operation that follows.
+    mfa_verified: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
+    /// Fetches OIDC issuers' keys for `AssumeRoleWithWebIdentity`; `None` if TLS roots failed to load.
+    oidc: Option<std::sync::Arc<oidc::Fetcher>>,
+}
+
+impl StsService {
+    pub fn new(store: Store) -> Self {
+        StsService {
+            store,
+            mfa_verified: Default::default(),
+            oidc: oidc::Fetcher::new(None).ok().map(std::sync::Arc::new),
+        }
+    }
+
+    /// Also trusts the PEM certificates of `pem` when fetching OIDC issuers' keys (a private CA).
+    pub fn with_oidc_ca(mut self, pem: &[u8]) -> Result<Self, String> {
+        self.oidc = Some(std::sync::Arc::new(oidc::Fetcher::new(Some(pem))?));
+        Ok(self)
+    }
+
+    /// Deletes sessions that have ended; run by the server's maintenance task.
+    pub async fn purge_expired(&self, now_millis: i64) -> Result<usize, coffer_store::StoreError> {
+        let mut total = 0;
+        loop {
+            let n = self
+                .store
+                .write(move |txn| sessions::purge_expired(txn, now_millis, 500))
+                .await?;
+            total += n;
+            if n < 500 {
+                return Ok(total);
+            }
+        }
+    }
+}
+
+impl Sts for StsService {
+    async fn assume_role(
+        &self,
+        ctx: &RequestContext,
+        input: AssumeRoleRequest,
+    ) -> Result<AssumeRoleResponse, StsError> {
+        assume_role::assume_role(self, ctx, input).await
+    }
+
+    async fn assume_role_with_web_identity(
+        &self,
+        ctx: &RequestContext,
+        input: AssumeRoleWithWebIdentityRequest,
+    ) -> Result<AssumeRoleWithWebIdentityResponse, StsError> {
+        web_identity::assume_role_with_web_identity(self, ctx, input).await
+    }
+
+    async fn get_session_token(
+        &self,
+        ctx: &RequestContext,
+        input: GetSessionTokenRequest,
+    ) -> Result<GetSessionTokenResponse, StsError> {
+        tokens::get_session_token(self, ctx, input).await
+    }
+
+    async fn get_federation_token(
+        &self,
+        ctx: &RequestContext,
+        input: GetFederationTokenRequest,
+    ) -> Result<GetFederationTokenResponse, StsError> {
+        tokens::get_federation_token(self, ctx, input).await
+    }
+
+    async fn get_access_key_info(
+        &self,
+        ctx: &RequestContext,
+        input: GetAccessKeyInfoRequest,
+    ) -> Result<GetAccessKeyInfoResponse, StsError> {
+        info::get_access_key_info(self, ctx, input).await
+    }
+
+    async fn decode_authorization_message(
+        &self,
+        ctx: &RequestContext,
+        input: DecodeAuthorizationMessageRequest,
+    ) -> Result<DecodeAuthorizationMessageResponse, StsError> {
+        info::decode_authorization_message(ctx, input)
+    }
+
+    /// Needs no permission: AWS answers it even when an explicit deny covers `sts:GetCallerIdentity`.
+    async fn get_caller_identity(
+        &self,
+        ctx: &RequestContext,
+        _input: GetCallerIdentityRequest,
+    ) -> Result<GetCallerIdentityResponse, StsError> {
+        let principal = &ctx.principal;
+        Ok(GetCallerIdentityResponse {
+            user_id: Some(principal.user_id.clone()),
+            account: Some(principal.account_id.clone()),
+            arn: Some(principal.arn.clone()),
+        })
+    }
+}

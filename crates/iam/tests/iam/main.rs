@@ -3,6 +3,7 @@
 mod access_keys;
 mod account;
 mod groups;
+mod mfa;
 mod oidc;
 mod policies;
 mod roles;

@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use crate::condition::{date, Clause, Family, Operator};
 use crate::error::{self, MalformedPolicy};
 use crate::matching::glob::{Case, Pattern, Wildcards};
+use crate::variables;
 pub use json::Position;
 use json::{Json, LineIndex, Node};
 pub use principal::Grant;
@@ -129,8 +130,21 @@ impl Policy {
         out
     }
 
-    /// Every context key the conditions read, as first written, without duplicates (for
-    /// `GetContextKeysForCustomPolicy`).
+    /// Every context key the policy reads (policy variables in resources and condition values,
+    /// and condition keys), in document order, as first written, without duplicates (keys are
+    /// case-insensitive): what `GetContextKeysForCustomPolicy` lists.
+    pub fn context_keys(&self) -> Vec<&str> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for key in self.statements.iter().flat_map(Statement::context_keys) {
+            if seen.insert(key.to_ascii_lowercase()) {
+                out.push(key);
+            }
+        }
+        out
+    }
+
+    /// Every context key the conditions read, as first written, without duplicates.
     pub fn condition_keys(&self) -> Vec<&str> {
         let mut seen = HashSet::new();
         let mut out = Vec::new();
@@ -484,7 +498,33 @@ fn compile(
                 Operator::parse(c.operator).map(|op| Clause::new(op, c.key, &c.values, vars))
             })
             .collect();
+        let mut context_keys: Vec<Box<str>> = Vec::new();
+        let note_variables = |text: &str, keys: &mut Vec<Box<str>>| {
+            if vars {
+                keys.extend(variables::parse(text).into_iter().filter_map(|p| match p {
+                    variables::Part::Var(v) => Some(v.name),
+                    _ => None,
+                }));
+            }
+        };
+        if let Some(r) = &s.resources {
+            for v in &r.values {
+                note_variables(v, &mut context_keys);
+            }
+        }
+        for c in &s.conditions {
+            let Some(op) = Operator::parse(c.operator) else {
+                continue;
+            };
+            context_keys.push(c.key.into());
+            if matches!(op.family, Family::String(_) | Family::Arn) {
+                for v in &c.values {
+                    note_variables(v, &mut context_keys);
+                }
+            }
+        }
         statements.push(Statement {
+            context_keys,
             sid: s.sid.map(str::to_owned),
             effect: if s.effect == "Deny" {
                 Effect::Deny

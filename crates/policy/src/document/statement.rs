@@ -6,6 +6,13 @@ use crate::condition::Clause;
 use crate::context::{Principal, Request};
 use crate::matching::glob::Pattern;
 
+fn past(p: Position) -> Position {
+    Position {
+        line: p.line,
+        column: p.column.saturating_add(1),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Effect {
     Allow,
@@ -39,6 +46,9 @@ pub struct Statement {
     pub(crate) index: usize,
     pub(crate) start: Position,
     pub(crate) end: Position,
+    /// Context keys the statement reads, in document order, as written: policy variables in
+    /// `Resource`/`NotResource`, then each condition's key and the variables in its values.
+    pub(crate) context_keys: Vec<Box<str>>,
 }
 
 impl Statement {
@@ -63,6 +73,26 @@ impl Statement {
     /// Line and column (1-based) of the statement's closing brace.
     pub fn end_position(&self) -> Position {
         self.end
+    }
+
+    /// Where IAM's policy simulator says the statement starts (`StartPosition`). IAM reports
+    /// the column just past the opening brace (its JSON reader's location after the token), so
+    /// `{"Statement":{` starting in column 14 is reported as column 15.
+    pub fn simulator_start_position(&self) -> Position {
+        past(self.start)
+    }
+
+    /// Where IAM's policy simulator says the statement ends (`EndPosition`): the column just
+    /// past the closing brace.
+    pub fn simulator_end_position(&self) -> Position {
+        past(self.end)
+    }
+
+    /// Every context key the statement reads, as `GetContextKeysFor*Policy` lists them: the
+    /// variables in `Resource`/`NotResource`, then each condition key followed by the variables
+    /// in its values. Duplicates are kept; [`crate::Policy::context_keys`] removes them.
+    pub fn context_keys(&self) -> impl Iterator<Item = &str> {
+        self.context_keys.iter().map(|k| &**k)
     }
 
     /// Context keys the statement's conditions read, as written.

@@ -4,6 +4,7 @@ mod conditions;
 mod evaluation;
 mod malformed;
 mod properties;
+mod simulator;
 mod variables;
 
 use coffer_policy::{AttachedPolicy, Policy, PolicyKind, PolicySource};

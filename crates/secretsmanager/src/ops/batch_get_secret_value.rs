@@ -9,6 +9,7 @@ use coffer_model::secretsmanager::{
 use coffer_model::AwsError;
 use coffer_store::Store;
 
+use crate::access::{AccessCheck, SecretAccess};
 use crate::common::scope;
 use crate::error::{Fail, OpResult};
 use crate::filter::check_filters;
@@ -44,6 +45,7 @@ pub(crate) async fn run(
     store: &Store,
     ctx: &RequestContext,
     input: BatchGetSecretValueRequest,
+    check: Option<&dyn AccessCheck>,
 ) -> OpResult<BatchGetSecretValueResponse> {
     let scope = scope(ctx);
     let now = ctx.now_millis;
@@ -56,8 +58,20 @@ pub(crate) async fn run(
             ))
         }
     };
+    if let (Some(check), Some(_)) = (check, &filters) {
+        let list = SecretAccess {
+            action: "secretsmanager:ListSecrets".to_string(),
+            resource: "*".to_string(),
+            conditions: Default::default(),
+            resource_policy: None,
+        };
+        check
+            .check(ctx, list)
+            .await
+            .map_err(SecretsManagerError::Other)?;
+    }
     let s = scope.clone();
-    let (out, accessed) = if let Some(ids) = ids {
+    let (mut out, mut accessed) = if let Some(ids) = ids {
         if input.max_results.is_some() {
             return Err(SecretsManagerError::invalid_parameter(
                 "'Filters' not specified. 'Filters' must also be specified when 'MaxResults' is provided.",
@@ -146,6 +160,43 @@ pub(crate) async fn run(
             .await
             .map_err(Fail::into_aws)?
     };
+    if let Some(check) = check {
+        authorize_each(store, ctx, check, &mut out, &mut accessed).await?;
+    }
     touch(store, scope, accessed, now).await;
     Ok(out)
+}
+
+/// Each secret is read as `GetSecretValue` would read it, so it needs that permission too; a
+/// denied one moves to `Errors` (its value never leaves the server, its access is not recorded).
+async fn authorize_each(
+    store: &Store,
+    ctx: &RequestContext,
+    check: &dyn AccessCheck,
+    out: &mut BatchGetSecretValueResponse,
+    accessed: &mut Vec<(String, String)>,
+) -> OpResult<()> {
+    let mut kept = Vec::new();
+    let errors = out.errors.get_or_insert_with(Vec::new);
+    for value in out.secret_values.take().unwrap_or_default() {
+        let arn = value.arn.clone().unwrap_or_default();
+        let input = serde_json::json!({ "SecretId": arn });
+        let access = crate::access::access(store, ctx, "GetSecretValue", &input).await?;
+        match check.check(ctx, access).await {
+            Ok(()) => kept.push(value),
+            Err(e) if e.code == "AccessDeniedException" => {
+                if let Some(name) = &value.name {
+                    accessed.retain(|(n, _)| n != name);
+                }
+                errors.push(APIErrorType {
+                    secret_id: Some(arn),
+                    error_code: Some(e.code.into_owned()),
+                    message: e.message,
+                });
+            }
+            Err(e) => return Err(SecretsManagerError::Other(e)),
+        }
+    }
+    out.secret_values = Some(kept);
+    Ok(())
 }

@@ -6,7 +6,7 @@ use coffer_model::secretsmanager::{
 };
 use coffer_store::Store;
 
-use crate::common::{random_suffix, scope, ts};
+use crate::common::{random_suffix, scope_of, ts};
 use crate::error::{marked_for_deletion, not_found, Fail, OpResult};
 use crate::lookup::{find, parse_secret_id, SecretRef};
 use crate::replication::replica_read_only;
@@ -19,7 +19,7 @@ pub(crate) async fn run(
     ctx: &RequestContext,
     input: DeleteSecretRequest,
 ) -> OpResult<DeleteSecretResponse> {
-    let scope = scope(ctx);
+    let scope = scope_of(ctx, &input.secret_id);
     let secret = parse_secret_id(&input.secret_id, &scope)?;
     if let Some(days) = input.recovery_window_in_days {
         if !(7..=30).contains(&days) {

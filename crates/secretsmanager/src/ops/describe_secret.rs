@@ -4,7 +4,7 @@ use coffer_model::context::RequestContext;
 use coffer_model::secretsmanager::{DescribeSecretRequest, DescribeSecretResponse};
 use coffer_store::Store;
 
-use crate::common::scope;
+use crate::common::scope_of;
 use crate::describe::describe;
 use crate::error::{Fail, OpResult};
 use crate::lookup::{parse_secret_id, require};
@@ -14,7 +14,7 @@ pub(crate) async fn run(
     ctx: &RequestContext,
     input: DescribeSecretRequest,
 ) -> OpResult<DescribeSecretResponse> {
-    let scope = scope(ctx);
+    let scope = scope_of(ctx, &input.secret_id);
     let secret = parse_secret_id(&input.secret_id, &scope)?;
     let now = ctx.now_millis;
     store

@@ -6,10 +6,14 @@ use coffer_model::secretsmanager::{
 };
 use coffer_store::{Store, Txn};
 
-use crate::common::{scope, ts};
-use crate::error::{marked_for_deletion, no_value_for_stage, no_value_for_version, Fail, OpResult};
-use crate::lookup::{parse_secret_id, require, SecretRef};
-use crate::state::{load, midnight, put_doc, read_version, Scope, SecretDoc, AWSCURRENT};
+use crate::common::{check_cross_account_value, scope_of, ts};
+use crate::error::{
+    marked_for_deletion, no_value_for_stage, no_value_for_version, not_found, Fail, OpResult,
+};
+use crate::lookup::{find_latest, parse_secret_id, require, SecretRef};
+use crate::state::{
+    load, midnight, put_doc, read_version, Scope, SecretDoc, SecretValue, AWSCURRENT, VERSIONS,
+};
 use crate::value::response_members;
 
 /// Picks the version a GetSecretValue names: by id, by stage, or AWSCURRENT.
@@ -46,18 +50,32 @@ pub(crate) fn read_value(
     now: i64,
 ) -> Result<(GetSecretValueResponse, Option<(String, String)>), Fail> {
     let doc = require(txn, scope, secret, now)?;
+    let id = choose(&doc, version_id, stage)?;
+    let value =
+        read_version(txn, scope, &doc, &id)?.ok_or_else(|| Fail::Aws(no_value_for_version(&id)))?;
+    Ok(respond(&doc, scope, id, &value, now))
+}
+
+fn choose(doc: &SecretDoc, version_id: Option<&str>, stage: Option<&str>) -> Result<String, Fail> {
     if doc.is_deleted() {
         return Err(Fail::Aws(marked_for_deletion()));
     }
-    let id = select_version(&doc, version_id, stage)?;
-    let value =
-        read_version(txn, scope, &doc, &id)?.ok_or_else(|| Fail::Aws(no_value_for_version(&id)))?;
+    Ok(select_version(doc, version_id, stage)?)
+}
+
+fn respond(
+    doc: &SecretDoc,
+    scope: &Scope,
+    id: String,
+    value: &SecretValue,
+    now: i64,
+) -> (GetSecretValueResponse, Option<(String, String)>) {
     let meta = doc.version(&id).cloned();
-    let (secret_string, secret_binary) = response_members(&value);
+    let (secret_string, secret_binary) = response_members(value);
     let today = midnight(now);
     let stale = doc.last_accessed_ms != Some(today)
         || meta.as_ref().and_then(|m| m.last_accessed_ms) != Some(today);
-    Ok((
+    (
         GetSecretValueResponse {
             arn: Some(doc.arn(scope)),
             name: Some(doc.name.clone()),
@@ -68,7 +86,30 @@ pub(crate) fn read_value(
             created_date: meta.map(|m| ts(m.created_ms)),
         },
         stale.then(|| (doc.name.clone(), id)),
-    ))
+    )
+}
+
+/// The hot path: the secret's record and the version's sealed value by point reads through the
+/// store's cache (the record is usually already there from authorization). A version pruned
+/// between the two reads falls back to one read transaction.
+async fn read_value_cached(
+    store: &Store,
+    scope: &Scope,
+    secret: &SecretRef,
+    version_id: Option<&str>,
+    stage: Option<&str>,
+    now: i64,
+) -> Result<Option<(GetSecretValueResponse, Option<(String, String)>)>, Fail> {
+    let doc = find_latest(store, scope, secret, now)
+        .await?
+        .ok_or_else(|| Fail::Aws(not_found()))?;
+    let id = choose(&doc, version_id, stage)?;
+    let key = scope.version_key(&doc.name, &doc.suffix, &id);
+    let Some(sealed) = store.get(VERSIONS, &key).await?.and_then(|r| r.sealed) else {
+        return Ok(None);
+    };
+    let value = SecretValue::unseal(&sealed)?;
+    Ok(Some(respond(&doc, scope, id, &value, now)))
 }
 
 /// Records the day of access on the secret and the version read. Losing this write (a conflict,
@@ -102,23 +143,47 @@ pub(crate) async fn run(
     ctx: &RequestContext,
     input: GetSecretValueRequest,
 ) -> OpResult<GetSecretValueResponse> {
-    let scope = scope(ctx);
+    let scope = scope_of(ctx, &input.secret_id);
     let secret = parse_secret_id(&input.secret_id, &scope)?;
     let now = ctx.now_millis;
-    let s = scope.clone();
-    let (out, accessed) = store
-        .read(move |txn| {
-            read_value(
-                txn,
-                &s,
-                &secret,
-                input.version_id.as_deref(),
-                input.version_stage.as_deref(),
-                now,
-            )
-        })
-        .await
-        .map_err(Fail::into_aws)?;
+    let version_id = input.version_id;
+    let stage = input.version_stage;
+    if scope.account != ctx.principal.account_id {
+        let doc = find_latest(store, &scope, &secret, now)
+            .await
+            .map_err(Fail::into_aws)?
+            .ok_or_else(not_found)?;
+        check_cross_account_value(ctx, &scope, &doc)?;
+    }
+    let cached = read_value_cached(
+        store,
+        &scope,
+        &secret,
+        version_id.as_deref(),
+        stage.as_deref(),
+        now,
+    )
+    .await
+    .map_err(Fail::into_aws)?;
+    let (out, accessed) = match cached {
+        Some(found) => found,
+        None => {
+            let s = scope.clone();
+            store
+                .read(move |txn| {
+                    read_value(
+                        txn,
+                        &s,
+                        &secret,
+                        version_id.as_deref(),
+                        stage.as_deref(),
+                        now,
+                    )
+                })
+                .await
+                .map_err(Fail::into_aws)?
+        }
+    };
     touch(store, scope, accessed.into_iter().collect(), now).await;
     Ok(out)
 }

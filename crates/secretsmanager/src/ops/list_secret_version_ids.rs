@@ -6,7 +6,7 @@ use coffer_model::secretsmanager::{
 };
 use coffer_store::Store;
 
-use crate::common::{scope, ts};
+use crate::common::{scope_of, ts};
 use crate::error::{invalid_next_token, Fail, OpResult};
 use crate::lookup::{parse_secret_id, require};
 use crate::token;
@@ -20,7 +20,7 @@ pub(crate) async fn run(
     ctx: &RequestContext,
     input: ListSecretVersionIdsRequest,
 ) -> OpResult<ListSecretVersionIdsResponse> {
-    let scope = scope(ctx);
+    let scope = scope_of(ctx, &input.secret_id);
     let secret = parse_secret_id(&input.secret_id, &scope)?;
     let after: Option<String> = input.next_token.as_deref().map(token::decode).transpose()?;
     let page = input.max_results.map_or(DEFAULT_PAGE, |m| {

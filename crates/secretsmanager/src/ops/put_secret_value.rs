@@ -6,7 +6,7 @@ use coffer_model::secretsmanager::{
 };
 use coffer_store::Store;
 
-use crate::common::scope;
+use crate::common::{check_cross_account_value, scope_of};
 use crate::error::{marked_for_deletion, token_required, Fail, OpResult};
 use crate::lookup::{parse_secret_id, require};
 use crate::state::{save, AWSCURRENT};
@@ -18,7 +18,7 @@ pub(crate) async fn run(
     ctx: &RequestContext,
     input: PutSecretValueRequest,
 ) -> OpResult<PutSecretValueResponse> {
-    let scope = scope(ctx);
+    let scope = scope_of(ctx, &input.secret_id);
     let secret = parse_secret_id(&input.secret_id, &scope)?;
     let value = take_value(input.secret_string, input.secret_binary)?.ok_or_else(|| {
         SecretsManagerError::invalid_request(
@@ -31,9 +31,11 @@ pub(crate) async fn run(
         _ => vec![AWSCURRENT.to_string()],
     };
     let now = ctx.now_millis;
+    let caller = ctx.clone();
     store
         .write(move |txn| {
             let mut doc = require(txn, &scope, &secret, now)?;
+            check_cross_account_value(&caller, &scope, &doc)?;
             if doc.is_deleted() {
                 return Err(Fail::Aws(marked_for_deletion()));
             }

@@ -8,7 +8,7 @@ use coffer_model::secretsmanager::{
 };
 use coffer_store::Store;
 
-use crate::common::scope;
+use crate::common::scope_of;
 use crate::error::{marked_for_deletion, Fail, OpResult};
 use crate::lookup::{parse_secret_id, require};
 use crate::replication::{
@@ -21,7 +21,7 @@ pub(crate) async fn replicate(
     ctx: &RequestContext,
     input: ReplicateSecretToRegionsRequest,
 ) -> OpResult<ReplicateSecretToRegionsResponse> {
-    let scope = scope(ctx);
+    let scope = scope_of(ctx, &input.secret_id);
     let secret = parse_secret_id(&input.secret_id, &scope)?;
     check_regions(&scope, &input.add_replica_regions)?;
     let regions = input.add_replica_regions;
@@ -53,7 +53,7 @@ pub(crate) async fn remove(
     ctx: &RequestContext,
     input: RemoveRegionsFromReplicationRequest,
 ) -> OpResult<RemoveRegionsFromReplicationResponse> {
-    let scope = scope(ctx);
+    let scope = scope_of(ctx, &input.secret_id);
     let secret = parse_secret_id(&input.secret_id, &scope)?;
     let regions = input.remove_replica_regions;
     let now = ctx.now_millis;
@@ -87,7 +87,7 @@ pub(crate) async fn stop(
     ctx: &RequestContext,
     input: StopReplicationToReplicaRequest,
 ) -> OpResult<StopReplicationToReplicaResponse> {
-    let scope = scope(ctx);
+    let scope = scope_of(ctx, &input.secret_id);
     let secret = parse_secret_id(&input.secret_id, &scope)?;
     let now = ctx.now_millis;
     store

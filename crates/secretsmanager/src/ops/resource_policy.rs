@@ -9,10 +9,10 @@ use coffer_model::secretsmanager::{
 };
 use coffer_store::Store;
 
-use crate::common::scope;
+use crate::common::scope_of;
 use crate::error::{marked_for_deletion, Fail, OpResult};
 use crate::lookup::{parse_secret_id, require};
-use crate::policy_check::{is_public, syntax_error};
+use crate::policy_check::{grammar_error, is_public, syntax_error};
 use crate::state::save;
 
 fn public_policy() -> SecretsManagerError {
@@ -26,10 +26,16 @@ pub(crate) async fn put(
     ctx: &RequestContext,
     input: PutResourcePolicyRequest,
 ) -> OpResult<PutResourcePolicyResponse> {
-    let scope = scope(ctx);
+    let scope = scope_of(ctx, &input.secret_id);
     let secret = parse_secret_id(&input.secret_id, &scope)?;
     if let Some(msg) = syntax_error(&input.resource_policy) {
         return Err(SecretsManagerError::malformed_policy_document(msg));
+    }
+    if let Some(why) = grammar_error(&input.resource_policy) {
+        tracing::debug!(%why, "resource policy refused by the policy grammar");
+        return Err(SecretsManagerError::malformed_policy_document(
+            "This resource policy contains a syntax error.",
+        ));
     }
     if input.block_public_policy.unwrap_or(false) && is_public(&input.resource_policy) {
         return Err(public_policy());
@@ -59,7 +65,7 @@ pub(crate) async fn get(
     ctx: &RequestContext,
     input: GetResourcePolicyRequest,
 ) -> OpResult<GetResourcePolicyResponse> {
-    let scope = scope(ctx);
+    let scope = scope_of(ctx, &input.secret_id);
     let secret = parse_secret_id(&input.secret_id, &scope)?;
     let now = ctx.now_millis;
     store
@@ -80,7 +86,7 @@ pub(crate) async fn delete(
     ctx: &RequestContext,
     input: DeleteResourcePolicyRequest,
 ) -> OpResult<DeleteResourcePolicyResponse> {
-    let scope = scope(ctx);
+    let scope = scope_of(ctx, &input.secret_id);
     let secret = parse_secret_id(&input.secret_id, &scope)?;
     let now = ctx.now_millis;
     store
@@ -107,8 +113,8 @@ pub(crate) async fn validate(
     ctx: &RequestContext,
     input: ValidateResourcePolicyRequest,
 ) -> OpResult<ValidateResourcePolicyResponse> {
-    let scope = scope(ctx);
     if let Some(id) = &input.secret_id {
+        let scope = scope_of(ctx, id);
         let secret = parse_secret_id(id, &scope)?;
         let now = ctx.now_millis;
         let s = scope.clone();
@@ -121,6 +127,12 @@ pub(crate) async fn validate(
         return Err(SecretsManagerError::malformed_policy_document(msg));
     }
     let mut errors = Vec::new();
+    if let Some(why) = grammar_error(&input.resource_policy) {
+        errors.push(ValidationErrorsEntry {
+            check_name: Some("SYNTAX_CHECK".to_string()),
+            error_message: Some(why),
+        });
+    }
     if is_public(&input.resource_policy) {
         errors.push(ValidationErrorsEntry {
             check_name: Some("PUBLIC_ACCESS_CHECK".to_string()),

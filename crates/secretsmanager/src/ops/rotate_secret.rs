@@ -5,19 +5,19 @@ use std::sync::Arc;
 use coffer_model::context::RequestContext;
 use coffer_model::secretsmanager::{
     CancelRotateSecretRequest, CancelRotateSecretResponse, RotateSecretRequest,
-    RotateSecretResponse, RotationRulesType, SecretsManagerError,
+    RotateSecretResponse, SecretsManagerError,
 };
 use coffer_model::{AwsError, Sensitive};
 use coffer_store::Store;
 
 use crate::builtin_rotation::{is_builtin, BuiltinRotator};
-use crate::common::{new_uuid, random_suffix, scope};
+use crate::common::{new_uuid, random_suffix, scope_of};
 use crate::error::{marked_for_deletion, Fail, OpResult};
 use crate::lookup::{parse_secret_id, require, SecretRef};
 use crate::rotation::{InvokeError, RotationEvent, RotationInvoker, STEPS};
-use crate::state::{save, Scope, AWSCURRENT, AWSPENDING, DAY_MS};
+use crate::schedule::{self, HOUR_MS};
+use crate::state::{save, Scope, AWSCURRENT, AWSPENDING};
 
-const HOUR_MS: i64 = 3_600_000;
 const RETRY_MS: i64 = HOUR_MS;
 
 fn cannot_invoke() -> SecretsManagerError {
@@ -28,61 +28,13 @@ fn cannot_invoke() -> SecretsManagerError {
     ))
 }
 
-/// The interval a schedule gives, when it is a fixed one (`AutomaticallyAfterDays` or `rate()`);
-/// `cron()` schedules are accepted but have no fixed interval.
-fn interval_ms(rules: &RotationRulesType) -> Result<Option<i64>, SecretsManagerError> {
-    let bad = |m: &str| SecretsManagerError::invalid_parameter(m.to_string());
-    if rules.automatically_after_days.is_some() && rules.schedule_expression.is_some() {
-        return Err(bad(
-            "You can't specify both AutomaticallyAfterDays and ScheduleExpression in RotationRules.",
-        ));
-    }
-    if let Some(d) = &rules.duration {
-        let hours = d.strip_suffix('h').and_then(|h| h.parse::<i64>().ok());
-        if !hours.is_some_and(|h| (1..=24).contains(&h)) {
-            return Err(bad(
-                "The rotation window Duration must be between 1h and 24h.",
-            ));
-        }
-    }
-    if let Some(days) = rules.automatically_after_days {
-        if !(1..=1000).contains(&days) {
-            return Err(bad(
-                "RotationRules.AutomaticallyAfterDays must be within 1-1000.",
-            ));
-        }
-        return Ok(Some(days * DAY_MS));
-    }
-    let Some(expr) = rules.schedule_expression.as_deref() else {
-        return Ok(None);
-    };
-    if let Some(inner) = expr.strip_prefix("rate(").and_then(|r| r.strip_suffix(')')) {
-        let mut parts = inner.split_whitespace();
-        let n = parts.next().and_then(|n| n.parse::<i64>().ok());
-        let unit = parts.next();
-        return match (n, unit, parts.next()) {
-            (Some(n), Some("hour" | "hours"), None) if (4..=23).contains(&n) => {
-                Ok(Some(n * HOUR_MS))
-            }
-            (Some(n), Some("day" | "days"), None) if (1..=1000).contains(&n) => {
-                Ok(Some(n * DAY_MS))
-            }
-            _ => Err(bad("The schedule expression is invalid.")),
-        };
-    }
-    if expr.starts_with("cron(") && expr.ends_with(')') && expr.split_whitespace().count() == 6 {
-        return Ok(None);
-    }
-    Err(bad("The schedule expression is invalid."))
-}
-
 pub(crate) async fn rotate(
     store: &Store,
     invoker: Option<&Arc<dyn RotationInvoker>>,
     ctx: &RequestContext,
     input: RotateSecretRequest,
 ) -> OpResult<RotateSecretResponse> {
-    let scope = scope(ctx);
+    let scope = scope_of(ctx, &input.secret_id);
     let secret = parse_secret_id(&input.secret_id, &scope)?;
     let token = input.client_request_token.clone().ok_or_else(|| {
         SecretsManagerError::invalid_parameter(
@@ -90,7 +42,7 @@ pub(crate) async fn rotate(
         )
     })?;
     if let Some(r) = &input.rotation_rules {
-        interval_ms(r)?;
+        schedule::parse(r)?;
     }
     let now = ctx.now_millis;
     let given_lambda = input.rotation_lambda_arn.clone();
@@ -168,25 +120,40 @@ pub(crate) async fn rotate(
     }
     let rules = input.rotation_rules;
     let done_at = ctx.now_millis;
+    let new_version = token.clone();
     store
         .write(move |txn| {
             let mut doc = require(txn, &scope, &secret, now)?;
+            // The function moved AWSCURRENT to the new version: the rotation succeeded, and as on
+            // AWS the version keeps no AWSPENDING label. Otherwise AWSPENDING stays where the
+            // function left it and the next rotation reattempts it.
+            let rotated = immediately
+                && completed
+                && doc
+                    .version(&new_version)
+                    .is_some_and(|v| v.stages.iter().any(|s| s == AWSCURRENT));
+            if rotated {
+                if let Some(v) = doc.version_mut(&new_version) {
+                    v.stages.retain(|s| s != AWSPENDING);
+                }
+            } else if immediately && completed {
+                tracing::warn!(secret = %doc.name, "rotation function finished without moving AWSCURRENT");
+            }
             let r = &mut doc.rotation;
             r.enabled = Some(true);
             r.lambda_arn = Some(lambda.clone());
             if let Some(rules) = &rules {
                 r.rules = Some(rules.clone());
             }
-            if immediately && completed {
+            if rotated {
                 r.last_rotated_ms = Some(done_at);
             }
-            let base = r.last_rotated_ms.unwrap_or(done_at);
             let effective = rules.clone().or_else(|| r.rules.clone());
             r.next_rotation_ms = effective
                 .as_ref()
-                .and_then(|x| interval_ms(x).ok().flatten())
-                .map(|i| base + i);
-            if !completed && r.next_rotation_ms.is_some() {
+                .and_then(|x| schedule::parse(x).ok().flatten())
+                .map(|s| s.next_due(done_at, r.last_rotated_ms));
+            if immediately && !rotated && r.next_rotation_ms.is_some() {
                 // The scheduler reattempts a failed rotation, no sooner than in an hour.
                 r.next_rotation_ms = Some(done_at + RETRY_MS);
             }
@@ -208,7 +175,7 @@ pub(crate) async fn cancel(
     ctx: &RequestContext,
     input: CancelRotateSecretRequest,
 ) -> OpResult<CancelRotateSecretResponse> {
-    let scope = scope(ctx);
+    let scope = scope_of(ctx, &input.secret_id);
     let secret: SecretRef = parse_secret_id(&input.secret_id, &scope)?;
     let now = ctx.now_millis;
     store

@@ -6,7 +6,7 @@ use coffer_model::secretsmanager::{
 };
 use coffer_store::Store;
 
-use crate::common::scope;
+use crate::common::scope_of;
 use crate::error::{marked_for_deletion, Fail, OpResult};
 use crate::lookup::{parse_secret_id, require};
 use crate::state::save;
@@ -67,7 +67,7 @@ pub(crate) async fn tag(
     ctx: &RequestContext,
     input: TagResourceRequest,
 ) -> OpResult<()> {
-    let scope = scope(ctx);
+    let scope = scope_of(ctx, &input.secret_id);
     let secret = parse_secret_id(&input.secret_id, &scope)?;
     check_tags(&input.tags)?;
     let tags = input.tags;
@@ -97,7 +97,7 @@ pub(crate) async fn untag(
     ctx: &RequestContext,
     input: UntagResourceRequest,
 ) -> OpResult<()> {
-    let scope = scope(ctx);
+    let scope = scope_of(ctx, &input.secret_id);
     let secret = parse_secret_id(&input.secret_id, &scope)?;
     let keys = input.tag_keys;
     let now = ctx.now_millis;

@@ -4,7 +4,7 @@ use coffer_model::context::RequestContext;
 use coffer_model::secretsmanager::{UpdateSecretRequest, UpdateSecretResponse};
 use coffer_store::Store;
 
-use crate::common::scope;
+use crate::common::scope_of;
 use crate::error::{marked_for_deletion, Fail, OpResult};
 use crate::lookup::{parse_secret_id, require};
 use crate::state::{save, AWSCURRENT};
@@ -16,7 +16,7 @@ pub(crate) async fn run(
     ctx: &RequestContext,
     input: UpdateSecretRequest,
 ) -> OpResult<UpdateSecretResponse> {
-    let scope = scope(ctx);
+    let scope = scope_of(ctx, &input.secret_id);
     let secret = parse_secret_id(&input.secret_id, &scope)?;
     let value = take_value(input.secret_string, input.secret_binary)?;
     let version_id = version_id_for(input.client_request_token.as_deref(), value.is_some())?;

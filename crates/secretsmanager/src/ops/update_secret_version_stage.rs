@@ -6,7 +6,7 @@ use coffer_model::secretsmanager::{
 };
 use coffer_store::Store;
 
-use crate::common::scope;
+use crate::common::scope_of;
 use crate::error::{marked_for_deletion, Fail, OpResult};
 use crate::labels::move_label;
 use crate::lookup::{parse_secret_id, require};
@@ -17,7 +17,7 @@ pub(crate) async fn run(
     ctx: &RequestContext,
     input: UpdateSecretVersionStageRequest,
 ) -> OpResult<UpdateSecretVersionStageResponse> {
-    let scope = scope(ctx);
+    let scope = scope_of(ctx, &input.secret_id);
     let secret = parse_secret_id(&input.secret_id, &scope)?;
     let now = ctx.now_millis;
     store

@@ -202,3 +202,22 @@ pub async fn server_restart() {
         .await
         .unwrap();
 }
+
+/// A write on one node changes the other node's table generation within a second, so caches
+/// derived from whole tables (compiled policies) follow writes made elsewhere.
+pub async fn table_generations_across_nodes(h: &Harness) {
+    let key = MasterKey::generate();
+    let a = h.open(&key).await;
+    let b = h.open(&key).await;
+    let before = b.tables_generation(&["policies"]);
+    put(&a, "policies", "p", rec("1")).await;
+    let start = Instant::now();
+    while b.tables_generation(&["policies"]) == before {
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "node b did not learn of the write within a second"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(b.staleness_bound(), Some(Duration::from_secs(1)));
+}

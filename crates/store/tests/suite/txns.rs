@@ -349,3 +349,24 @@ pub async fn cached_get(h: &Harness) {
     let r = store.get("t", "c").await.unwrap().unwrap();
     assert_eq!(r.doc, b"100");
 }
+
+/// Caches built over whole tables learn of every write to them, and only to them.
+pub async fn table_generations(h: &Harness) {
+    let store = h.open(&MasterKey::generate()).await;
+    // Nothing has written `a` or `b` yet, so no notification of an earlier write to them can
+    // still arrive (PostgreSQL delivers a node's own notifications too, asynchronously).
+    let before = store.tables_generation(&["a", "b"]);
+    put(&store, "other", "k", rec("x")).await;
+    assert_eq!(store.tables_generation(&["a", "b"]), before);
+    put(&store, "b", "k", rec("x")).await;
+    let after_b = store.tables_generation(&["a", "b"]);
+    assert_ne!(after_b, before);
+    put(&store, "a", "k", rec("x")).await;
+    let after_a = store.tables_generation(&["a", "b"]);
+    assert_ne!(after_a, after_b);
+    store
+        .write(|t: &mut dyn Txn| t.delete("a", "k"))
+        .await
+        .unwrap();
+    assert_ne!(store.tables_generation(&["a", "b"]), after_a);
+}

@@ -4615,9 +4615,11 @@ pub struct UploadSigningCertificateResponse {
 pub struct User {
     /// The path to the user.
     #[serde(rename = "Path")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub path: String,
     /// The friendly name identifying the user.
     #[serde(rename = "UserName")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub user_name: String,
     /// The stable and unique string identifying the user.
     #[serde(rename = "UserId")]

@@ -86,31 +86,42 @@ impl RawTxn for SqliteTxn<'_> {
         limit: usize,
     ) -> Result<Vec<(String, RawRecord)>, StoreError> {
         // Keys sharing a prefix are contiguous in byte order (TEXT compares with memcmp), so the first
-        // key without the prefix ends the scan.
+        // key without the prefix ends the scan. Rows are stepped lazily and the loop stops there:
+        // collecting the whole `LIMIT` first read every later key of the table (and its blobs) on
+        // each scan, which made PutSecretValue and ListSecrets O(secrets stored).
         let limit = limit.min(i64::MAX as usize) as i64;
         let map = |row: &Row<'_>| Ok((row.get::<_, String>(0)?, raw_record(row, 1)?));
-        let rows: Vec<(String, RawRecord)> = match start_after {
+        let mut out = Vec::new();
+        let mut take = |rows: &mut dyn Iterator<Item = rusqlite::Result<(String, RawRecord)>>| {
+            for row in rows {
+                let (key, record) = row?;
+                if !key.starts_with(prefix) {
+                    break;
+                }
+                out.push((key, record));
+            }
+            Ok::<_, StoreError>(())
+        };
+        // One lower bound only: given both `key >= prefix` and `key > after`, SQLite seeks on the
+        // first and filters the second row by row, so every page rescanned the prefix from its
+        // start. `after` below the prefix adds nothing to `key >= prefix`.
+        match start_after.filter(|after| *after >= prefix) {
             Some(after) => {
                 let mut stmt = self.conn.prepare_cached(
                     "SELECT key, version, doc, sealed FROM coffer_records \
-                     WHERE tbl = ?1 AND key >= ?2 AND key > ?3 ORDER BY key LIMIT ?4",
+                     WHERE tbl = ?1 AND key > ?2 ORDER BY key LIMIT ?3",
                 )?;
-                let rows = stmt.query_map(params![table, prefix, after, limit], map)?;
-                rows.collect::<rusqlite::Result<_>>()?
+                take(&mut stmt.query_map(params![table, after, limit], map)?)?;
             }
             None => {
                 let mut stmt = self.conn.prepare_cached(
                     "SELECT key, version, doc, sealed FROM coffer_records \
                      WHERE tbl = ?1 AND key >= ?2 ORDER BY key LIMIT ?3",
                 )?;
-                let rows = stmt.query_map(params![table, prefix, limit], map)?;
-                rows.collect::<rusqlite::Result<_>>()?
+                take(&mut stmt.query_map(params![table, prefix, limit], map)?)?;
             }
-        };
-        Ok(rows
-            .into_iter()
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .collect())
+        }
+        Ok(out)
     }
 
     fn scan_all(

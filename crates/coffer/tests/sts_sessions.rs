@@ -1,0 +1,107 @@
+//! Temporary credentials stored by STS end to end through the store-backed key directory: they
+//! authenticate until they expire (then `ExpiredToken`), and once the maintenance purge deleted
+//! them they are unknown. Runs the server in process so the session can be made to end within a
+//! second, which STS's 900-second minimum does not allow through the API.
+
+mod in_process;
+
+use std::sync::Arc;
+
+use coffer::directory::StoreDirectory;
+use coffer_sts::sessions::{self, SessionDoc, SessionKind};
+
+const ACCOUNT: &str = "111122223333";
+
+fn config(url: &str, key: &str, secret: &str, token: &str) -> aws_config::SdkConfig {
+    let creds = aws_credential_types::Credentials::from_keys(key, secret, Some(token.to_string()));
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(creds))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .build()
+}
+
+#[tokio::test]
+async fn stored_sessions_expire_and_are_purged() {
+    let store = coffer_store::Store::open(coffer_store::StoreConfig::memory())
+        .await
+        .expect("store");
+    let services = coffer::services::build(&store, None);
+    let (url, _stop) = in_process::serve(
+        &store,
+        Arc::new(StoreDirectory::new(store.clone())),
+        services.handlers,
+    )
+    .await;
+
+    let (key, secret, token) = sessions::new_credentials();
+    let now = chrono::Utc::now().timestamp_millis();
+    let doc = SessionDoc {
+        kind: SessionKind::SessionToken,
+        account_id: ACCOUNT.into(),
+        arn: format!("arn:aws:iam::{ACCOUNT}:root"),
+        user_id: ACCOUNT.into(),
+        issued_at_millis: now,
+        expires_at_millis: now + 1_500,
+        role: None,
+        user_name: None,
+        source_arn: None,
+        session_policies: vec![],
+        policy_arns: vec![],
+        tags: vec![],
+        transitive_tag_keys: vec![],
+        source_identity: None,
+        mfa_authenticated_at_millis: None,
+        chained: false,
+    };
+    let (k, s, t, d) = (key.clone(), secret.clone(), token.clone(), doc.clone());
+    store
+        .write(move |txn| sessions::insert(txn, &k, &s, &t, &d))
+        .await
+        .expect("insert");
+
+    let sts = aws_sdk_sts::Client::new(&config(&url, &key, &secret, &token));
+    let ident = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("a live session authenticates");
+    assert_eq!(
+        ident.arn(),
+        Some(format!("arn:aws:iam::{ACCOUNT}:root").as_str())
+    );
+    let wrong = aws_sdk_sts::Client::new(&config(&url, &key, &secret, "not-the-token"));
+    let code = |e: &aws_sdk_sts::error::SdkError<_, _>| {
+        use aws_sdk_sts::error::ProvideErrorMetadata;
+        match e {
+            aws_sdk_sts::error::SdkError::ServiceError(s) => {
+                let err: &aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError =
+                    s.err();
+                err.code().map(str::to_string)
+            }
+            _ => None,
+        }
+    };
+    let e = wrong
+        .get_caller_identity()
+        .send()
+        .await
+        .expect_err("wrong token");
+    assert_eq!(code(&e).as_deref(), Some("InvalidClientTokenId"));
+
+    tokio::time::sleep(std::time::Duration::from_millis(1_700)).await;
+    let e = sts.get_caller_identity().send().await.expect_err("expired");
+    assert_eq!(code(&e).as_deref(), Some("ExpiredToken"));
+
+    // The maintenance task's purge deletes it; the key is then unknown.
+    let purged = services
+        .sts
+        .purge_expired(chrono::Utc::now().timestamp_millis())
+        .await
+        .expect("purge");
+    assert_eq!(purged, 1);
+    let e = sts.get_caller_identity().send().await.expect_err("purged");
+    assert_eq!(code(&e).as_deref(), Some("InvalidClientTokenId"));
+}

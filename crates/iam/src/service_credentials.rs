@@ -1,0 +1,303 @@
+//! Service-specific credentials: a user name and password an IAM user presents to CodeCommit (Git
+//! over HTTPS) or Amazon Keyspaces (Cassandra). The password is generated here, returned once by
+//! Create/Reset, and kept only in the record's sealed part. Bedrock API keys use this API too;
+//! Coffer does not issue them.
+
+use coffer_model::context::RequestContext;
+use coffer_model::iam::*;
+use coffer_model::sensitive::Sensitive;
+use coffer_model::types::Timestamp;
+use coffer_store::{NewRecord, Txn};
+use rand::rngs::OsRng;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::to_json;
+use crate::caller::named_user;
+use crate::error::{quota, Fail, TxResult};
+use crate::ids;
+use crate::paging;
+use crate::records;
+use crate::user_records::{self, prefix, status};
+use crate::users;
+use crate::IamService;
+
+/// `<account>/<lower-cased user>/<credential id>` → the credential.
+pub const SERVICE_CREDENTIALS: &str = "iam_service_specific_credentials";
+
+const PER_USER_PER_SERVICE: usize = 2;
+const SERVICES: &[&str] = &["codecommit.amazonaws.com", "cassandra.amazonaws.com"];
+const PASSWORD_LEN: usize = 44;
+const PASSWORD_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct CredentialDoc {
+    id: String,
+    user_name: String,
+    service_name: String,
+    service_user_name: String,
+    active: bool,
+    /// Seconds since the epoch.
+    created: i64,
+}
+
+fn password() -> String {
+    let mut rng = OsRng;
+    (0..PASSWORD_LEN)
+        .map(|_| char::from(PASSWORD_CHARS[rng.gen_range(0..PASSWORD_CHARS.len())]))
+        .collect()
+}
+
+pub(crate) fn user_has_credentials(txn: &mut dyn Txn, account: &str, user: &str) -> TxResult<bool> {
+    Ok(records::any_under(
+        txn,
+        SERVICE_CREDENTIALS,
+        &prefix(account, user),
+    )?)
+}
+
+pub(crate) fn rename_user(txn: &mut dyn Txn, account: &str, old: &str, new: &str) -> TxResult<()> {
+    for (k, mut doc) in of_user(txn, account, old)? {
+        let Some(record) = txn.get(SERVICE_CREDENTIALS, &k)? else {
+            continue;
+        };
+        txn.delete(SERVICE_CREDENTIALS, &k)?;
+        doc.user_name = new.to_string();
+        doc.service_user_name = service_user_name(new, account);
+        let mut fresh = NewRecord::new(to_json(&doc)?);
+        fresh.sealed = record.sealed;
+        txn.put(
+            SERVICE_CREDENTIALS,
+            &format!("{}{}", prefix(account, new), doc.id),
+            fresh,
+        )?;
+    }
+    Ok(())
+}
+
+fn of_user(txn: &mut dyn Txn, account: &str, user: &str) -> TxResult<Vec<(String, CredentialDoc)>> {
+    user_records::of_user(txn, SERVICE_CREDENTIALS, account, user)
+}
+
+fn load(
+    txn: &mut dyn Txn,
+    account: &str,
+    user: &str,
+    id: &str,
+) -> TxResult<(String, CredentialDoc)> {
+    user_records::load(txn, SERVICE_CREDENTIALS, account, user, id, not_found)
+}
+
+fn service_user_name(user: &str, account: &str) -> String {
+    format!("{user}-at-{account}")
+}
+
+fn not_found(id: &str) -> Fail {
+    IamError::no_such_entity(format!(
+        "The Service Specific Credential with id {id} cannot be found."
+    ))
+    .into()
+}
+
+fn full(doc: &CredentialDoc, secret: String) -> ServiceSpecificCredential {
+    ServiceSpecificCredential {
+        create_date: Timestamp::from_secs(doc.created),
+        expiration_date: None,
+        service_name: doc.service_name.clone(),
+        service_user_name: Some(doc.service_user_name.clone()),
+        service_password: Some(Sensitive::new(secret)),
+        service_credential_alias: None,
+        service_credential_secret: None,
+        service_specific_credential_id: doc.id.clone(),
+        user_name: doc.user_name.clone(),
+        status: status(doc.active),
+    }
+}
+
+fn write(txn: &mut dyn Txn, account: &str, doc: &CredentialDoc, secret: &str) -> TxResult<()> {
+    let record = NewRecord::new(to_json(doc)?).with_sealed(secret.as_bytes().to_vec());
+    txn.put(
+        SERVICE_CREDENTIALS,
+        &format!("{}{}", prefix(account, &doc.user_name), doc.id),
+        record,
+    )?;
+    Ok(())
+}
+
+pub(crate) async fn create_service_specific_credential(
+    svc: &IamService,
+    ctx: &RequestContext,
+    input: CreateServiceSpecificCredentialRequest,
+) -> Result<CreateServiceSpecificCredentialResponse, IamError> {
+    if input.service_name == "bedrock.amazonaws.com" {
+        return Err(IamError::not_implemented(
+            "CreateServiceSpecificCredential for bedrock.amazonaws.com (Bedrock API keys)",
+        ));
+    }
+    if !SERVICES.contains(&input.service_name.as_str()) {
+        return Err(IamError::service_not_supported(format!(
+            "The specified service, {}, is not supported.",
+            input.service_name
+        )));
+    }
+    if input.credential_age_days.is_some() {
+        return Err(IamError::invalid_input(
+            "CredentialAgeDays is only valid for Bedrock API keys.",
+        ));
+    }
+    let account = ctx.principal.account_id.clone();
+    let now = records::now_secs(ctx);
+    let id = ids::unique_id("ACCA");
+    let secret = password();
+    let stored = secret.clone();
+    let doc = svc
+        .write(move |txn| {
+            let (_, user) = users::load(txn, &account, &input.user_name)?;
+            let same_service = of_user(txn, &account, &user.name)?
+                .into_iter()
+                .filter(|(_, d)| d.service_name == input.service_name)
+                .count();
+            if same_service >= PER_USER_PER_SERVICE {
+                return Err(quota(
+                    "ServiceSpecificCredentialsPerUserPerService",
+                    PER_USER_PER_SERVICE,
+                ));
+            }
+            let doc = CredentialDoc {
+                id: id.clone(),
+                user_name: user.name.clone(),
+                service_name: input.service_name.clone(),
+                service_user_name: service_user_name(&user.name, &account),
+                active: true,
+                created: now,
+            };
+            write(txn, &account, &doc, &stored)?;
+            Ok(doc)
+        })
+        .await?;
+    Ok(CreateServiceSpecificCredentialResponse {
+        service_specific_credential: Some(full(&doc, secret)),
+    })
+}
+
+pub(crate) async fn reset_service_specific_credential(
+    svc: &IamService,
+    ctx: &RequestContext,
+    input: ResetServiceSpecificCredentialRequest,
+) -> Result<ResetServiceSpecificCredentialResponse, IamError> {
+    let account = ctx.principal.account_id.clone();
+    let user = named_user(ctx, input.user_name)?;
+    let secret = password();
+    let stored = secret.clone();
+    let doc = svc
+        .write(move |txn| {
+            let (_, doc) = load(txn, &account, &user, &input.service_specific_credential_id)?;
+            write(txn, &account, &doc, &stored)?;
+            Ok(doc)
+        })
+        .await?;
+    Ok(ResetServiceSpecificCredentialResponse {
+        service_specific_credential: Some(full(&doc, secret)),
+    })
+}
+
+pub(crate) async fn update_service_specific_credential(
+    svc: &IamService,
+    ctx: &RequestContext,
+    input: UpdateServiceSpecificCredentialRequest,
+) -> Result<(), IamError> {
+    let account = ctx.principal.account_id.clone();
+    let user = named_user(ctx, input.user_name)?;
+    let active = user_records::activates(input.status)?;
+    svc.write(move |txn| {
+        let (key, mut doc) = load(txn, &account, &user, &input.service_specific_credential_id)?;
+        let Some(record) = txn.get(SERVICE_CREDENTIALS, &key)? else {
+            return Err(not_found(&input.service_specific_credential_id));
+        };
+        doc.active = active;
+        let mut fresh = NewRecord::new(to_json(&doc)?);
+        fresh.sealed = record.sealed;
+        txn.put(SERVICE_CREDENTIALS, &key, fresh)?;
+        Ok(())
+    })
+    .await
+}
+
+pub(crate) async fn delete_service_specific_credential(
+    svc: &IamService,
+    ctx: &RequestContext,
+    input: DeleteServiceSpecificCredentialRequest,
+) -> Result<(), IamError> {
+    let account = ctx.principal.account_id.clone();
+    let user = named_user(ctx, input.user_name)?;
+    svc.write(move |txn| {
+        let (key, _) = load(txn, &account, &user, &input.service_specific_credential_id)?;
+        txn.delete(SERVICE_CREDENTIALS, &key)?;
+        Ok(())
+    })
+    .await
+}
+
+pub(crate) async fn list_service_specific_credentials(
+    svc: &IamService,
+    ctx: &RequestContext,
+    input: ListServiceSpecificCredentialsRequest,
+) -> Result<ListServiceSpecificCredentialsResponse, IamError> {
+    let account = ctx.principal.account_id.clone();
+    let all_users = input.all_users.unwrap_or(false);
+    let user = if all_users {
+        None
+    } else {
+        Some(named_user(ctx, input.user_name.clone())?)
+    };
+    let page = svc
+        .read(move |txn| {
+            let mut creds: Vec<(String, CredentialDoc)> = match &user {
+                Some(name) => {
+                    let (_, u) = users::load(txn, &account, name)?;
+                    of_user(txn, &account, &u.name)?
+                }
+                None => {
+                    let p = format!("{account}/");
+                    let mut out = Vec::new();
+                    for k in records::keys_under(txn, SERVICE_CREDENTIALS, &p)? {
+                        if let Some(d) =
+                            records::get::<CredentialDoc>(txn, SERVICE_CREDENTIALS, &k)?
+                        {
+                            out.push((k, d));
+                        }
+                    }
+                    out
+                }
+            };
+            if let Some(service) = &input.service_name {
+                creds.retain(|(_, d)| &d.service_name == service);
+            }
+            paging::in_memory(
+                creds,
+                |(k, _)| k.clone(),
+                input.marker.as_deref(),
+                input.max_items,
+            )
+        })
+        .await?;
+    Ok(ListServiceSpecificCredentialsResponse {
+        is_truncated: Some(page.is_truncated()),
+        marker: page.marker.clone(),
+        service_specific_credentials: Some(
+            page.items
+                .into_iter()
+                .map(|(_, d)| ServiceSpecificCredentialMetadata {
+                    user_name: d.user_name,
+                    status: status(d.active),
+                    service_user_name: Some(d.service_user_name),
+                    service_credential_alias: None,
+                    create_date: Timestamp::from_secs(d.created),
+                    expiration_date: None,
+                    service_specific_credential_id: d.id,
+                    service_name: d.service_name,
+                })
+                .collect(),
+        ),
+    })
+}
