@@ -10,6 +10,7 @@ mod common;
 mod describe;
 mod error;
 mod filter;
+mod index;
 mod labels;
 mod lambda_http;
 mod lookup;

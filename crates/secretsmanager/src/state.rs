@@ -198,10 +198,23 @@ pub(crate) fn save(txn: &mut dyn Txn, scope: &Scope, doc: &SecretDoc) -> Result<
     crate::replication::sync(txn, scope, doc)
 }
 
-/// Writes the record as is (access dates, replicas themselves).
+/// Writes the record as is (access dates, replicas themselves), and its index entries when the
+/// record is new or replaces another secret of the same name.
 pub(crate) fn put_doc(txn: &mut dyn Txn, scope: &Scope, doc: &SecretDoc) -> Result<(), Fail> {
+    let key = scope.secret_key(&doc.name);
+    let prefix = scope.prefix();
+    let before = match txn.get(SECRETS, &key)? {
+        Some(rec) => Some(crate::index::created_of(&rec.doc)?),
+        None => None,
+    };
+    if before != Some(doc.created_ms) {
+        if let Some(old) = before {
+            crate::index::remove(txn, &prefix, old, &doc.name)?;
+        }
+        crate::index::add(txn, &prefix, doc.created_ms, &doc.name)?;
+    }
     let bytes = encode_doc(doc)?;
-    txn.put(SECRETS, &scope.secret_key(&doc.name), NewRecord::new(bytes))?;
+    txn.put(SECRETS, &key, NewRecord::new(bytes))?;
     Ok(())
 }
 
@@ -211,6 +224,7 @@ pub(crate) fn purge(txn: &mut dyn Txn, scope: &Scope, doc: &SecretDoc) -> Result
         txn.delete(VERSIONS, &scope.version_key(&doc.name, &doc.suffix, &v.id))?;
     }
     txn.delete(SECRETS, &scope.secret_key(&doc.name))?;
+    crate::index::remove(txn, &scope.prefix(), doc.created_ms, &doc.name)?;
     Ok(())
 }
 
@@ -364,6 +378,9 @@ pub(crate) async fn purge_all_expired(
                         txn.delete(VERSIONS, &vkey)?;
                     }
                     txn.delete(SECRETS, &key)?;
+                    if let Some((prefix, name)) = split_secret_key(&key) {
+                        crate::index::remove(txn, prefix, doc.created_ms, name)?;
+                    }
                     count += 1;
                 }
                 Ok((count, last, done))
@@ -375,4 +392,11 @@ pub(crate) async fn purge_all_expired(
         }
         after = last;
     }
+}
+
+/// `<account>/<region>/` and the name of a secret record's key (names may contain `/`).
+fn split_secret_key(key: &str) -> Option<(&str, &str)> {
+    let first = key.find('/')?;
+    let second = first + 1 + key[first + 1..].find('/')?;
+    Some(key.split_at(second + 1))
 }

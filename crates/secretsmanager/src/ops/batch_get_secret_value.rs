@@ -128,6 +128,7 @@ pub(crate) async fn run(
             after: input.next_token.as_deref().map(token::decode).transpose()?,
             page: page_size(input.max_results, MAX_PAGE).min(MAX_PAGE),
         };
+        crate::index::ensure_built(store, &s).await;
         store
             .read(move |txn| {
                 let (docs, next_token) = select(txn, &s, &sel, now)?;

@@ -5,24 +5,16 @@ use coffer_model::secretsmanager::{
     Filter, ListSecretsRequest, ListSecretsResponse, SortByType, SortOrderType,
 };
 use coffer_store::{Store, Txn};
-use serde::{Deserialize, Serialize};
 
 use crate::common::scope;
 use crate::describe::list_entry;
 use crate::error::{Fail, OpResult};
 use crate::filter::{check_filters, matches};
+use crate::index::{self, Position, BY_CREATED, BY_CREATED_DESC};
 use crate::state::{decode_doc, Scope, SecretDoc, SECRETS};
 use crate::token;
 
 const SCAN_BATCH: usize = 500;
-
-/// Where a page ends: the sort value and name of its last secret (names are unique, so the
-/// pair orders secrets totally).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub(crate) struct Position {
-    k: i64,
-    n: String,
-}
 
 #[derive(Debug, Clone)]
 pub(crate) struct Selection {
@@ -75,7 +67,114 @@ pub(crate) fn all_secrets(
 }
 
 /// One page of the secrets a selection picks, and the token of the next page.
+///
+/// Orders that can be read in order from the store (creation date both ways once the region is
+/// indexed, name ascending from the records' own keys) stop reading when the page is full; the
+/// others read every secret of the region.
 pub(crate) fn select(
+    txn: &mut dyn Txn,
+    scope: &Scope,
+    sel: &Selection,
+    now: i64,
+) -> Result<(Vec<SecretDoc>, Option<String>), Fail> {
+    match (sel.sort_by, sel.descending) {
+        (SortByType::CreatedDate, descending) if index::is_built(txn, scope)? => {
+            let table = if descending {
+                BY_CREATED_DESC
+            } else {
+                BY_CREATED
+            };
+            select_in_order(txn, scope, sel, now, Some(table))
+        }
+        (SortByType::Name, false) => select_in_order(txn, scope, sel, now, None),
+        _ => select_all(txn, scope, sel, now),
+    }
+}
+
+/// Whether a live secret belongs to the selection (its position aside).
+fn picks(sel: &Selection, scope: &Scope, doc: &SecretDoc) -> bool {
+    (sel.include_deleted || !doc.is_deleted()) && matches(doc, scope, &sel.filters)
+}
+
+fn finish(
+    sel: &Selection,
+    mut picked: Vec<(Position, SecretDoc)>,
+) -> (Vec<SecretDoc>, Option<String>) {
+    let more = picked.len() > sel.page;
+    picked.truncate(sel.page);
+    let next = if more {
+        picked.last().map(|(p, _)| token::encode(p))
+    } else {
+        None
+    };
+    (picked.into_iter().map(|(_, d)| d).collect(), next)
+}
+
+/// Reads secrets in the selection's order from the token's position on, until one more than a
+/// page is picked: through an index table, or (`None`) the secret records themselves, whose keys
+/// are in name order.
+fn select_in_order(
+    txn: &mut dyn Txn,
+    scope: &Scope,
+    sel: &Selection,
+    now: i64,
+    index_table: Option<&str>,
+) -> Result<(Vec<SecretDoc>, Option<String>), Fail> {
+    let prefix = scope.prefix();
+    let table = index_table.unwrap_or(SECRETS);
+    let mut after = match (&sel.after, index_table) {
+        (None, _) => None,
+        (Some(p), Some(BY_CREATED_DESC)) => Some(index::desc_key(&prefix, p)),
+        (Some(p), Some(_)) => Some(index::asc_key(&prefix, p)),
+        // Name positions all have `k == 0`; a token from another order lies before or after
+        // every one of them.
+        (Some(p), None) => match p.k.cmp(&0) {
+            std::cmp::Ordering::Greater => return Ok((Vec::new(), None)),
+            std::cmp::Ordering::Less => None,
+            std::cmp::Ordering::Equal => Some(scope.secret_key(&p.n)),
+        },
+    };
+    let want = sel.page.saturating_add(1);
+    let mut chunk = want.min(SCAN_BATCH);
+    let mut picked: Vec<(Position, SecretDoc)> = Vec::new();
+    'scan: loop {
+        let rows = txn.scan(table, &prefix, after.as_deref(), chunk)?;
+        let done = rows.len() < chunk;
+        for (key, rec) in rows {
+            after = Some(key);
+            let doc = if index_table.is_some() {
+                let entry = index::decode_entry(&rec.doc)?;
+                let Some(stored) = txn.get(SECRETS, &scope.secret_key(&entry.n))? else {
+                    continue;
+                };
+                let doc = decode_doc(&stored)?;
+                // An entry left by a secret since replaced under the same name: the
+                // replacement has its own entry.
+                if doc.created_ms != entry.k {
+                    continue;
+                }
+                doc
+            } else {
+                decode_doc(&rec)?
+            };
+            if doc.is_expired(now) || !picks(sel, scope, &doc) {
+                continue;
+            }
+            picked.push((sel.position(&doc), doc));
+            if picked.len() == want {
+                break 'scan;
+            }
+        }
+        if done {
+            break;
+        }
+        chunk = SCAN_BATCH;
+    }
+    Ok(finish(sel, picked))
+}
+
+/// The page picked from every secret of the region, sorted in memory.
+pub(crate) fn select_all(
     txn: &mut dyn Txn,
     scope: &Scope,
     sel: &Selection,
@@ -83,8 +182,7 @@ pub(crate) fn select(
 ) -> Result<(Vec<SecretDoc>, Option<String>), Fail> {
     let mut picked: Vec<(Position, SecretDoc)> = all_secrets(txn, scope, now)?
         .into_iter()
-        .filter(|d| sel.include_deleted || !d.is_deleted())
-        .filter(|d| matches(d, scope, &sel.filters))
+        .filter(|d| picks(sel, scope, d))
         .map(|d| (sel.position(&d), d))
         .collect();
     picked.sort_by(|a, b| a.0.cmp(&b.0));
@@ -94,14 +192,7 @@ pub(crate) fn select(
     if let Some(after) = &sel.after {
         picked.retain(|(p, _)| if sel.descending { p < after } else { p > after });
     }
-    let more = picked.len() > sel.page;
-    picked.truncate(sel.page);
-    let next = if more {
-        picked.last().map(|(p, _)| token::encode(p))
-    } else {
-        None
-    };
-    Ok((picked.into_iter().map(|(_, d)| d).collect(), next))
+    Ok(finish(sel, picked))
 }
 
 pub(crate) fn page_size(max_results: Option<i32>, default: usize) -> usize {
@@ -125,6 +216,9 @@ pub(crate) async fn run(
         page: page_size(input.max_results, 100),
     };
     let now = ctx.now_millis;
+    if sel.sort_by == SortByType::CreatedDate {
+        index::ensure_built(store, &scope).await;
+    }
     store
         .read(move |txn| {
             let (docs, next_token) = select(txn, &scope, &sel, now)?;
@@ -135,4 +229,326 @@ pub(crate) async fn run(
         })
         .await
         .map_err(Fail::into_aws)
+}
+
+#[cfg(test)]
+mod tests {
+    use coffer_model::secretsmanager::{FilterNameStringType, Tag};
+    use coffer_store::{NewRecord, StoreConfig};
+
+    use super::*;
+    use crate::state::{encode_doc, purge, put_doc};
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn scope() -> Scope {
+        Scope {
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+        }
+    }
+
+    /// A varied secret: creation dates with many ties, names that share prefixes and contain
+    /// `/`, some tagged, some described, some scheduled for deletion and some expired.
+    fn doc(i: usize) -> SecretDoc {
+        let group = ["app/", "db-", "app", "", "z/"][i % 5];
+        let name = format!("{group}s{:04}", (i * 7919) % 1000);
+        let mut d = SecretDoc {
+            name,
+            suffix: "AbCdEf".into(),
+            description: i
+                .is_multiple_of(3)
+                .then(|| format!("the secret number {i}")),
+            kms_key_id: None,
+            created_ms: NOW - 50_000 + (i as i64 % 41) * 1000,
+            last_changed_ms: NOW - (i as i64 % 13),
+            last_accessed_ms: None,
+            deleted_ms: None,
+            deletion_ms: None,
+            tags: i.is_multiple_of(4).then(|| {
+                vec![Tag {
+                    key: Some(format!("team{}", i % 3)),
+                    value: Some("x".into()),
+                }]
+            }),
+            versions: Vec::new(),
+            rotation: Default::default(),
+            policy: None,
+            r#type: None,
+            primary_region: None,
+            replicas: Vec::new(),
+        };
+        if i.is_multiple_of(7) {
+            d.deleted_ms = Some(NOW - 10);
+            d.deletion_ms = Some(NOW + 86_400_000);
+        }
+        if i.is_multiple_of(11) {
+            d.deleted_ms = Some(NOW - 10);
+            d.deletion_ms = Some(NOW - 1);
+        }
+        d
+    }
+
+    fn filter(key: FilterNameStringType, values: &[&str]) -> Filter {
+        Filter {
+            key: Some(key),
+            values: Some(values.iter().map(|v| v.to_string()).collect()),
+        }
+    }
+
+    type Page = (Vec<String>, Option<String>);
+
+    /// Every page of a selection, following its tokens.
+    async fn pages(store: &Store, mut sel: Selection, full: bool) -> Vec<Page> {
+        let mut out = Vec::new();
+        loop {
+            let s = sel.clone();
+            let (docs, next) = store
+                .read(move |txn| {
+                    if full {
+                        select_all(txn, &scope(), &s, NOW)
+                    } else {
+                        select(txn, &scope(), &s, NOW)
+                    }
+                })
+                .await
+                .unwrap();
+            out.push((docs.into_iter().map(|d| d.name).collect(), next.clone()));
+            match next {
+                Some(t) => sel.after = Some(token::decode(&t).unwrap()),
+                None => return out,
+            }
+        }
+    }
+
+    /// Ordered reads (whatever the path `select` takes) give exactly the pages and tokens of
+    /// sorting every secret, for every order, filter and page size tried.
+    async fn assert_same_as_full_scan(store: &Store) {
+        let filter_sets = [
+            vec![],
+            vec![filter(FilterNameStringType::Name, &["app"])],
+            vec![filter(FilterNameStringType::Name, &["!app"])],
+            vec![filter(FilterNameStringType::TagKey, &["team1"])],
+            vec![
+                filter(FilterNameStringType::Description, &["secret"]),
+                filter(FilterNameStringType::Name, &["db-"]),
+            ],
+            vec![filter(FilterNameStringType::Name, &["nothing-matches"])],
+        ];
+        let mut compared = 0;
+        for sort_by in [SortByType::CreatedDate, SortByType::Name] {
+            for descending in [false, true] {
+                for include_deleted in [false, true] {
+                    for (f, filters) in filter_sets.iter().enumerate() {
+                        // Small pages mean many pages, each a full scan on the reference
+                        // side: only for the narrower filters.
+                        let sizes: &[usize] = if f < 3 { &[19, 1000] } else { &[2, 19, 1000] };
+                        for &page in sizes {
+                            let sel = Selection {
+                                filters: filters.clone(),
+                                include_deleted,
+                                sort_by,
+                                descending,
+                                after: None,
+                                page,
+                            };
+                            let fast = pages(store, sel.clone(), false).await;
+                            let full = pages(store, sel.clone(), true).await;
+                            assert_eq!(fast, full, "{sel:?}");
+                            compared += fast.len();
+                        }
+                    }
+                }
+            }
+        }
+        assert!(compared > 300, "{compared}");
+    }
+
+    async fn built(store: &Store) -> bool {
+        store
+            .read(|txn| index::is_built(txn, &scope()))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn indexed_pages_equal_the_full_scan() {
+        let store = Store::open(StoreConfig::memory()).await.unwrap();
+        index::ensure_built(&store, &scope()).await;
+        assert!(built(&store).await);
+        store
+            .write(|txn| -> Result<(), Fail> {
+                for i in 0..400 {
+                    put_doc(txn, &scope(), &doc(i))?;
+                }
+                // Force-deleted, and one name re-created with a later creation date.
+                for i in (0..400).step_by(9) {
+                    purge(txn, &scope(), &doc(i))?;
+                }
+                let mut again = doc(9);
+                again.created_ms = NOW - 5;
+                put_doc(txn, &scope(), &again)?;
+                // An update keeps the creation date: no second entry.
+                let mut changed = doc(10);
+                changed.description = Some("changed".into());
+                put_doc(txn, &scope(), &changed)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_same_as_full_scan(&store).await;
+
+        // Tokens from another order (or made up) start where the full scan starts.
+        for k in [i64::MIN, -1, 0, NOW - 30_000, NOW, i64::MAX] {
+            for sort_by in [SortByType::CreatedDate, SortByType::Name] {
+                for descending in [false, true] {
+                    let sel = Selection {
+                        filters: Vec::new(),
+                        include_deleted: true,
+                        sort_by,
+                        descending,
+                        after: Some(Position {
+                            k,
+                            n: "app/s0500".into(),
+                        }),
+                        page: 5,
+                    };
+                    let fast = pages(&store, sel.clone(), false).await;
+                    let full = pages(&store, sel.clone(), true).await;
+                    assert_eq!(fast, full, "{sel:?}");
+                }
+            }
+        }
+
+        // The purge of expired secrets removes their entries too.
+        crate::state::purge_all_expired(&store, NOW).await.unwrap();
+        let entries = store
+            .read(|txn| txn.scan(index::BY_CREATED, &scope().prefix(), None, 10_000))
+            .await
+            .unwrap();
+        let secrets = all_secrets_count(&store).await;
+        assert_eq!(entries.len(), secrets);
+        assert_same_as_full_scan(&store).await;
+    }
+
+    async fn all_secrets_count(store: &Store) -> usize {
+        store
+            .read(|txn| txn.scan(SECRETS, &scope().prefix(), None, 10_000))
+            .await
+            .unwrap()
+            .len()
+    }
+
+    #[tokio::test]
+    async fn secrets_stored_before_the_index_are_listed_then_indexed_once() {
+        let store = Store::open(StoreConfig::memory()).await.unwrap();
+        // Records as stored before the index existed: no entries, no marker.
+        store
+            .write(|txn| -> Result<(), Fail> {
+                for i in 0..300 {
+                    let d = doc(i);
+                    let bytes = encode_doc(&d)?;
+                    txn.put(SECRETS, &scope().secret_key(&d.name), NewRecord::new(bytes))?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert!(!built(&store).await);
+        assert_same_as_full_scan(&store).await;
+
+        index::ensure_built(&store, &scope()).await;
+        assert!(built(&store).await);
+        let secrets = all_secrets_count(&store).await;
+        for table in [index::BY_CREATED, index::BY_CREATED_DESC] {
+            let entries = store
+                .read(move |txn| txn.scan(table, &scope().prefix(), None, 10_000))
+                .await
+                .unwrap();
+            assert_eq!(entries.len(), secrets);
+        }
+        assert_same_as_full_scan(&store).await;
+
+        // Later writes keep the index complete.
+        store
+            .write(|txn| -> Result<(), Fail> {
+                for i in 300..350 {
+                    put_doc(txn, &scope(), &doc(i))?;
+                }
+                purge(txn, &scope(), &doc(12))?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_same_as_full_scan(&store).await;
+    }
+
+    #[tokio::test]
+    async fn a_page_reads_only_about_a_page_of_the_index() {
+        let store = Store::open(StoreConfig::memory()).await.unwrap();
+        index::ensure_built(&store, &scope()).await;
+        store
+            .write(|txn| -> Result<(), Fail> {
+                for i in 0..300 {
+                    let mut d = doc(i);
+                    d.name = format!("n{i:04}");
+                    d.deleted_ms = None;
+                    d.deletion_ms = None;
+                    d.created_ms = NOW - 1000 + i as i64;
+                    put_doc(txn, &scope(), &d)?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        // Spoil a secret record late in creation order: a page that read it would fail, as
+        // the full scan does, so the first page provably read only its own part.
+        store
+            .write(|txn| {
+                txn.put(
+                    SECRETS,
+                    &scope().secret_key("n0250"),
+                    NewRecord::new(b"not json".to_vec()),
+                )
+            })
+            .await
+            .unwrap();
+        let sel = Selection {
+            filters: Vec::new(),
+            include_deleted: false,
+            sort_by: SortByType::CreatedDate,
+            descending: false,
+            after: None,
+            page: 10,
+        };
+        let (first, next) = pages_until_error(&store, sel.clone()).await.remove(0);
+        let expected: Vec<String> = (0..10).map(|i| format!("n{i:04}")).collect();
+        assert_eq!(first, expected);
+        assert!(next.is_some());
+        let s = sel.clone();
+        let full = store
+            .read(move |txn| select_all(txn, &scope(), &s, NOW))
+            .await;
+        assert!(full.is_err());
+        // Reading on, the 25th page fails: it reads one secret past its end to know whether
+        // more follow, and that one is the spoiled record.
+        assert_eq!(pages_until_error(&store, sel).await.len(), 24);
+    }
+
+    /// The pages read before the first failure.
+    async fn pages_until_error(store: &Store, mut sel: Selection) -> Vec<Page> {
+        let mut out = Vec::new();
+        loop {
+            let s = sel.clone();
+            let Ok((docs, next)) = store.read(move |txn| select(txn, &scope(), &s, NOW)).await
+            else {
+                return out;
+            };
+            out.push((docs.into_iter().map(|d| d.name).collect(), next.clone()));
+            match next {
+                Some(t) => sel.after = Some(token::decode(&t).unwrap()),
+                None => return out,
+            }
+        }
+    }
 }
