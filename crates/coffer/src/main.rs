@@ -61,6 +61,10 @@ enum AdminCommand {
         /// over `<data-dir>/master.key` once the rotation is complete.
         #[arg(long)]
         new_key_file: Option<PathBuf>,
+        /// Seconds both keys stay valid before the old one is dropped, so that servers running on
+        /// the store (which re-read the key state every second) learn the new key first.
+        #[arg(long, default_value_t = 3)]
+        grace: u64,
         #[command(flatten)]
         storage: StorageArgs,
     },
@@ -204,6 +208,7 @@ mod admin {
             }
             AdminCommand::RotateMasterKey {
                 new_key_file,
+                grace,
                 storage,
             } => {
                 let config = store_config(&storage);
@@ -217,7 +222,8 @@ mod admin {
                 // Written (and synced) before the rotation starts, so a crash never leaves the
                 // store sealed under a key nobody holds.
                 key.write_key_file(&new_path)?;
-                let report = store.rotate_master_key(key).await?;
+                let grace = std::time::Duration::from_secs(grace);
+                let report = store.rotate_master_key(key, grace).await?;
                 if replaces_default {
                     std::fs::rename(&new_path, &default_path)
                         .with_context(|| format!("moving {} into place", new_path.display()))?;
@@ -362,6 +368,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Arc::new(PolicyAuthorizer::new(store.clone()));
     let batch_authorizer = (!args.dev).then(|| authorizer.clone());
     let services = services::build_with_sts(&store, invoker, sts, batch_authorizer);
+    tokio::spawn(services::keep_keys_fresh(store.clone()));
     tokio::spawn(services::maintenance(
         services.secrets_manager.clone(),
         services.sts.clone(),

@@ -172,6 +172,18 @@ pub fn build_with_sts(
     }
 }
 
+/// Every second: re-reads the store's key state, so a master-key rotation run by `coffer admin` (or
+/// by another node) is adopted while its grace period lasts, even by a server that writes nothing.
+pub async fn keep_keys_fresh(store: Store) {
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        ticker.tick().await;
+        if let Err(e) = store.refresh_keys().await {
+            tracing::warn!(error = %e, "re-reading the master key state failed");
+        }
+    }
+}
+
 /// Every `interval`: purges secrets whose recovery window ended, runs due rotations and deletes
 /// ended STS sessions. All are safe when several nodes share a database.
 pub async fn maintenance(

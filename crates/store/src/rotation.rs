@@ -2,7 +2,10 @@
 //!
 //! 1. One transaction records the pending rotation (new key check value, each key wrapped under the
 //!    other). From then on every transaction that seals reads that state and seals under the new key,
-//!    on every node, whichever of the two keys the node was started with.
+//!    on every node, whichever of the two keys the node was started with. The rotation then waits a
+//!    grace period, so that running nodes which hold only the old key learn the new one from this
+//!    state (they re-read it at least every second, see [`Store::refresh_keys`]) before step 3
+//!    removes the old key's wrapping of it.
 //! 2. Batches of short transactions re-wrap the data keys still under the old key, so writers are
 //!    never blocked for long.
 //! 3. One final transaction re-wraps any stragglers (written by nodes that sealed before seeing the
@@ -30,9 +33,15 @@ pub struct RotationReport {
 
 impl Store {
     /// Re-wraps every data key under `new` while the store stays online. Idempotent: calling it again
-    /// with the same key (for example after a crash) finishes or confirms the rotation. Other nodes
-    /// sharing the database keep working during the rotation; restart them with the new key afterwards.
-    pub async fn rotate_master_key(&self, new: MasterKey) -> Result<RotationReport, StoreError> {
+    /// with the same key (for example after a crash) finishes or confirms the rotation. Other
+    /// processes using the store (servers on the same SQLite file, nodes sharing PostgreSQL) keep
+    /// working during and after the rotation as long as they refresh their keys more often than
+    /// `grace`; restart them with the new key whenever convenient.
+    pub async fn rotate_master_key(
+        &self,
+        new: MasterKey,
+        grace: std::time::Duration,
+    ) -> Result<RotationReport, StoreError> {
         self.inner.keys.learn(new.clone());
         let new_kcv = new.check_value();
         let started = self
@@ -54,7 +63,15 @@ impl Store {
         if !started {
             return Ok(RotationReport { rewrapped: 0 });
         }
+        tokio::time::sleep(grace).await;
         self.finish_rotation().await
+    }
+
+    /// Re-reads the stored key state: a rotation started elsewhere is adopted (and the new key
+    /// learned from it) without waiting for this process's next write. Servers call it every second.
+    pub async fn refresh_keys(&self) -> Result<(), StoreError> {
+        self.run(false, |t: &mut SealingTxn<'_>| t.fresh_ring().map(|_| ()))
+            .await
     }
 
     pub(crate) fn rotation_pending(&self) -> bool {

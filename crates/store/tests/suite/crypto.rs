@@ -214,9 +214,15 @@ pub async fn rotation(h: &Harness) {
     let cached = store.get("r", "0001").await.unwrap().unwrap();
     assert_eq!(secret_of(&cached), b"value-1");
 
-    let report = store.rotate_master_key(new.clone()).await.unwrap();
+    let report = store
+        .rotate_master_key(new.clone(), std::time::Duration::ZERO)
+        .await
+        .unwrap();
     assert_eq!(report.rewrapped, 480);
-    let again = store.rotate_master_key(new.clone()).await.unwrap();
+    let again = store
+        .rotate_master_key(new.clone(), std::time::Duration::ZERO)
+        .await
+        .unwrap();
     assert_eq!(again.rewrapped, 0);
 
     let check_all = |store: Store| async move {
