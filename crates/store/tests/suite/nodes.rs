@@ -98,7 +98,9 @@ pub async fn rotation_across_nodes(h: &Harness) {
             }
         })
     };
-    a.rotate_master_key(new.clone(), Duration::ZERO).await.unwrap();
+    a.rotate_master_key(new.clone(), Duration::ZERO)
+        .await
+        .unwrap();
     writer.await.unwrap();
     drop((a, b));
     let c = h.open(&new).await;
