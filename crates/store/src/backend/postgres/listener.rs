@@ -1,6 +1,7 @@
 //! Invalidates this node's cache when other nodes write (LISTEN on the change channel).
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +11,12 @@ use postgres::Config;
 use super::{connect, CHANNEL};
 use crate::cache::Cache;
 
-pub(super) fn run(config: Config, cache: Arc<Cache>, stop: Arc<AtomicBool>) {
+pub(super) fn run(
+    config: Config,
+    cache: Arc<Cache>,
+    stop: Arc<AtomicBool>,
+    listening: SyncSender<()>,
+) {
     while !stop.load(Ordering::Relaxed) {
         let mut client = match connect(&config) {
             Ok(c) => c,
@@ -27,6 +33,7 @@ pub(super) fn run(config: Config, cache: Arc<Cache>, stop: Arc<AtomicBool>) {
         }
         // Writes made while nobody was listening may have left stale entries.
         cache.clear();
+        let _ = listening.try_send(());
         loop {
             if stop.load(Ordering::Relaxed) {
                 return;

@@ -119,9 +119,16 @@ impl PostgresBackend {
         let stop = Arc::new(AtomicBool::new(false));
         if notify {
             let (config, stop) = (config.clone(), stop.clone());
+            let (listening_tx, listening) = std::sync::mpsc::sync_channel(1);
             std::thread::Builder::new()
                 .name("coffer-pg-listen".to_string())
-                .spawn(move || listener::run(config, cache, stop))?;
+                .spawn(move || listener::run(config, cache, stop, listening_tx))?;
+            // Until the listener is subscribed, other nodes' writes would reach this cache only by
+            // expiry; waiting also keeps the listener's first full invalidation out of the way of
+            // callers that snapshot `tables_generation` right after opening.
+            if listening.recv_timeout(Duration::from_secs(10)).is_err() {
+                tracing::warn!("change listener not subscribed yet; continuing without waiting");
+            }
         }
         Ok(PostgresBackend { jobs: tx, stop })
     }
