@@ -125,7 +125,13 @@ pub(crate) fn parse(value: &HeaderValue, headers: &HeaderMap) -> Result<SignedRe
             signed_headers: signed_headers.to_string(),
             signature,
             request_time,
-            amz_date: format_basic(request_time),
+            // X-Amz-Date passed the strict basic-form check, so it is signed as sent; a `Date`
+            // header is signed in its basic form.
+            amz_date: if is_amz {
+                date_text.to_string()
+            } else {
+                format_basic(request_time)
+            },
             expires: None,
         }),
     })

@@ -3,7 +3,7 @@
 
 use http::HeaderMap;
 
-use crate::amz_date::{format_basic, parse_basic};
+use crate::amz_date::parse_basic;
 use crate::encoding::Param;
 use crate::error::AuthError;
 use crate::request::{Kind, SignedRequest, V4Signature};
@@ -87,7 +87,8 @@ pub(crate) fn parse(query: &[Param], headers: &HeaderMap) -> Result<SignedReques
             signed_headers: signed_headers.to_string(),
             signature,
             request_time,
-            amz_date: format_basic(request_time),
+            // Exactly the basic form (parse_basic is strict), so it is signed as sent.
+            amz_date: date.to_string(),
             expires: expires.map(str::to_string),
         }),
     })

@@ -1,18 +1,45 @@
 //! The secret half of an access key: zeroized on drop, never printed, compared in constant time.
 
+use std::sync::Mutex;
+
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-pub struct SecretAccessKey(Zeroizing<String>);
+use crate::request::CredentialScope;
+use crate::signing_key::{derive, SigningKey};
+
+pub struct SecretAccessKey {
+    secret: Zeroizing<String>,
+    /// The last SigV4 signing key derived from this secret, with its scope: a client signs with the
+    /// same date, region and service all day, and derivation costs four HMACs per request.
+    last_derived: Mutex<Option<(CredentialScope, SigningKey)>>,
+}
 
 impl SecretAccessKey {
     pub fn new(s: impl Into<String>) -> Self {
-        SecretAccessKey(Zeroizing::new(s.into()))
+        SecretAccessKey {
+            secret: Zeroizing::new(s.into()),
+            last_derived: Mutex::new(None),
+        }
     }
 
     /// The key material; only for deriving signing keys or storing it encrypted.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.secret
+    }
+
+    /// The SigV4 signing key for `scope` (a pure function of secret and scope, so memoizing it
+    /// changes no outcome).
+    pub(crate) fn signing_key(&self, scope: &CredentialScope) -> SigningKey {
+        let mut last = self.last_derived.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((memo_scope, key)) = last.as_ref() {
+            if memo_scope == scope {
+                return key.clone();
+            }
+        }
+        let key = derive(self, scope);
+        *last = Some((scope.clone(), key.clone()));
+        key
     }
 }
 
@@ -30,7 +57,7 @@ impl std::fmt::Debug for SecretAccessKey {
 
 impl PartialEq for SecretAccessKey {
     fn eq(&self, other: &Self) -> bool {
-        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+        self.secret.as_bytes().ct_eq(other.secret.as_bytes()).into()
     }
 }
 
@@ -46,6 +73,26 @@ mod tests {
         let shown = format!("{s:?}");
         assert!(!shown.contains("wJalr"), "{shown}");
         assert_eq!(s.expose(), "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+    }
+
+    #[test]
+    fn memoized_signing_key_follows_the_scope() {
+        let s = SecretAccessKey::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+        let scope = |date: &str, service: &str| CredentialScope {
+            date: date.into(),
+            region: "us-east-1".into(),
+            service: service.into(),
+            terminator: "aws4_request".into(),
+        };
+        for (date, service) in [
+            ("20240115", "iam"),
+            ("20240115", "sts"),
+            ("20240116", "iam"),
+        ] {
+            let want = derive(&s, &scope(date, service));
+            assert_eq!(*s.signing_key(&scope(date, service)), *want);
+            assert_eq!(*s.signing_key(&scope(date, service)), *want);
+        }
     }
 
     #[test]

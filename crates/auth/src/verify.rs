@@ -11,7 +11,7 @@ use crate::canonical::{canonical_request, content_sha256_matches, string_to_sign
 use crate::error::{AuthError, V2TimeField};
 use crate::request::{Kind, RequestParts, SignedRequest, V2Signature, V4Signature};
 use crate::secret::SecretAccessKey;
-use crate::signing_key::{derive, hmac_sha256, SigningKeyCache};
+use crate::signing_key::{hmac_sha256, SigningKeyCache};
 use crate::{sigv2, SIGV4_TERMINATOR};
 
 #[derive(Debug, Clone)]
@@ -75,7 +75,7 @@ fn verify_inner(
             let sts = string_to_sign(sig, &creq);
             let key = match cache {
                 Some(c) => c.get_or_derive(&signed.access_key_id, secret, &sig.scope),
-                None => derive(secret, &sig.scope),
+                None => secret.signing_key(&sig.scope),
             };
             let expected = hmac_sha256(&*key, sts.as_bytes());
             if !bool::from(expected.ct_eq(&sig.signature)) {

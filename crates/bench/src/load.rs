@@ -209,8 +209,16 @@ async fn worker(
     };
     let mut due = pacing.map(|(offset, _)| started + offset);
     loop {
+        // Open loop: a request the server held back (the previous answer came after this one was
+        // due) is timed from when it was due, so slow answers are not hidden (coordinated
+        // omission). One that waited on the client's own timer, which wakes up to a millisecond
+        // late, is timed from when it is sent: that delay is the load generator's, not the server's.
+        let mut waited = false;
         if let Some(at) = due {
-            tokio::time::sleep_until(at.into()).await;
+            if Instant::now() < at {
+                tokio::time::sleep_until(at.into()).await;
+                waited = true;
+            }
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             break;
@@ -243,7 +251,10 @@ async fn worker(
                 continue;
             }
         };
-        let sent = due.unwrap_or_else(Instant::now);
+        let sent = match due {
+            Some(at) if !waited => at,
+            _ => Instant::now(),
+        };
         if let (Some(at), Some((_, interval))) = (due.as_mut(), pacing) {
             *at += interval;
         }

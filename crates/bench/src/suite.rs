@@ -183,16 +183,20 @@ async fn run_target(
         },
     );
 
-    let mut seeded = kind.is_baseline();
+    // Seeded before any workload runs, so the memory read while seeding is the secrets' alone
+    // (AssumeRole, for one, leaves a stored session per call until it expires).
+    let needs_seed = config
+        .workloads
+        .iter()
+        .any(|&w| kind.runs(w) && w.needs_seed());
+    if needs_seed && !kind.is_baseline() {
+        result.seed = Some(seed(config, &target, &data).await);
+    }
     // The IAM user AssumeRole runs as; the baselines answer anything, so any key will do there.
     let mut assumer: Option<Result<Credentials, String>> = None;
     for &workload in &config.workloads {
         if !kind.runs(workload) {
             continue;
-        }
-        if workload.needs_seed() && !seeded {
-            seeded = true;
-            result.seed = Some(seed(config, &target, &data).await);
         }
         let mut credentials = target.credentials.clone();
         if workload.needs_role() {

@@ -37,33 +37,44 @@ impl StoreDirectory {
         &self,
         access_key_id: &str,
     ) -> Result<Option<Arc<KeyEntry>>, coffer_store::StoreError> {
-        let Some(record) = self.store.get(sessions::SESSIONS, access_key_id).await? else {
-            return Ok(None);
-        };
-        let found = sessions::from_record(record)?;
-        let doc = found.doc;
-        let kind = match doc.kind {
-            SessionKind::AssumedRole => PrincipalKind::AssumedRole,
-            SessionKind::FederatedUser => PrincipalKind::FederatedUser,
-            SessionKind::SessionToken if doc.user_name.is_some() => PrincipalKind::User,
-            SessionKind::SessionToken => PrincipalKind::Root,
-        };
-        Ok(Some(Arc::new(KeyEntry {
-            secret: SecretAccessKey::new(found.secret_access_key),
-            principal: Principal {
-                kind,
-                account_id: doc.account_id,
-                arn: doc.arn,
-                user_id: doc.user_id,
-                access_key_id: access_key_id.to_string(),
-            },
-            active: true,
-            session: Some(SessionBinding {
-                token: SecretAccessKey::new(found.session_token),
-                expires_at_millis: doc.expires_at_millis,
-            }),
-        })))
+        let entry = self
+            .store
+            .get_decoded(sessions::SESSIONS, access_key_id, |record| {
+                session_entry(access_key_id, record)
+            })
+            .await?;
+        Ok(entry)
     }
+}
+
+/// The credential a session record holds.
+fn session_entry(
+    access_key_id: &str,
+    record: coffer_store::Record,
+) -> Result<KeyEntry, coffer_store::StoreError> {
+    let found = sessions::from_record(record)?;
+    let doc = found.doc;
+    let kind = match doc.kind {
+        SessionKind::AssumedRole => PrincipalKind::AssumedRole,
+        SessionKind::FederatedUser => PrincipalKind::FederatedUser,
+        SessionKind::SessionToken if doc.user_name.is_some() => PrincipalKind::User,
+        SessionKind::SessionToken => PrincipalKind::Root,
+    };
+    Ok(KeyEntry {
+        secret: SecretAccessKey::new(found.secret_access_key),
+        principal: Principal {
+            kind,
+            account_id: doc.account_id,
+            arn: doc.arn,
+            user_id: doc.user_id,
+            access_key_id: access_key_id.to_string(),
+        },
+        active: true,
+        session: Some(SessionBinding {
+            token: SecretAccessKey::new(found.session_token),
+            expires_at_millis: doc.expires_at_millis,
+        }),
+    })
 }
 
 impl Directory for StoreDirectory {
@@ -86,37 +97,14 @@ impl Directory for StoreDirectory {
                     .await
                     .map_err(unavailable);
             }
-            let Some(record) = self
+            let entry = self
                 .store
-                .get(access_keys::ACCESS_KEYS, access_key_id)
+                .get_decoded(access_keys::ACCESS_KEYS, access_key_id, |record| {
+                    key_entry(access_key_id, record)
+                })
                 .await
-                .map_err(unavailable)?
-            else {
-                return Ok(None);
-            };
-            let found = access_keys::from_record(access_key_id, record).map_err(unavailable)?;
-            let secret = String::from_utf8(found.secret.expose().to_vec()).map_err(|_| {
-                unavailable(coffer_store::StoreError::Corrupt(
-                    "access key secret is not UTF-8".into(),
-                ))
-            })?;
-            let doc = found.doc;
-            Ok(Some(Arc::new(KeyEntry {
-                secret: SecretAccessKey::new(secret),
-                principal: Principal {
-                    kind: if doc.user_name.is_some() {
-                        PrincipalKind::User
-                    } else {
-                        PrincipalKind::Root
-                    },
-                    account_id: doc.account_id,
-                    arn: doc.arn,
-                    user_id: doc.user_id,
-                    access_key_id: access_key_id.to_string(),
-                },
-                active: doc.status == KeyStatus::Active,
-                session: None,
-            })))
+                .map_err(unavailable)?;
+            Ok(entry)
         })
     }
 
@@ -154,4 +142,31 @@ impl Directory for StoreDirectory {
             }
         });
     }
+}
+
+/// The credential an access key record holds.
+fn key_entry(
+    access_key_id: &str,
+    record: coffer_store::Record,
+) -> Result<KeyEntry, coffer_store::StoreError> {
+    let found = access_keys::from_record(access_key_id, record)?;
+    let secret = String::from_utf8(found.secret.expose().to_vec())
+        .map_err(|_| coffer_store::StoreError::Corrupt("access key secret is not UTF-8".into()))?;
+    let doc = found.doc;
+    Ok(KeyEntry {
+        secret: SecretAccessKey::new(secret),
+        principal: Principal {
+            kind: if doc.user_name.is_some() {
+                PrincipalKind::User
+            } else {
+                PrincipalKind::Root
+            },
+            account_id: doc.account_id,
+            arn: doc.arn,
+            user_id: doc.user_id,
+            access_key_id: access_key_id.to_string(),
+        },
+        active: doc.status == KeyStatus::Active,
+        session: None,
+    })
 }

@@ -1,5 +1,7 @@
 //! Resolving a `SecretId` (name, full ARN or partial ARN) to a stored secret, and name rules.
 
+use std::sync::Arc;
+
 use coffer_model::secretsmanager::SecretsManagerError;
 use coffer_store::{Store, Txn};
 
@@ -91,24 +93,26 @@ pub(crate) fn find(
 }
 
 /// Like [`find`], outside a transaction: the latest committed record, served from the store's
-/// cache when hot. Authorization and the operation after it both call this, so a request reads
-/// the secret's record from storage at most once; a write on this node invalidates the cache
+/// cache when hot, already decoded. Authorization and the operation after it both call this, so a
+/// request reads and decodes the secret's record at most once (usually not at all); a write on this node invalidates the cache
 /// before it returns, so the next request sees it.
 pub(crate) async fn find_latest(
     store: &Store,
     scope: &Scope,
     secret: &SecretRef,
     now_ms: i64,
-) -> Result<Option<SecretDoc>, Fail> {
+) -> Result<Option<Arc<SecretDoc>>, Fail> {
     let (name, suffix) = match secret {
         SecretRef::Name(name) | SecretRef::PartialArn(name) => (name, None),
         SecretRef::Arn { name, suffix } => (name, Some(suffix)),
         SecretRef::Foreign => return Ok(None),
     };
-    let Some(record) = store.get(SECRETS, &scope.secret_key(name)).await? else {
+    let Some(doc) = store
+        .get_decoded(SECRETS, &scope.secret_key(name), |r| decode_doc(&r))
+        .await?
+    else {
         return Ok(None);
     };
-    let doc = decode_doc(&record)?;
     if doc.is_expired(now_ms) || suffix.is_some_and(|s| *s != doc.suffix) {
         return Ok(None);
     }

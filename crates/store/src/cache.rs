@@ -4,25 +4,56 @@
 //! after that write invalidated the key. Every invalidation bumps a generation under the same lock, and
 //! a fill is accepted only if the generation is unchanged since before the reader started its read.
 
+use std::any::Any;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::record::RawRecord;
 
+/// What a caller made of a record (a parsed document, a credential): kept with the record so a hit
+/// skips decryption and parsing as well, and dropped with it on every invalidation.
+pub(crate) type Decoded = Arc<dyn Any + Send + Sync>;
+
 struct Entry {
     record: RawRecord,
+    decoded: Option<Decoded>,
     filled: Instant,
 }
 
 struct Inner {
-    map: HashMap<(String, String), Entry>,
+    /// Table, then key: lookups by `&str` need no allocation.
+    tables: HashMap<String, HashMap<String, Entry>>,
+    len: usize,
     generation: u64,
     /// Writes seen per table, for caches built on top of the store (e.g. compiled policies) that
     /// depend on whole tables rather than on single keys.
     table_writes: HashMap<String, u64>,
     /// Bumped when everything is invalidated at once (lost notifications, oversized payloads).
     clears: u64,
+}
+
+impl Inner {
+    fn remove(&mut self, table: &str, key: &str) {
+        if let Some(entries) = self.tables.get_mut(table) {
+            if entries.remove(key).is_some() {
+                self.len -= 1;
+            }
+        }
+    }
+
+    /// The live entry for (table, key); an expired one is dropped.
+    fn live(&mut self, table: &str, key: &str, ttl: Option<Duration>) -> Option<&mut Entry> {
+        let expired = {
+            let entry = self.tables.get(table)?.get(key)?;
+            ttl.is_some_and(|ttl| entry.filled.elapsed() >= ttl)
+        };
+        if expired {
+            self.remove(table, key);
+            return None;
+        }
+        self.tables.get_mut(table)?.get_mut(key)
+    }
 }
 
 pub(crate) struct Cache {
@@ -36,7 +67,8 @@ impl Cache {
     pub fn new(capacity: usize, ttl: Option<Duration>) -> Self {
         Cache {
             inner: Mutex::new(Inner {
-                map: HashMap::new(),
+                tables: HashMap::new(),
+                len: 0,
                 generation: 0,
                 table_writes: HashMap::new(),
                 clears: 0,
@@ -64,13 +96,14 @@ impl Cache {
 
     pub fn get(&self, table: &str, key: &str) -> Option<RawRecord> {
         let mut inner = self.lock();
-        let k = (table.to_string(), key.to_string());
-        let entry = inner.map.get(&k)?;
-        if self.ttl.is_some_and(|ttl| entry.filled.elapsed() >= ttl) {
-            inner.map.remove(&k);
-            return None;
-        }
-        Some(entry.record.clone())
+        Some(inner.live(table, key, self.ttl)?.record.clone())
+    }
+
+    /// The decoded form attached to (table, key), if it is of type `T`.
+    pub fn decoded<T: Any + Send + Sync>(&self, table: &str, key: &str) -> Option<Arc<T>> {
+        let mut inner = self.lock();
+        let decoded = inner.live(table, key, self.ttl)?.decoded.clone()?;
+        decoded.downcast::<T>().ok()
     }
 
     pub fn fill(&self, generation: u64, table: &str, key: &str, record: RawRecord) {
@@ -81,27 +114,54 @@ impl Cache {
         if inner.generation != generation {
             return;
         }
-        if inner.map.len() >= self.capacity {
+        let present = inner.tables.get(table).is_some_and(|m| m.contains_key(key));
+        if !present && inner.len >= self.capacity {
             // Arbitrary eviction keeps the cache bounded without bookkeeping on the hit path.
-            if let Some(victim) = inner.map.keys().next().cloned() {
-                inner.map.remove(&victim);
+            let victim = inner
+                .tables
+                .iter()
+                .find_map(|(t, m)| m.keys().next().map(|k| (t.clone(), k.clone())));
+            if let Some((t, k)) = victim {
+                inner.remove(&t, &k);
             }
         }
-        inner.map.insert(
-            (table.to_string(), key.to_string()),
-            Entry {
-                record,
-                filled: Instant::now(),
-            },
-        );
+        let entries = match inner.tables.get_mut(table) {
+            Some(entries) => entries,
+            None => inner.tables.entry(table.to_string()).or_default(),
+        };
+        let entry = Entry {
+            record,
+            decoded: None,
+            filled: Instant::now(),
+        };
+        if entries.insert(key.to_string(), entry).is_none() {
+            inner.len += 1;
+        }
+    }
+
+    /// Attaches `decoded` to the cached record of (table, key) if nothing was invalidated since
+    /// `generation` was read (so the entry still holds the record it was decoded from).
+    pub fn attach(&self, generation: u64, table: &str, key: &str, decoded: Decoded) {
+        let mut inner = self.lock();
+        if inner.generation != generation {
+            return;
+        }
+        if let Some(entry) = inner.live(table, key, self.ttl) {
+            entry.decoded = Some(decoded);
+        }
     }
 
     pub fn invalidate<'a>(&self, keys: impl IntoIterator<Item = (&'a str, &'a str)>) {
         let mut inner = self.lock();
         inner.generation += 1;
         for (t, k) in keys {
-            inner.map.remove(&(t.to_string(), k.to_string()));
-            *inner.table_writes.entry(t.to_string()).or_insert(0) += 1;
+            inner.remove(t, k);
+            match inner.table_writes.get_mut(t) {
+                Some(n) => *n += 1,
+                None => {
+                    inner.table_writes.insert(t.to_string(), 1);
+                }
+            }
         }
     }
 
@@ -109,6 +169,7 @@ impl Cache {
         let mut inner = self.lock();
         inner.generation += 1;
         inner.clears += 1;
-        inner.map.clear();
+        inner.tables.clear();
+        inner.len = 0;
     }
 }

@@ -15,6 +15,7 @@ use crate::record::Record;
 use crate::txn::{RawTxn, SealingTxn, Txn};
 
 const PG_CACHE_TTL: Duration = Duration::from_secs(1);
+const MEMORY_DECODED_ENTRIES: usize = 1024;
 
 /// Handle to the record store; cheap to clone, shareable between tasks.
 #[derive(Clone)]
@@ -107,10 +108,14 @@ impl Store {
             }
         }
         let generation = cache.generation();
-        let (t, k) = (table.to_string(), key.to_string());
-        let raw = self
-            .run_raw(false, move |raw: &mut dyn RawTxn| raw.get(&t, &k))
-            .await?;
+        let raw = match self.inner.backend.get_now(table, key) {
+            Some(read) => read?,
+            None => {
+                let (t, k) = (table.to_string(), key.to_string());
+                self.run_raw(false, move |raw: &mut dyn RawTxn| raw.get(&t, &k))
+                    .await?
+            }
+        };
         let Some(raw) = raw else { return Ok(None) };
         cache.fill(generation, table, key, raw.clone());
         let ring = self.inner.keys.ring();
@@ -123,6 +128,32 @@ impl Store {
             }
             _ => open_with(&ring, table, key, raw).map(Some),
         }
+    }
+
+    /// [`Store::get`], then `decode`, memoized: the decoded value is kept with the cached record
+    /// and dropped whenever the record is invalidated, so a hit skips decryption and decoding and
+    /// is never staler than `get`. `decode` must depend on the record alone.
+    pub async fn get_decoded<T, E>(
+        &self,
+        table: &str,
+        key: &str,
+        decode: impl FnOnce(Record) -> Result<T, E>,
+    ) -> Result<Option<Arc<T>>, E>
+    where
+        T: Send + Sync + 'static,
+        E: From<StoreError>,
+    {
+        let cache = &self.inner.cache;
+        if let Some(hit) = cache.decoded::<T>(table, key) {
+            return Ok(Some(hit));
+        }
+        let generation = cache.generation();
+        let Some(record) = self.get(table, key).await? else {
+            return Ok(None);
+        };
+        let value = Arc::new(decode(record)?);
+        cache.attach(generation, table, key, value.clone());
+        Ok(Some(value))
     }
 
     pub(crate) async fn run<R, E, F>(&self, writable: bool, f: F) -> Result<R, E>
@@ -206,9 +237,10 @@ fn open_blocking(config: StoreConfig) -> Result<Store, StoreError> {
     // synchronously. Nodes sharing PostgreSQL learn of each other's writes by notification, and the
     // TTL bounds staleness when a notification is lost (or the database has no LISTEN/NOTIFY).
     let ttl = matches!(config.backend, BackendConfig::Postgres(_)).then_some(PG_CACHE_TTL);
-    // The memory backend is its own cache.
+    // The memory backend is its own cache of records; a few entries still keep what callers
+    // decoded from the hottest ones (`get_decoded`).
     let entries = match config.backend {
-        BackendConfig::Memory => 0,
+        BackendConfig::Memory => config.cache_entries.min(MEMORY_DECODED_ENTRIES),
         _ => config.cache_entries,
     };
     let cache = Arc::new(Cache::new(entries, ttl));

@@ -26,6 +26,7 @@ macro_rules! common_checks {
             concurrency => crate::suite::txns::concurrency,
             cached_get => crate::suite::txns::cached_get,
             table_generations => crate::suite::txns::table_generations,
+            decoded_get => crate::suite::txns::decoded_get,
             aad_swap => crate::suite::crypto::aad_swap,
             rotation => crate::suite::crypto::rotation,
             backup_restore => crate::suite::durability::backup_restore,
@@ -69,6 +70,7 @@ mod postgres {
     checks!(crate::support::Harness::postgres();
         two_nodes => crate::suite::nodes::two_nodes,
         table_generations_across_nodes => crate::suite::nodes::table_generations_across_nodes,
+        decoded_across_nodes => crate::suite::nodes::decoded_across_nodes,
         rotation_across_nodes => crate::suite::nodes::rotation_across_nodes,
     );
 

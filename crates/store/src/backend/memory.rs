@@ -69,6 +69,15 @@ impl Backend for MemoryBackend {
         };
         job.finish(outcome);
     }
+
+    fn get_now(&self, table: &str, key: &str) -> Option<Result<Option<RawRecord>, StoreError>> {
+        let guard = self.state.read().unwrap_or_else(|p| p.into_inner());
+        Some(Ok(guard
+            .tables
+            .get(table)
+            .and_then(|m| m.get(key))
+            .cloned()))
+    }
 }
 
 enum State<'a> {

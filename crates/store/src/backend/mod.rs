@@ -1,4 +1,6 @@
+use crate::error::StoreError;
 use crate::job::Job;
+use crate::record::RawRecord;
 
 pub(crate) mod memory;
 pub(crate) mod postgres;
@@ -11,4 +13,9 @@ pub(crate) trait Backend: Send + Sync {
     fn write(&self, job: Box<dyn Job>);
     /// Runs the job in a read-only snapshot.
     fn read(&self, job: Box<dyn Job>);
+    /// Reads one record on the caller's thread when that cannot block (an engine in memory);
+    /// `None` sends the read through a job instead.
+    fn get_now(&self, _table: &str, _key: &str) -> Option<Result<Option<RawRecord>, StoreError>> {
+        None
+    }
 }

@@ -223,3 +223,26 @@ pub async fn table_generations_across_nodes(h: &Harness) {
     }
     assert_eq!(b.staleness_bound(), Some(Duration::from_secs(1)));
 }
+
+/// A value decoded on one node is replaced within a second of a write on another.
+pub async fn decoded_across_nodes(h: &Harness) {
+    let key = MasterKey::generate();
+    let a = h.open(&key).await;
+    let b = h.open(&key).await;
+    let decode = |r: coffer_store::Record| -> Result<Vec<u8>, StoreError> { Ok(secret_of(&r)) };
+    put(&a, "t", "k", sealed("1", "one")).await;
+    assert_eq!(
+        *b.get_decoded("t", "k", decode).await.unwrap().unwrap(),
+        b"one"
+    );
+    put(&a, "t", "k", sealed("2", "two")).await;
+    let start = Instant::now();
+    while *b.get_decoded("t", "k", decode).await.unwrap().unwrap() != b"two" {
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "node b still served the old decoded value after {:?}",
+            start.elapsed()
+        );
+        tokio::task::yield_now().await;
+    }
+}

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use coffer_store::{MasterKey, NewRecord, Store, StoreError, Txn};
+use coffer_store::{MasterKey, NewRecord, Record, Store, StoreError, Txn};
 
 use super::{get, put, rec, sealed, secret_of};
 use crate::support::Harness;
@@ -369,4 +369,51 @@ pub async fn table_generations(h: &Harness) {
         .await
         .unwrap();
     assert_ne!(store.tables_generation(&["a", "b"]), after_a);
+}
+
+/// `Store::get_decoded` decodes a record once and serves the decoded value until the record
+/// changes; a write or delete is seen by the next call, never an older value.
+pub async fn decoded_get(h: &Harness) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let store = h.open(&MasterKey::generate()).await;
+    let decodes = AtomicUsize::new(0);
+    let decode = |r: Record| -> Result<(String, Vec<u8>), StoreError> {
+        decodes.fetch_add(1, Ordering::SeqCst);
+        Ok((String::from_utf8(r.doc.clone()).unwrap(), secret_of(&r)))
+    };
+    assert!(store.get_decoded("t", "k", decode).await.unwrap().is_none());
+    put(&store, "t", "k", sealed("1", "one")).await;
+    let v = store.get_decoded("t", "k", decode).await.unwrap().unwrap();
+    assert_eq!(*v, ("1".to_string(), b"one".to_vec()));
+    // PostgreSQL delivers a node's own change notification too, a moment later, and it drops the
+    // cached entry once more; after that, reads of the unchanged record decode nothing.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let _ = store.get_decoded("t", "k", decode).await.unwrap();
+    let settled = decodes.load(Ordering::SeqCst);
+    for _ in 0..3 {
+        let v = store.get_decoded("t", "k", decode).await.unwrap().unwrap();
+        assert_eq!(*v, ("1".to_string(), b"one".to_vec()));
+    }
+    assert_eq!(
+        decodes.load(Ordering::SeqCst),
+        settled,
+        "decoded again while unchanged"
+    );
+    put(&store, "t", "k", sealed("2", "two")).await;
+    let v = store.get_decoded("t", "k", decode).await.unwrap().unwrap();
+    assert_eq!(*v, ("2".to_string(), b"two".to_vec()));
+    assert_eq!(decodes.load(Ordering::SeqCst), settled + 1);
+    store
+        .write(|t: &mut dyn Txn| t.delete("t", "k"))
+        .await
+        .unwrap();
+    assert!(store.get_decoded("t", "k", decode).await.unwrap().is_none());
+    // A decode error is returned, and nothing is remembered for the record.
+    put(&store, "t", "k", sealed("3", "three")).await;
+    let failing = |_: Record| -> Result<String, StoreError> {
+        Err(StoreError::Corrupt("undecodable".into()))
+    };
+    assert!(store.get_decoded("t", "k", failing).await.is_err());
+    let v = store.get_decoded("t", "k", decode).await.unwrap().unwrap();
+    assert_eq!(v.0, "3");
 }
