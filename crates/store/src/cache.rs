@@ -139,14 +139,18 @@ impl Cache {
         }
     }
 
-    /// Attaches `decoded` to the cached record of (table, key) if nothing was invalidated since
-    /// `generation` was read (so the entry still holds the record it was decoded from).
-    pub fn attach(&self, generation: u64, table: &str, key: &str, decoded: Decoded) {
+    /// Attaches `decoded`, made from version `version` of (table, key), to the cached record if
+    /// nothing was invalidated since `generation` was read and the entry still holds that version
+    /// (an entry that expired and was refilled from another node's newer write keeps its own).
+    pub fn attach(&self, generation: u64, table: &str, key: &str, version: u64, decoded: Decoded) {
         let mut inner = self.lock();
         if inner.generation != generation {
             return;
         }
         if let Some(entry) = inner.live(table, key, self.ttl) {
+            if entry.record.version != version {
+                return;
+            }
             entry.decoded = Some(decoded);
         }
     }
@@ -171,5 +175,51 @@ impl Cache {
         inner.clears += 1;
         inner.tables.clear();
         inner.len = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(version: u64) -> RawRecord {
+        RawRecord {
+            doc: version.to_string().into_bytes(),
+            sealed: None,
+            version,
+        }
+    }
+
+    #[test]
+    fn decoded_values_stay_with_the_version_they_came_from() {
+        let cache = Cache::new(8, None);
+        let g = cache.generation();
+        cache.fill(g, "t", "k", raw(2));
+        // Decoded from another version of the record: not attached.
+        cache.attach(g, "t", "k", 1, Arc::new(1u64));
+        assert!(cache.decoded::<u64>("t", "k").is_none());
+        cache.attach(g, "t", "k", 2, Arc::new(2u64));
+        assert_eq!(cache.decoded::<u64>("t", "k").as_deref(), Some(&2));
+        // A different type is not confused with it.
+        assert!(cache.decoded::<String>("t", "k").is_none());
+        // An invalidation drops it, and a decode begun before it is not attached.
+        cache.invalidate([("t", "k")]);
+        assert!(cache.decoded::<u64>("t", "k").is_none());
+        cache.fill(cache.generation(), "t", "k", raw(2));
+        cache.attach(g, "t", "k", 2, Arc::new(2u64));
+        assert!(cache.decoded::<u64>("t", "k").is_none());
+    }
+
+    #[test]
+    fn stays_within_capacity() {
+        let cache = Cache::new(3, None);
+        for i in 0..10u64 {
+            cache.fill(cache.generation(), "t", &i.to_string(), raw(1));
+        }
+        assert_eq!(cache.lock().len, 3);
+        let cached = (0..10u64)
+            .filter(|i| cache.get("t", &i.to_string()).is_some())
+            .count();
+        assert_eq!(cached, 3);
     }
 }

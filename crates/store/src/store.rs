@@ -151,8 +151,9 @@ impl Store {
         let Some(record) = self.get(table, key).await? else {
             return Ok(None);
         };
+        let version = record.version;
         let value = Arc::new(decode(record)?);
-        cache.attach(generation, table, key, value.clone());
+        cache.attach(generation, table, key, version, value.clone());
         Ok(Some(value))
     }
 
