@@ -1,7 +1,8 @@
 //! Authorization of a running server: the caller's identity-based policies (a user's own, its
 //! groups', its permissions boundary; a role session's role policies, boundary and session
-//! policies) read from the store, and the resource's own policy (a secret's, or a role's trust
-//! policy for `sts:AssumeRole`), evaluated by the policy engine. The resource's account comes from
+//! policies) read from the store, and the resource's own policy (a secret's) or, for
+//! `sts:AssumeRole`, the role's trust policy, which must always allow; evaluated by the policy
+//! engine. The resource's account comes from
 //! its ARN, so a cross-account request needs both sides to allow it, as in AWS.
 //!
 //! What a caller may do is compiled once and cached per access key (see [`crate::policy_cache`]):
@@ -16,7 +17,7 @@ use coffer_policy::{
     evaluate, AttachedPolicy, ContextValue, DenyReason, Policy, PolicyKind, PolicySet,
     PolicySource, PolicyType, Principal, Request,
 };
-use coffer_server::{AccessRequest, Authorizer, Denial};
+use coffer_server::{AccessRequest, Authorizer, Denial, RoleTrust};
 use coffer_store::{Store, StoreError, Txn};
 use coffer_sts::sessions::{self, SessionDoc, SessionKind};
 use futures_util::future::BoxFuture;
@@ -127,27 +128,37 @@ impl Authorizer for PolicyAuthorizer {
                 return Ok(());
             }
 
-            let resource_policy = match &request.resource_policy {
-                Some(doc) => {
-                    let kind = if request.action.starts_with("sts:") {
-                        PolicyKind::Trust
-                    } else {
-                        PolicyKind::Resource
-                    };
-                    Some(
-                        self.resource_policies
-                            .compile("ResourcePolicy", doc, kind)
-                            .map_err(|e| {
-                                tracing::error!(
-                                    request_id = %ctx.request_id,
-                                    error = %e.message(),
-                                    "a stored resource policy does not parse"
-                                );
-                                Denial::Failed(AwsError::internal())
-                            })?,
-                    )
-                }
+            let compile = |doc: &str, kind: PolicyKind| {
+                self.resource_policies
+                    .compile("ResourcePolicy", doc, kind)
+                    .map_err(|e| {
+                        tracing::error!(
+                            request_id = %ctx.request_id,
+                            error = %e.message(),
+                            "a stored resource or trust policy does not parse"
+                        );
+                        Denial::Failed(AwsError::internal())
+                    })
+            };
+            let resource_policy = request
+                .resource_policy
+                .as_deref()
+                .map(|doc| compile(doc, PolicyKind::Resource))
+                .transpose()?;
+            let trust_policy = match &request.role_trust {
                 None => None,
+                Some(RoleTrust {
+                    document: Some(doc),
+                }) => Some(compile(doc, PolicyKind::Trust)?),
+                // No role, so no trust policy that could allow assuming it.
+                Some(RoleTrust { document: None }) => {
+                    return Err(Denial::Denied(coffer_policy::access_denied(
+                        &ctx.principal.arn,
+                        &request.action,
+                        request.resource.as_deref(),
+                        DenyReason::Implicit(PolicyType::TrustPolicy),
+                    )))
+                }
             };
             let resource_account = request.resource.as_deref().and_then(arn_account);
 
@@ -160,6 +171,7 @@ impl Authorizer for PolicyAuthorizer {
                 identity: &caller.identity,
                 boundary: caller.boundary.as_ref(),
                 resource: resource_policy.as_deref(),
+                trust: trust_policy.as_deref(),
                 resource_account: resource_account.as_deref(),
                 session: &caller.session_policies,
             };
@@ -305,6 +317,7 @@ fn long_term_identity(
     match user_name {
         Some(name) => coffer_iam::authorization::user_policies(txn, account, name),
         None => Ok(Some(IdentityPolicies {
+            unique_id: account.to_string(),
             identity: Vec::new(),
             boundary: None,
             tags: Vec::new(),
@@ -363,6 +376,11 @@ fn load_caller(
         let Some(policies) = long_term_identity(txn, account, user_name.as_deref())? else {
             return Ok(None);
         };
+        // Keys and session tokens belong to the user they were issued to, by unique id: a user
+        // deleted and re-created under the same name is another user.
+        if user_name.is_some() && policies.unique_id != user_id {
+            return Ok(None);
+        }
         // A user's tags are its `aws:PrincipalTag/*`.
         principal.tags = policies.tags;
         return Ok(Some(Caller {
@@ -424,6 +442,12 @@ fn load_caller(
             else {
                 return Ok(None);
             };
+            // The token ends with the user that obtained it (by unique id, not by name).
+            if session.user_name.is_some()
+                && session.source_user_id.as_deref() != Some(policies.unique_id.as_str())
+            {
+                return Ok(None);
+            }
             let (mut identity, boundary) = (policies.identity, policies.boundary);
             if session.user_name.is_none() {
                 // A federation token of the root user: root's own permissions, i.e. everything.

@@ -266,5 +266,6 @@ pub async fn access_request(
         resource,
         conditions,
         resource_policy: None,
+        role_trust: None,
     })
 }

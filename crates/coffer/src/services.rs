@@ -7,7 +7,7 @@ use coffer_model::context::RequestContext;
 use coffer_model::schema::{Operation, Service};
 use coffer_model::AwsError;
 use coffer_model::Protocol;
-use coffer_server::{AccessRequest, Authorizer, ServiceHandler};
+use coffer_server::{AccessRequest, Authorizer, RoleTrust, ServiceHandler};
 use coffer_store::Store;
 use futures_util::future::BoxFuture;
 use serde_json::Value;
@@ -49,7 +49,7 @@ handler!(
 handler!(Iam, coffer_iam::IamService, iam);
 
 impl Sts {
-    /// For `AssumeRole`, the role's trust policy as the resource policy and the `sts:` condition
+    /// For `AssumeRole`, the role's trust policy (which must allow) and the `sts:` condition
     /// keys; the authorizer adds `sts:TagSession` / `sts:SetSourceIdentity` when they apply.
     async fn access_request(
         &self,
@@ -62,7 +62,10 @@ impl Sts {
             action: access.action,
             resource: access.resource,
             conditions: access.conditions,
-            resource_policy: access.resource_policy,
+            resource_policy: None,
+            role_trust: access.assumes_role.then_some(RoleTrust {
+                document: access.trust_policy,
+            }),
         })
     }
 }
@@ -82,6 +85,7 @@ impl SecretsManager {
             resource: Some(access.resource).filter(|r| r != "*"),
             conditions: access.conditions.into_iter().collect(),
             resource_policy: access.resource_policy,
+            role_trust: None,
         })
     }
 }
@@ -137,6 +141,7 @@ impl coffer_secretsmanager::AccessCheck for AuthorizerCheck {
                 resource: Some(access.resource).filter(|r| r != "*"),
                 conditions: access.conditions.into_iter().collect(),
                 resource_policy: access.resource_policy,
+                role_trust: None,
             };
             self.0
                 .authorize(ctx, &request)

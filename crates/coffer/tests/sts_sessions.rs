@@ -47,6 +47,7 @@ async fn stored_sessions_expire_and_are_purged() {
         expires_at_millis: now + 1_500,
         role: None,
         user_name: None,
+        source_user_id: None,
         source_arn: None,
         session_policies: vec![],
         policy_arns: vec![],

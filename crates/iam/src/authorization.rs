@@ -24,6 +24,8 @@ pub const POLICY_TABLES: &[&str] = &[
 /// An identity's identity-based policies and permissions boundary.
 #[derive(Debug, Clone)]
 pub struct IdentityPolicies {
+    /// The identity's unique id (`AIDA…`, `AROA…`; the account id for root).
+    pub unique_id: String,
     /// The identity's inline and managed policies (for a user, then those of each of its groups).
     pub identity: Vec<AttachedPolicy>,
     pub boundary: Option<AttachedPolicy>,
@@ -115,6 +117,7 @@ pub fn user_policies(
     };
     let tags = user.tags.into_iter().map(|t| (t.key, t.value)).collect();
     Ok(Some(IdentityPolicies {
+        unique_id: user.user_id,
         identity,
         boundary,
         tags,
@@ -144,6 +147,7 @@ pub fn role_policies(
     };
     let tags = role.tags.into_iter().map(|t| (t.key, t.value)).collect();
     Ok(Some(IdentityPolicies {
+        unique_id: role.role_id,
         identity,
         boundary,
         tags,

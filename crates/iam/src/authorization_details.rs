@@ -112,7 +112,7 @@ fn role_detail(
         role_id: Some(r.role_id.clone()),
         arn: Some(r.arn(account)),
         create_date: Some(Timestamp::from_secs(r.created)),
-        assume_role_policy_document: Some(url_encode(&r.assume_role_policy)),
+        assume_role_policy_document: Some(url_encode(&r.trust_policy(txn)?)),
         instance_profile_list: Some(instance_profiles),
         role_policy_list: inline(&r.permissions),
         attached_managed_policies: attached(&r.permissions),

@@ -8,6 +8,7 @@ use coffer_policy::{ParseOptions, Policy, PolicyKind};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::error::{Fail, TxResult};
+use crate::principal_ids::{self, PrincipalIds};
 
 /// RFC 3986 unreserved characters stay as they are; everything else is percent-encoded.
 const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
@@ -61,24 +62,29 @@ pub(crate) fn check_inline(
     Ok(())
 }
 
-/// A role's trust policy. `exists` says whether a principal ARN naming a user or role of the
-/// caller's account exists: IAM refuses trust in principals it cannot find.
+/// A role's trust policy, and the unique ids of the users and roles it names (see
+/// [`crate::principal_ids`]). IAM refuses trust in a user or role it cannot find: one of the
+/// caller's account, or of another account this store holds; ARNs of accounts Coffer does not
+/// hold are kept unbound, as nothing can sign in as them.
 pub(crate) fn check_trust(
+    txn: &mut dyn coffer_store::Txn,
+    account: &str,
     document: &str,
-    mut exists: impl FnMut(&str) -> TxResult<bool>,
-) -> TxResult<()> {
+) -> TxResult<PrincipalIds> {
     let policy = Policy::parse(document, PolicyKind::Trust).map_err(malformed)?;
     if size(document) > limits::TRUST_POLICY {
         return Err(crate::error::quota("ACLSizePerRole", limits::TRUST_POLICY));
     }
-    for arn in policy.principal_arns() {
-        if !exists(arn)? {
+    let (ids, missing) = principal_ids::bind(txn, policy.principal_arns())?;
+    for arn in missing {
+        let owner = arn.split(':').nth(4).unwrap_or_default();
+        if owner == account || crate::accounts::get(txn, owner)?.is_some() {
             return Err(malformed(
-                coffer_policy::MalformedPolicy::invalid_principal("AWS", arn),
+                coffer_policy::MalformedPolicy::invalid_principal("AWS", &arn),
             ));
         }
     }
-    Ok(())
+    Ok(ids)
 }
 
 pub(crate) fn size(document: &str) -> usize {

@@ -49,7 +49,7 @@ impl InstanceProfileDoc {
         let mut roles_shown = Vec::new();
         if let Some(name) = &self.role {
             if let Some(role) = roles::find(txn, account, name)? {
-                roles_shown.push(role.listed(account));
+                roles_shown.push(role.listed(txn, account)?);
             }
         }
         Ok(InstanceProfile {

@@ -30,6 +30,7 @@ pub mod password_policy;
 pub mod policies;
 mod policy_entities;
 mod policy_versions;
+pub mod principal_ids;
 mod records;
 pub mod roles;
 pub mod saml_providers;

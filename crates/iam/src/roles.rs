@@ -5,6 +5,8 @@ use coffer_model::context::RequestContext;
 use coffer_model::iam::*;
 use coffer_model::types::Timestamp;
 use coffer_store::Txn;
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::boundaries;
@@ -14,9 +16,9 @@ use crate::holders::{self, Bounded, Holder, Permissions};
 use crate::ids;
 use crate::instance_profiles;
 use crate::paging;
+use crate::principal_ids::{self, PrincipalIds};
 use crate::records;
 use crate::tags;
-use crate::users;
 use crate::IamService;
 
 pub const ROLES: &str = "iam_roles";
@@ -33,6 +35,10 @@ pub struct RoleDoc {
     pub created: i64,
     /// The trust policy, as the caller sent it.
     pub assume_role_policy: String,
+    /// The users and roles the trust policy named when it was saved, by unique id: only they
+    /// are trusted, not whoever takes their names later (see [`crate::principal_ids`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub trust_principal_ids: PrincipalIds,
     #[serde(default)]
     pub description: Option<String>,
     /// Seconds a session of this role may last at most.
@@ -59,14 +65,28 @@ impl RoleDoc {
         format!("arn:aws:iam::{account}:role{}{}", self.path, self.name)
     }
 
-    fn to_shape(&self, account: &str, view: View) -> Role {
+    /// The trust policy as AWS shows and evaluates it now: principals deleted (or re-created)
+    /// since it was saved appear as their old unique ids.
+    pub fn trust_policy(
+        &self,
+        txn: &mut dyn Txn,
+    ) -> Result<std::borrow::Cow<'_, str>, coffer_store::StoreError> {
+        principal_ids::effective_document(txn, &self.assume_role_policy, &self.trust_principal_ids)
+    }
+
+    fn shape_now(&self, txn: &mut dyn Txn, account: &str, view: View) -> TxResult<Role> {
+        let trust = self.trust_policy(txn)?.into_owned();
+        Ok(self.to_shape(account, view, &trust))
+    }
+
+    fn to_shape(&self, account: &str, view: View, trust: &str) -> Role {
         Role {
             path: self.path.clone(),
             role_name: self.name.clone(),
             role_id: self.role_id.clone(),
             arn: self.arn(account),
             create_date: Timestamp::from_secs(self.created),
-            assume_role_policy_document: Some(documents::url_encode(&self.assume_role_policy)),
+            assume_role_policy_document: Some(documents::url_encode(trust)),
             description: self.description.clone(),
             max_session_duration: (view != View::Created).then_some(self.max_session_duration),
             permissions_boundary: self.permissions_boundary.as_ref().map(|arn| {
@@ -86,13 +106,13 @@ impl RoleDoc {
 
 impl RoleDoc {
     /// The role as lists (and instance profiles) show it.
-    pub(crate) fn listed(&self, account: &str) -> Role {
-        self.to_shape(account, View::List)
+    pub(crate) fn listed(&self, txn: &mut dyn Txn, account: &str) -> TxResult<Role> {
+        self.shape_now(txn, account, View::List)
     }
 
     /// The role as `CreateRole` (and `CreateServiceLinkedRole`) report it.
     pub(crate) fn created(&self, account: &str) -> Role {
-        self.to_shape(account, View::Created)
+        self.to_shape(account, View::Created, &self.assume_role_policy)
     }
 
     /// Service-linked roles belong to their service: only it may change or delete them.
@@ -159,27 +179,6 @@ pub fn find(
     records::get(txn, ROLES, &records::key(account, name))
 }
 
-/// Whether a principal ARN a trust policy names exists. Only users and roles of `account` can be
-/// checked; anything else (other accounts, services, root) is taken as named.
-fn principal_exists(txn: &mut dyn Txn, account: &str, arn: &str) -> TxResult<bool> {
-    let prefix = format!("arn:aws:iam::{account}:");
-    let Some(resource) = arn.strip_prefix(&prefix) else {
-        return Ok(true);
-    };
-    let name = resource.rsplit('/').next().unwrap_or_default();
-    if resource.starts_with("user/") {
-        Ok(users::find(txn, account, name)?.is_some())
-    } else if resource.starts_with("role/") {
-        Ok(find(txn, account, name)?.is_some())
-    } else {
-        Ok(true)
-    }
-}
-
-fn check_trust(txn: &mut dyn Txn, account: &str, document: &str) -> TxResult<()> {
-    documents::check_trust(document, |arn| principal_exists(txn, account, arn))
-}
-
 pub(crate) async fn create_role(
     svc: &IamService,
     ctx: &RequestContext,
@@ -194,7 +193,8 @@ pub(crate) async fn create_role(
             if records::get::<RoleDoc>(txn, ROLES, &key)?.is_some() {
                 return Err(role_exists(&input.role_name));
             }
-            check_trust(txn, &account, &input.assume_role_policy_document)?;
+            let trust_principal_ids =
+                documents::check_trust(txn, &account, &input.assume_role_policy_document)?;
             let boundary = match &input.permissions_boundary {
                 Some(arn) => Some(boundaries::take(txn, &account, arn)?),
                 None => None,
@@ -205,6 +205,7 @@ pub(crate) async fn create_role(
                 path: input.path.clone().unwrap_or_else(|| "/".to_string()),
                 created: now,
                 assume_role_policy: input.assume_role_policy_document.clone(),
+                trust_principal_ids,
                 description: input.description.clone(),
                 max_session_duration: input.max_session_duration.unwrap_or(DEFAULT_MAX_SESSION),
                 tags: Vec::new(),
@@ -217,7 +218,7 @@ pub(crate) async fn create_role(
                 "TagsPerRole",
             )?;
             records::put(txn, ROLES, &key, &doc)?;
-            Ok(doc.to_shape(&account, View::Created))
+            Ok(doc.created(&account))
         })
         .await?;
     Ok(CreateRoleResponse { role })
@@ -231,9 +232,9 @@ pub(crate) async fn get_role(
     let account = ctx.principal.account_id.clone();
     let role = svc
         .read(move |txn| {
-            Ok(load(txn, &account, &input.role_name)?
+            load(txn, &account, &input.role_name)?
                 .1
-                .to_shape(&account, View::Get))
+                .shape_now(txn, &account, View::Get)
         })
         .await?;
     Ok(GetRoleResponse { role })
@@ -271,7 +272,7 @@ pub(crate) async fn update_role_description(
             let (key, mut doc) = load(txn, &account, &input.role_name)?;
             doc.description = Some(input.description.clone());
             records::put(txn, ROLES, &key, &doc)?;
-            Ok(doc.to_shape(&account, View::Get))
+            doc.shape_now(txn, &account, View::Get)
         })
         .await?;
     Ok(UpdateRoleDescriptionResponse { role: Some(role) })
@@ -286,7 +287,7 @@ pub(crate) async fn update_assume_role_policy(
     svc.write(move |txn| {
         let (key, mut doc) = load(txn, &account, &input.role_name)?;
         crate::service_linked_roles::refuse_protected(&doc)?;
-        check_trust(txn, &account, &input.policy_document)?;
+        doc.trust_principal_ids = documents::check_trust(txn, &account, &input.policy_document)?;
         doc.assume_role_policy = input.policy_document.clone();
         records::put(txn, ROLES, &key, &doc)?;
         Ok(())
@@ -332,7 +333,7 @@ pub(crate) async fn list_roles(
     let page = svc
         .read(move |txn| {
             let prefix = input.path_prefix.clone().unwrap_or_else(|| "/".to_string());
-            paging::scan(
+            let page = paging::scan(
                 txn,
                 ROLES,
                 &format!("{account}/"),
@@ -340,18 +341,21 @@ pub(crate) async fn list_roles(
                 input.max_items,
                 |_, raw| {
                     let doc: RoleDoc = records::decode(raw)?;
-                    Ok(doc
-                        .path
-                        .starts_with(&prefix)
-                        .then(|| doc.to_shape(&account, View::List)))
+                    Ok(doc.path.starts_with(&prefix).then_some(doc))
                 },
-            )
+            )?;
+            let mut roles = Vec::with_capacity(page.items.len());
+            for doc in &page.items {
+                roles.push(doc.shape_now(txn, &account, View::List)?);
+            }
+            Ok((roles, page.marker.clone(), page.is_truncated()))
         })
         .await?;
+    let (roles, marker, truncated) = page;
     Ok(ListRolesResponse {
-        is_truncated: Some(page.is_truncated()),
-        marker: page.marker,
-        roles: page.items,
+        is_truncated: Some(truncated),
+        marker,
+        roles,
     })
 }
 

@@ -154,6 +154,7 @@ pub(crate) async fn create_service_linked_role(
                 path: format!("{PATH_PREFIX}{service}/"),
                 created: now,
                 assume_role_policy: trust_policy(&service),
+                trust_principal_ids: Default::default(),
                 description: input.description.clone(),
                 max_session_duration: roles::DEFAULT_MAX_SESSION,
                 tags: Vec::new(),

@@ -167,10 +167,13 @@ fn single_boundary(documents: Option<&[String]>) -> Result<Option<AttachedPolicy
     .pop())
 }
 
+/// `ResourcePolicy`: a resource-based policy, or a role's trust policy (which has no `Resource`
+/// element) for simulating `sts:AssumeRole` on the role.
 fn resource_policy(document: Option<&str>) -> Result<Option<AttachedPolicy>, IamError> {
     document
         .map(|d| {
             let policy = engine::Policy::parse(d, PolicyKind::Resource)
+                .or_else(|first| engine::Policy::parse(d, PolicyKind::Trust).map_err(|_| first))
                 .map_err(|e| IamError::invalid_input(e.message().to_owned()))?;
             Ok(AttachedPolicy::new(
                 "ResourcePolicy",
@@ -179,6 +182,19 @@ fn resource_policy(document: Option<&str>) -> Result<Option<AttachedPolicy>, Iam
             ))
         })
         .transpose()
+}
+
+/// Actions a role's trust policy decides when the resource is the role.
+fn is_role_assumption(action: &str, resource: &str) -> bool {
+    let assume = ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(action));
+    let parts: Vec<&str> = resource.splitn(6, ':').collect();
+    assume
+        && parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "iam"
+        && parts[5].starts_with("role/")
 }
 
 /// The simulator takes exact action names: `service:Action`, no wildcards.
@@ -350,9 +366,16 @@ impl Simulation {
         let cross_account = resource_account
             .as_deref()
             .is_some_and(|a| a != self.principal.account);
+        // The same trust rule as the enforcer's when the simulated call assumes the role.
+        let (resource_policy, trust_policy) = if is_role_assumption(action, resource) {
+            (None, self.resource_policy.as_ref())
+        } else {
+            (self.resource_policy.as_ref(), None)
+        };
         let set = engine::PolicySet {
             identity: &self.identity,
-            resource: self.resource_policy.as_ref(),
+            resource: resource_policy,
+            trust: trust_policy,
             resource_account: resource_account.as_deref(),
             boundary: self.boundary.as_ref(),
             session: &[],
@@ -391,7 +414,7 @@ impl Simulation {
             );
             map.insert(
                 "Resource Policy".to_owned(),
-                decision_type(d.resource.unwrap_or(EvalDecision::ImplicitDeny)),
+                decision_type(d.resource.or(d.trust).unwrap_or(EvalDecision::ImplicitDeny)),
             );
             if let Some(b) = d.boundary {
                 map.insert("Permissions Boundary Policy".to_owned(), decision_type(b));

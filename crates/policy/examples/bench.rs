@@ -57,6 +57,7 @@ fn main() -> Result<(), String> {
     let set = PolicySet {
         identity: &identity,
         resource: Some(&resource),
+        trust: None,
         resource_account: Some("111122223333"),
         boundary: Some(&boundary),
         session: &[],

@@ -12,6 +12,12 @@
 //!    identity-based policies allow.
 //! 5. The account root user is allowed everything in its own account unless a resource-based
 //!    policy denies it; AWS service control policies do not exist here.
+//! 6. Assuming a role is decided by the role's trust policy, which is not a resource-based policy
+//!    in the usual sense: it must always allow, in the same account too. A trust policy naming the
+//!    caller (or `*`) suffices on its own within the account; naming the caller's role (for a
+//!    session) also needs the session policies; naming the account also needs the caller's
+//!    identity-based policies; across accounts both sides must allow. A permissions boundary, when
+//!    the caller has one, must allow in every case.
 
 use std::sync::Arc;
 
@@ -69,8 +75,12 @@ impl AttachedPolicy {
 pub struct PolicySet<'a> {
     /// The caller's identity-based policies (a user's own and its groups', or a role's).
     pub identity: &'a [AttachedPolicy],
-    /// The resource's policy (a secret policy, or a role's trust policy for `AssumeRole`).
+    /// The resource's policy (a secret's resource policy).
     pub resource: Option<&'a AttachedPolicy>,
+    /// The trust policy of the role being assumed (`sts:AssumeRole`, `sts:TagSession`,
+    /// `sts:SetSourceIdentity`, the web-identity and SAML variants). When present the trust rule
+    /// decides (see the module documentation) and `resource` is not consulted.
+    pub trust: Option<&'a AttachedPolicy>,
     /// The account that owns the resource; `None` means the caller's account.
     pub resource_account: Option<&'a str>,
     pub boundary: Option<&'a AttachedPolicy>,
@@ -85,6 +95,7 @@ pub enum PolicyType {
     ResourceBased,
     PermissionsBoundary,
     SessionPolicy,
+    TrustPolicy,
 }
 
 /// The simulator's `EvalDecision`.
@@ -130,6 +141,7 @@ pub struct Decision<'a> {
     pub resource: Option<EvalDecision>,
     pub boundary: Option<EvalDecision>,
     pub session: Option<EvalDecision>,
+    pub trust: Option<EvalDecision>,
 }
 
 impl Decision<'_> {
@@ -244,10 +256,12 @@ pub fn evaluate<'a>(request: &Request, policies: &PolicySet<'a>) -> Decision<'a>
         PolicyType::PermissionsBoundary,
     );
     let session = ev.group(policies.session.iter(), PolicyType::SessionPolicy);
+    let trust = ev.group(policies.trust.into_iter(), PolicyType::TrustPolicy);
 
     let explicit = [
         (&identity, PolicyType::IdentityBased),
         (&resource, PolicyType::ResourceBased),
+        (&trust, PolicyType::TrustPolicy),
         (&boundary, PolicyType::PermissionsBoundary),
         (&session, PolicyType::SessionPolicy),
     ]
@@ -262,53 +276,32 @@ pub fn evaluate<'a>(request: &Request, policies: &PolicySet<'a>) -> Decision<'a>
             Some(DenyReason::Explicit(policy_type)),
         )
     } else {
-        let root = principal.kind == PrincipalType::Root;
-        let identity_allows = root || identity.allow;
-        let boundary_allows = !boundary.present || boundary.allow;
-        let session_allows = !session.present || session.allow;
-        let grant = resource.grant;
-        let same_account = policies
-            .resource_account
-            .is_none_or(|a| a == principal.account);
-        let has_identity = matches!(
-            principal.kind,
-            PrincipalType::Root
-                | PrincipalType::User
-                | PrincipalType::AssumedRole
-                | PrincipalType::FederatedUser
-        );
-        let allowed = if !has_identity {
-            grant.is_some()
-        } else if same_account {
-            match grant {
-                Some(Grant::Direct) => true,
-                Some(Grant::Parent) => boundary_allows && session_allows,
-                _ => identity_allows && boundary_allows && session_allows,
-            }
-        } else {
-            grant.is_some() && identity_allows && boundary_allows && session_allows
+        let verdict = Verdict {
+            has_identity: matches!(
+                principal.kind,
+                PrincipalType::Root
+                    | PrincipalType::User
+                    | PrincipalType::AssumedRole
+                    | PrincipalType::FederatedUser
+            ),
+            identity_allows: principal.kind == PrincipalType::Root || identity.allow,
+            boundary_allows: !boundary.present || boundary.allow,
+            session_allows: !session.present || session.allow,
+            same_account: policies
+                .resource_account
+                .is_none_or(|a| a == principal.account),
         };
-        if allowed {
-            (EvalDecision::Allowed, None)
+        let missing = if policies.trust.is_some() {
+            verdict.trust_missing(trust.grant)
         } else {
-            let granted = identity_allows || grant.is_some_and(|g| g >= Grant::Parent);
-            let missing_type = if !has_identity {
-                PolicyType::ResourceBased
-            } else if !granted {
-                PolicyType::IdentityBased
-            } else if !boundary_allows {
-                PolicyType::PermissionsBoundary
-            } else if !session_allows {
-                PolicyType::SessionPolicy
-            } else if !same_account && grant.is_none() {
-                PolicyType::ResourceBased
-            } else {
-                PolicyType::IdentityBased
-            };
-            (
+            verdict.resource_missing(resource.grant)
+        };
+        match missing {
+            None => (EvalDecision::Allowed, None),
+            Some(policy_type) => (
                 EvalDecision::ImplicitDeny,
-                Some(DenyReason::Implicit(missing_type)),
-            )
+                Some(DenyReason::Implicit(policy_type)),
+            ),
         }
     };
 
@@ -327,5 +320,73 @@ pub fn evaluate<'a>(request: &Request, policies: &PolicySet<'a>) -> Decision<'a>
         resource: resource.verdict(),
         boundary: boundary.verdict(),
         session: session.verdict(),
+        trust: trust.verdict(),
+    }
+}
+
+/// What the policies other than the resource's own say, for a request no policy denies.
+struct Verdict {
+    /// An IAM identity (root, user, role session, federated user) rather than a service or an
+    /// external federated principal, which have no identity-based policies of their own.
+    has_identity: bool,
+    identity_allows: bool,
+    boundary_allows: bool,
+    session_allows: bool,
+    same_account: bool,
+}
+
+impl Verdict {
+    /// The policy type that failed to allow a request for a resource with a resource-based policy
+    /// (or none), or `None` when the request is allowed.
+    fn resource_missing(&self, grant: Option<Grant>) -> Option<PolicyType> {
+        let allowed = if !self.has_identity {
+            grant.is_some()
+        } else if self.same_account {
+            match grant {
+                Some(Grant::Direct) => true,
+                Some(Grant::Parent) => self.boundary_allows && self.session_allows,
+                _ => self.identity_allows && self.boundary_allows && self.session_allows,
+            }
+        } else {
+            grant.is_some() && self.identity_allows && self.boundary_allows && self.session_allows
+        };
+        if allowed {
+            return None;
+        }
+        let granted = self.identity_allows || grant.is_some_and(|g| g >= Grant::Parent);
+        Some(if !self.has_identity {
+            PolicyType::ResourceBased
+        } else if !granted {
+            PolicyType::IdentityBased
+        } else if !self.boundary_allows {
+            PolicyType::PermissionsBoundary
+        } else if !self.session_allows {
+            PolicyType::SessionPolicy
+        } else if !self.same_account && grant.is_none() {
+            PolicyType::ResourceBased
+        } else {
+            PolicyType::IdentityBased
+        })
+    }
+
+    /// The same for assuming a role: the trust policy must allow whatever else does.
+    fn trust_missing(&self, grant: Option<Grant>) -> Option<PolicyType> {
+        let Some(grant) = grant else {
+            return Some(PolicyType::TrustPolicy);
+        };
+        if !self.has_identity {
+            return None;
+        }
+        let identity_needed = !self.same_account || grant == Grant::Account;
+        let session_needed = identity_needed || grant == Grant::Parent;
+        if identity_needed && !self.identity_allows {
+            Some(PolicyType::IdentityBased)
+        } else if !self.boundary_allows {
+            Some(PolicyType::PermissionsBoundary)
+        } else if session_needed && !self.session_allows {
+            Some(PolicyType::SessionPolicy)
+        } else {
+            None
+        }
     }
 }

@@ -22,6 +22,8 @@ impl PolicyType {
             PolicyType::ResourceBased => "resource-based policy",
             PolicyType::PermissionsBoundary => "permissions boundary",
             PolicyType::SessionPolicy => "session policy",
+            // AWS names a trust policy's explicit deny as a resource-based policy's.
+            PolicyType::TrustPolicy => "resource-based policy",
         }
     }
 
@@ -41,6 +43,8 @@ impl DenyReason {
             DenyReason::Explicit(t) => {
                 format!("with an explicit deny in {} {}", t.article(), t.phrase())
             }
+            // A trust policy that does not allow the caller: AWS's message ends at the resource.
+            DenyReason::Implicit(PolicyType::TrustPolicy) => String::new(),
             DenyReason::Implicit(t) => {
                 format!("because no {} allows the {action} action", t.phrase())
             }
@@ -56,11 +60,14 @@ pub fn access_denied(
     reason: DenyReason,
 ) -> String {
     let suffix = reason.suffix(action);
+    let sep = if suffix.is_empty() { "" } else { " " };
     match resource {
         Some(resource) => {
-            format!("User: {principal_arn} is not authorized to perform: {action} on resource: {resource} {suffix}")
+            format!("User: {principal_arn} is not authorized to perform: {action} on resource: {resource}{sep}{suffix}")
         }
-        None => format!("User: {principal_arn} is not authorized to perform: {action} {suffix}"),
+        None => {
+            format!("User: {principal_arn} is not authorized to perform: {action}{sep}{suffix}")
+        }
     }
 }
 

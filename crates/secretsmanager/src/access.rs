@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::common::scope_of;
 use crate::error::{Fail, OpResult};
 use crate::lookup::{find_latest, parse_secret_id};
+use crate::state::SecretDoc;
 
 /// Decides whether the caller may do what a [`SecretAccess`] describes: the server's authorizer,
 /// so a per-secret decision inside one call is the very decision a call of its own would get.
@@ -37,6 +38,27 @@ pub struct SecretAccess {
     pub conditions: BTreeMap<String, Vec<String>>,
     /// The secret's resource-based policy, for cross-principal evaluation.
     pub resource_policy: Option<String>,
+}
+
+/// The secret's policy as AWS evaluates it now: users and roles deleted or re-created since it
+/// was saved are named by their old unique ids, which match nobody. Reads storage only for
+/// policies that name IAM users or roles.
+async fn effective_policy(store: &Store, doc: &SecretDoc) -> OpResult<Option<String>> {
+    let Some(policy) = doc.policy.clone() else {
+        return Ok(None);
+    };
+    if doc.policy_principal_ids.is_empty() {
+        return Ok(Some(policy));
+    }
+    let ids = doc.policy_principal_ids.clone();
+    store
+        .read(move |txn| {
+            Ok::<_, Fail>(Some(
+                coffer_iam::principal_ids::effective_document(txn, &policy, &ids)?.into_owned(),
+            ))
+        })
+        .await
+        .map_err(Fail::into_aws)
 }
 
 fn str_of<'a>(input: &'a Value, member: &str) -> Option<&'a str> {
@@ -155,7 +177,7 @@ pub async fn access(
                     add(&mut conditions, format!("aws:ResourceTag/{k}"), v);
                 }
             }
-            (doc.arn(&scope), doc.policy.clone())
+            (doc.arn(&scope), effective_policy(store, doc).await?)
         }
         None if id.starts_with("arn:") => (id.to_string(), None),
         None => (

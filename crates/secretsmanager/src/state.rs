@@ -6,6 +6,9 @@
 //! secret's versions never share a prefix with another secret's, and the ARN suffix keeps a
 //! re-created secret from ever seeing versions of a force-deleted one with the same name.
 
+use std::collections::BTreeMap;
+
+use coffer_iam::principal_ids::PrincipalIds;
 use coffer_model::secretsmanager::{RotationRulesType, Tag};
 use coffer_store::{NewRecord, Record, SecretBytes, Txn};
 use serde::{Deserialize, Serialize};
@@ -109,6 +112,10 @@ pub(crate) struct SecretDoc {
     pub rotation: RotationState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
+    /// The IAM users and roles `policy` named when it was saved, by unique id (see
+    /// `coffer_iam::principal_ids`): a user re-created under a deleted one's name is not granted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub policy_principal_ids: PrincipalIds,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// Set on a replica: the region of the primary it mirrors. Replicas are read-only.

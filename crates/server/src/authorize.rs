@@ -17,6 +17,16 @@ pub struct AccessRequest {
     pub conditions: Vec<(String, Vec<String>)>,
     /// The resource's own policy (a secret's resource policy), as stored.
     pub resource_policy: Option<String>,
+    /// Set when the request assumes a role: the role's trust policy must allow it, whatever
+    /// else does.
+    pub role_trust: Option<RoleTrust>,
+}
+
+/// The trust policy of a role being assumed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleTrust {
+    /// The document as stored; `None` when the role does not exist, which no policy can allow.
+    pub document: Option<String>,
 }
 
 impl AccessRequest {
@@ -26,6 +36,7 @@ impl AccessRequest {
             resource,
             conditions: Vec::new(),
             resource_policy: None,
+            role_trust: None,
         }
     }
 }

@@ -10,6 +10,6 @@ pub mod listener;
 pub mod tls;
 
 pub use app::{App, AppConfig, Clock, ServiceHandler, SystemClock};
-pub use authorize::{AccessRequest, Authorizer, Denial};
+pub use authorize::{AccessRequest, Authorizer, Denial, RoleTrust};
 pub use directory::{Directory, KeyEntry, MemoryDirectory, SessionBinding};
 pub use listener::{serve, shutdown_signal, ListenerLimits};

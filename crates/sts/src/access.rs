@@ -1,6 +1,6 @@
 //! What an STS request asks permission for, before the operation runs: for `AssumeRole`, the
-//! role's trust policy (as the resource's policy, in the role's account) and the `sts:` and tag
-//! condition keys AWS supplies.
+//! role's trust policy (which must always allow, see `coffer_policy::evaluate`) and the `sts:`
+//! and tag condition keys AWS supplies.
 
 use coffer_model::context::{PrincipalKind, RequestContext};
 use coffer_model::AwsError;
@@ -15,8 +15,10 @@ pub struct Access {
     pub action: String,
     pub resource: Option<String>,
     pub conditions: Vec<(String, Vec<String>)>,
-    /// The role's trust policy for `AssumeRole`.
-    pub resource_policy: Option<String>,
+    /// `AssumeRole`: the role's trust policy must allow the request.
+    pub assumes_role: bool,
+    /// The role's trust policy as stored; `None` when the role does not exist.
+    pub trust_policy: Option<String>,
 }
 
 /// A role ARN's parts: account, path (`/` or `/a/b/`) and name.
@@ -125,7 +127,8 @@ impl StsService {
             action: format!("sts:{op}"),
             resource: None,
             conditions: Vec::new(),
-            resource_policy: None,
+            assumes_role: false,
+            trust_policy: None,
         };
         match op {
             "AssumeRole" => {
@@ -134,16 +137,20 @@ impl StsService {
                 }
                 let arn = field("RoleArn").unwrap_or_default();
                 access.resource = Some(arn.clone());
+                access.assumes_role = true;
                 if let Some(role) = parse_role_arn(&arn)? {
-                    let path = role.path.clone();
-                    let found = self
+                    access.trust_policy = self
                         .store
-                        .read(move |txn| coffer_iam::roles::find(txn, &role.account, &role.name))
+                        .read(move |txn| {
+                            match coffer_iam::roles::find(txn, &role.account, &role.name)? {
+                                Some(found) if found.path == role.path => {
+                                    Ok(Some(found.trust_policy(txn)?.into_owned()))
+                                }
+                                _ => Ok(None),
+                            }
+                        })
                         .await
                         .map_err(|e| AwsError::from(store_failed(e)))?;
-                    access.resource_policy = found
-                        .filter(|r| r.path == path)
-                        .map(|r| r.assume_role_policy);
                 }
                 if let Some(session) = field("RoleSessionName") {
                     access

@@ -141,6 +141,7 @@ pub(crate) async fn assume_role(
             role_id: role.role_id.clone(),
         }),
         user_name: None,
+        source_user_id: None,
         source_arn: Some(principal.arn.clone()),
         session_policies: policies.inline.clone(),
         policy_arns: policies.arns.clone(),

@@ -49,6 +49,10 @@ pub struct SessionDoc {
     /// The long-term identity's ARN that obtained a federation token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_arn: Option<String>,
+    /// The unique id (`AIDA…`) of the IAM user behind a session or federation token: the
+    /// credentials end with that user, whoever takes its name later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_user_id: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub session_policies: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -201,6 +205,7 @@ mod tests {
             expires_at_millis: expires,
             role: None,
             user_name: Some("alice".into()),
+            source_user_id: None,
             source_arn: None,
             session_policies: vec![],
             policy_arns: vec![],

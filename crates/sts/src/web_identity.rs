@@ -217,7 +217,7 @@ pub(crate) async fn assume_role_with_web_identity(
         request = request.with_source_ip(ip);
     }
     let set = PolicySet {
-        resource: Some(&trust),
+        trust: Some(&trust),
         resource_account: Some(&role_arn.account),
         ..PolicySet::default()
     };
@@ -254,6 +254,7 @@ pub(crate) async fn assume_role_with_web_identity(
             role_id: role.role_id.clone(),
         }),
         user_name: None,
+        source_user_id: None,
         source_arn: Some(provider_arn),
         session_policies: policies.inline,
         policy_arns: policies.arns,

@@ -12,6 +12,9 @@ pub(crate) enum Entry {
     Account(String),
     /// An IAM user or role ARN, or an STS assumed-role or federated-user session ARN.
     Arn(String),
+    /// The unique id (`AIDA…`, `AROA…`) of a user or role: what a saved policy names once the
+    /// user or role its ARN named is deleted (or re-created, which makes another principal).
+    UniqueId(String),
     Service(String),
     Federated(String),
     CanonicalUser(String),
@@ -45,12 +48,23 @@ fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// A user's or role's unique id: `AIDA` or `AROA` and upper-case letters and digits.
+fn is_unique_id(s: &str) -> bool {
+    (s.starts_with("AIDA") || s.starts_with("AROA"))
+        && (16..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
 fn aws_entry(value: &str) -> Option<Entry> {
     if value == "*" {
         return Some(Entry::Everyone);
     }
     if is_account_id(value) {
         return Some(Entry::Account(value.to_owned()));
+    }
+    if is_unique_id(value) {
+        return Some(Entry::UniqueId(value.to_owned()));
     }
     if value.contains(['*', '?']) {
         return None;
@@ -191,6 +205,18 @@ fn entry_grant(entry: &Entry, p: &Principal) -> Option<Grant> {
         {
             Some(Grant::Parent)
         }
+        // `aws:userid` is the user's id, or the role's id and the session name.
+        Entry::UniqueId(id) if p.kind == PrincipalType::User && p.user_id == *id => {
+            Some(Grant::Direct)
+        }
+        Entry::UniqueId(id)
+            if p.kind == PrincipalType::AssumedRole
+                && p.user_id
+                    .split_once(':')
+                    .is_some_and(|(role_id, _)| role_id == id) =>
+        {
+            Some(Grant::Parent)
+        }
         Entry::Service(s)
             if p.kind == PrincipalType::Service
                 && p.provider
@@ -286,6 +312,20 @@ mod tests {
             Some(Grant::Direct)
         );
         assert_eq!(check(r#"{"AWS":"444455556666"}"#, &user), None);
+        // Unique ids: the user itself, or the role of a session; nobody else.
+        assert!(element(r#"{"AWS":"AIDA1"}"#).is_err());
+        let bob = Principal::user(acct, "bob", "AIDAEXAMPLEBOB12345");
+        assert_eq!(
+            check(r#"{"AWS":"AIDAEXAMPLEBOB12345"}"#, &bob),
+            Some(Grant::Direct)
+        );
+        assert_eq!(check(r#"{"AWS":"AIDAEXAMPLEBOB12345"}"#, &user), None);
+        let ops = Principal::assumed_role(acct, "Ops", "s1", "AROAEXAMPLEOPS123456");
+        assert_eq!(
+            check(r#"{"AWS":"AROAEXAMPLEOPS123456"}"#, &ops),
+            Some(Grant::Parent)
+        );
+        assert_eq!(check(r#"{"AWS":"AROAEXAMPLEOPS123456"}"#, &session), None);
         assert_eq!(check(r#""*""#, &user), Some(Grant::Direct));
     }
 

@@ -5,7 +5,7 @@ use coffer_policy::{
     evaluate, AttachedPolicy, DenyReason, EvalDecision, PolicySet, PolicyType, Principal, Request,
 };
 
-use super::{boundary, identity, resource, session, statement, ACCOUNT, OTHER_ACCOUNT};
+use super::{boundary, identity, resource, session, statement, trust, ACCOUNT, OTHER_ACCOUNT};
 
 const BUCKET: &str = "arn:aws:s3:::amzn-s3-demo-bucket-carlossalazar-logs";
 
@@ -20,6 +20,7 @@ struct Case<'a> {
     resource: Option<&'a str>,
     identity: Vec<AttachedPolicy>,
     resource_policy: Option<AttachedPolicy>,
+    trust_policy: Option<AttachedPolicy>,
     resource_account: Option<&'a str>,
     boundary: Option<AttachedPolicy>,
     session: Vec<AttachedPolicy>,
@@ -41,6 +42,7 @@ impl<'a> Case<'a> {
             resource,
             identity: Vec::new(),
             resource_policy: None,
+            trust_policy: None,
             resource_account: None,
             boundary: None,
             session: Vec::new(),
@@ -54,6 +56,10 @@ impl<'a> Case<'a> {
     }
     fn rbp(mut self, json: &str) -> Self {
         self.resource_policy = Some(resource(json));
+        self
+    }
+    fn trust(mut self, json: &str) -> Self {
+        self.trust_policy = Some(trust(json));
         self
     }
     fn owner(mut self, account: &'a str) -> Self {
@@ -87,6 +93,7 @@ impl<'a> Case<'a> {
         let set = PolicySet {
             identity: &self.identity,
             resource: self.resource_policy.as_ref(),
+            trust: self.trust_policy.as_ref(),
             resource_account: self.resource_account,
             boundary: self.boundary.as_ref(),
             session: &self.session,
@@ -685,5 +692,183 @@ fn decision_reports_statements_and_missing_keys() {
     assert_eq!(
         d.access_denied_message(&delete).as_deref(),
         Some("User: arn:aws:iam::111122223333:user/alice is not authorized to perform: s3:DeleteObject on resource: arn:aws:s3:::b/k with an explicit deny in an identity-based policy")
+    );
+}
+
+fn trust_allow(principal: &str, extra: &str) -> String {
+    statement(&format!(
+        r#"{{"Effect":"Allow","Principal":{principal},"Action":"sts:AssumeRole"{extra}}}"#
+    ))
+}
+
+/// A role's trust policy must always allow (IAM User Guide: "How IAM roles differ from
+/// resource-based policies" and the role trust policy pages); what else must allow depends on
+/// how it names the caller.
+#[test]
+fn trust_policies_must_always_allow() {
+    const ROLE: &str = "arn:aws:iam::111122223333:role/Admin";
+    let alice = || Principal::user(ACCOUNT, "alice", "AIDAALICE");
+    let session = || Principal::assumed_role(ACCOUNT, "Ops", "s1", "AROAOPS");
+    let outsider = || Principal::user(OTHER_ACCOUNT, "eve", "AIDAEVE");
+    let assume_all = allow("sts:AssumeRole", "*");
+    let names_bob = trust_allow(r#"{"AWS":"arn:aws:iam::111122223333:user/bob"}"#, "");
+    let names_alice = trust_allow(r#"{"AWS":"arn:aws:iam::111122223333:user/alice"}"#, "");
+    let names_account = trust_allow(r#"{"AWS":"arn:aws:iam::111122223333:root"}"#, "");
+    let names_ops = trust_allow(r#"{"AWS":"arn:aws:iam::111122223333:role/Ops"}"#, "");
+    let external_id = trust_allow(
+        r#"{"AWS":"111122223333"}"#,
+        r#","Condition":{"StringEquals":{"sts:ExternalId":"x-123"}}"#,
+    );
+    let mfa = trust_allow(
+        r#"{"AWS":"arn:aws:iam::111122223333:user/alice"}"#,
+        r#","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}"#,
+    );
+    let cases = [
+        // The critical hole: an identity policy allowing sts:AssumeRole on * is not enough.
+        Case::new("identity alone", alice(), "sts:AssumeRole", Some(ROLE))
+            .id(&assume_all)
+            .trust(&names_bob)
+            .implicit(PolicyType::TrustPolicy),
+        Case::new(
+            "session identity alone",
+            session(),
+            "sts:AssumeRole",
+            Some(ROLE),
+        )
+        .id(&assume_all)
+        .trust(&names_bob)
+        .implicit(PolicyType::TrustPolicy),
+        Case::new(
+            "trust names the caller",
+            alice(),
+            "sts:AssumeRole",
+            Some(ROLE),
+        )
+        .trust(&names_alice)
+        .allowed(),
+        Case::new(
+            "trust names the account, no identity",
+            alice(),
+            "sts:AssumeRole",
+            Some(ROLE),
+        )
+        .trust(&names_account)
+        .implicit(PolicyType::IdentityBased),
+        Case::new(
+            "trust names the account, identity",
+            alice(),
+            "sts:AssumeRole",
+            Some(ROLE),
+        )
+        .id(&assume_all)
+        .trust(&names_account)
+        .allowed(),
+        Case::new(
+            "boundary limits a direct trust",
+            alice(),
+            "sts:AssumeRole",
+            Some(ROLE),
+        )
+        .trust(&names_alice)
+        .boundary(&allow("s3:*", "*"))
+        .implicit(PolicyType::PermissionsBoundary),
+        Case::new("boundary allowing", alice(), "sts:AssumeRole", Some(ROLE))
+            .trust(&names_alice)
+            .boundary(&allow("sts:*", "*"))
+            .allowed(),
+        Case::new(
+            "trust names the session's role",
+            session(),
+            "sts:AssumeRole",
+            Some(ROLE),
+        )
+        .trust(&names_ops)
+        .allowed(),
+        Case::new(
+            "session policy limits a role grant",
+            session(),
+            "sts:AssumeRole",
+            Some(ROLE),
+        )
+        .trust(&names_ops)
+        .session(&allow("s3:*", "*"))
+        .implicit(PolicyType::SessionPolicy),
+        Case::new("external id missing", alice(), "sts:AssumeRole", Some(ROLE))
+            .id(&assume_all)
+            .trust(&external_id)
+            .implicit(PolicyType::TrustPolicy),
+        Case::new("mfa missing", alice(), "sts:AssumeRole", Some(ROLE))
+            .trust(&mfa)
+            .implicit(PolicyType::TrustPolicy),
+        Case::new(
+            "explicit deny in trust",
+            alice(),
+            "sts:AssumeRole",
+            Some(ROLE),
+        )
+        .id(&assume_all)
+        .trust(&statement(
+            r#"{"Effect":"Deny","Principal":"*","Action":"sts:AssumeRole"}"#,
+        ))
+        .explicit(PolicyType::TrustPolicy),
+        Case::new(
+            "cross-account trust only",
+            outsider(),
+            "sts:AssumeRole",
+            Some(ROLE),
+        )
+        .trust(&trust_allow(r#"{"AWS":"444455556666"}"#, ""))
+        .owner(ACCOUNT)
+        .implicit(PolicyType::IdentityBased),
+        Case::new(
+            "cross-account identity only",
+            outsider(),
+            "sts:AssumeRole",
+            Some(ROLE),
+        )
+        .id(&assume_all)
+        .trust(&names_bob)
+        .owner(ACCOUNT)
+        .implicit(PolicyType::TrustPolicy),
+        Case::new(
+            "cross-account both",
+            outsider(),
+            "sts:AssumeRole",
+            Some(ROLE),
+        )
+        .id(&assume_all)
+        .trust(&trust_allow(
+            r#"{"AWS":"arn:aws:iam::444455556666:user/eve"}"#,
+            "",
+        ))
+        .owner(ACCOUNT)
+        .allowed(),
+        // A trust policy is not consulted as a resource policy: TagSession needs its own grant.
+        Case::new(
+            "tag session not in trust",
+            alice(),
+            "sts:TagSession",
+            Some(ROLE),
+        )
+        .id(&allow("sts:*", "*"))
+        .trust(&names_alice)
+        .implicit(PolicyType::TrustPolicy),
+    ];
+    for case in &cases {
+        case.check();
+    }
+}
+
+#[test]
+fn trust_denial_message_ends_at_the_resource() {
+    let reason = DenyReason::Implicit(PolicyType::TrustPolicy);
+    assert_eq!(
+        coffer_policy::access_denied(
+            "arn:aws:iam::111122223333:user/alice",
+            "sts:AssumeRole",
+            Some("arn:aws:iam::111122223333:role/Admin"),
+            reason
+        ),
+        "User: arn:aws:iam::111122223333:user/alice is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111122223333:role/Admin"
     );
 }

@@ -35,6 +35,14 @@ pub fn resource(json: &str) -> AttachedPolicy {
     )
 }
 
+pub fn trust(json: &str) -> AttachedPolicy {
+    AttachedPolicy::new(
+        "trust",
+        PolicySource::Resource,
+        parse(json, PolicyKind::Trust),
+    )
+}
+
 pub fn boundary(json: &str) -> AttachedPolicy {
     AttachedPolicy::new(
         "boundary",

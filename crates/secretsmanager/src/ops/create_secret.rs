@@ -49,6 +49,7 @@ pub(crate) async fn run(
         versions: Vec::new(),
         rotation: RotationState::default(),
         policy: None,
+        policy_principal_ids: Default::default(),
         r#type: input.r#type,
         primary_region: None,
         replicas: Vec::new(),

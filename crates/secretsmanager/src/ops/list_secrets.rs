@@ -274,6 +274,7 @@ mod tests {
             versions: Vec::new(),
             rotation: Default::default(),
             policy: None,
+            policy_principal_ids: Default::default(),
             r#type: None,
             primary_region: None,
             replicas: Vec::new(),

@@ -1,5 +1,6 @@
 //! Put/Get/Delete/ValidateResourcePolicy.
 
+use coffer_iam::principal_ids::{self, PrincipalIds};
 use coffer_model::context::RequestContext;
 use coffer_model::secretsmanager::{
     DeleteResourcePolicyRequest, DeleteResourcePolicyResponse, GetResourcePolicyRequest,
@@ -7,7 +8,7 @@ use coffer_model::secretsmanager::{
     SecretsManagerError, ValidateResourcePolicyRequest, ValidateResourcePolicyResponse,
     ValidationErrorsEntry,
 };
-use coffer_store::Store;
+use coffer_store::{Store, Txn};
 
 use crate::common::scope_of;
 use crate::error::{marked_for_deletion, Fail, OpResult};
@@ -19,6 +20,29 @@ fn public_policy() -> SecretsManagerError {
     SecretsManagerError::public_policy(
         "This resource policy grants broad access to the secret, and BlockPublicPolicy is set to true.",
     )
+}
+
+/// Binds the IAM users and roles the policy names to their unique ids (see
+/// `coffer_iam::principal_ids`). A user or role that does not exist, in the caller's account or
+/// another account this store holds, is refused as AWS refuses principals it cannot resolve.
+fn bind_principals(txn: &mut dyn Txn, account: &str, policy: &str) -> Result<PrincipalIds, Fail> {
+    let parsed = coffer_policy::Policy::parse(policy, coffer_policy::PolicyKind::Resource)
+        .map_err(|_| {
+            SecretsManagerError::malformed_policy_document(
+                "This resource policy contains a syntax error.",
+            )
+        })?;
+    let (ids, missing) = principal_ids::bind(txn, parsed.principal_arns())?;
+    for arn in missing {
+        let owner = arn.split(':').nth(4).unwrap_or_default();
+        if owner == account || coffer_iam::accounts::get(txn, owner)?.is_some() {
+            return Err(SecretsManagerError::malformed_policy_document(
+                "This resource policy contains an unsupported principal.",
+            )
+            .into());
+        }
+    }
+    Ok(ids)
 }
 
 pub(crate) async fn put(
@@ -48,6 +72,7 @@ pub(crate) async fn put(
             if doc.is_deleted() {
                 return Err(Fail::Aws(marked_for_deletion()));
             }
+            doc.policy_principal_ids = bind_principals(txn, &scope.account, &policy)?;
             doc.policy = Some(policy.clone());
             doc.last_changed_ms = now;
             save(txn, &scope, &doc)?;
@@ -71,10 +96,17 @@ pub(crate) async fn get(
     store
         .read(move |txn| {
             let doc = require(txn, &scope, &secret, now)?;
+            let resource_policy = match &doc.policy {
+                Some(policy) => Some(
+                    principal_ids::effective_document(txn, policy, &doc.policy_principal_ids)?
+                        .into_owned(),
+                ),
+                None => None,
+            };
             Ok(GetResourcePolicyResponse {
                 arn: Some(doc.arn(&scope)),
                 name: Some(doc.name.clone()),
-                resource_policy: doc.policy.clone(),
+                resource_policy,
             })
         })
         .await
@@ -95,6 +127,7 @@ pub(crate) async fn delete(
             if doc.is_deleted() {
                 return Err(Fail::Aws(marked_for_deletion()));
             }
+            doc.policy_principal_ids.clear();
             if doc.policy.take().is_some() {
                 doc.last_changed_ms = now;
                 save(txn, &scope, &doc)?;
