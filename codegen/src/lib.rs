@@ -1,4 +1,4 @@
-//! Coffer's model generator: reads the AWS models in `../shared/aws-models/` and produces the
+//! Coffer's model generator: reads the AWS models in `data/aws-models/` and produces the
 //! committed Rust in `crates/model/src/generated/` (schema statics, typed shapes, error enums,
 //! service traits with a dispatcher, pagination tables).
 
@@ -24,7 +24,7 @@ pub fn repo_root() -> PathBuf {
 }
 
 pub fn default_models_dir() -> PathBuf {
-    repo_root().join("..").join("shared").join("aws-models")
+    repo_root().join("data").join("aws-models")
 }
 
 /// The model crate: generated files go to its `src/generated/` and `tests/model/`.

@@ -7,7 +7,7 @@ const USAGE: &str = "usage: coffer-codegen [--check] [--models DIR] [--out DIR]
 
 Regenerates crates/model/src/generated/ from the AWS models.
   --check        write nothing; exit 1 if the committed output differs
-  --models DIR   models folder (default: <repo>/../shared/aws-models)
+  --models DIR   models folder (default: <repo>/data/aws-models)
   --out DIR      model crate to write into (default: <repo>/crates/model)";
 
 struct Args {

@@ -43,10 +43,10 @@ pub const SERVICES: &[ServiceSpec] = &[
         api_version: "2017-10-17",
         rust_name: "SecretsManager",
         // AWS only speaks JSON 1.1 for Secrets Manager; Coffer also answers Query and documents
-        // this namespace for it (PROTOCOL-FACTS.md fact 17).
+        // this namespace for it (docs/protocol-facts.md fact 17).
         xml_namespace_fallback: Some("https://secretsmanager.amazonaws.com/doc/2017-10-17/"),
         // Secrets Manager reports constraint violations as `ValidationException`
-        // (SECRETSMANAGER-BEHAVIOURS.md, invalid names) and body type mismatches as
+        // (docs/secretsmanager-behaviours.md, invalid names) and body type mismatches as
         // `SerializationException`, as every AWS JSON service does.
         validation_code: "ValidationException",
         decode_error_code: "SerializationException",

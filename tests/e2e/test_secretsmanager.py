@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from conftest import ACCOUNT, ROOT_KEY, ROOT_SECRET, boto_client, cli_env
 
-MODELS = pathlib.Path(os.environ.get("COFFER_AWS_MODELS", pathlib.Path(__file__).resolve().parents[3] / "shared" / "aws-models"))
+MODELS = pathlib.Path(os.environ.get("COFFER_AWS_MODELS", pathlib.Path(__file__).resolve().parents[2] / "data" / "aws-models"))
 NOT_FOUND = "Secrets Manager can't find the specified secret."
 MARKED = "You can't perform this operation on the secret because it was marked for deletion."
 INVALID_NAME = (

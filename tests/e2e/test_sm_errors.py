@@ -1,7 +1,7 @@
 """Issue 5: every error the Secrets Manager model lists for each operation, through boto3 against the
 real binary (JSON 1.1, a few over Query), asserting the code, the message and that nothing changed.
 
-Messages are AWS's where they are recorded (shared/aws-oracle/SECRETSMANAGER-BEHAVIOURS.md and the
+Messages are AWS's where they are recorded (docs/secretsmanager-behaviours.md and the
 LocalStack AWS snapshots); the others are Coffer's own wording in AWS's style.
 
 Errors the model lists that cannot arise in Coffer are in NOT_ARISING with the reason; a test checks

@@ -1,5 +1,5 @@
 //! The SigV4 canonical request and string to sign, computed from the request as received
-//! (non-S3 rules, PROTOCOL-FACTS.md section 2).
+//! (non-S3 rules, docs/protocol-facts.md section 2).
 
 use http::HeaderMap;
 use sha2::{Digest, Sha256};

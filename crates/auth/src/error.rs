@@ -1,5 +1,5 @@
 //! Every way authentication fails, and the exact error AWS answers with on each protocol
-//! (PROTOCOL-FACTS.md section 3). Messages never carry a signature or a secret.
+//! (docs/protocol-facts.md section 3). Messages never carry a signature or a secret.
 
 use coffer_model::{AwsError, Protocol};
 

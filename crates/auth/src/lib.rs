@@ -2,7 +2,7 @@
 //! query) and SigV2 (Query API parameters).
 //!
 //! The flow is `parse` (no secrets needed: finds the access key id, session token and scope), the
-//! caller's key lookup, then `verify`. Checks run in the order of PROTOCOL-FACTS.md fact 3 so that
+//! caller's key lookup, then `verify`. Checks run in the order of docs/protocol-facts.md fact 3 so that
 //! every failure maps to the same AWS error the real services return (`AuthError::to_aws`).
 //!
 //! Only IAM/STS/Secrets Manager ("non-S3") canonicalisation is implemented: the path is normalised

@@ -69,7 +69,7 @@ pub(crate) fn parse(query: &[Param], headers: &HeaderMap) -> Result<SignedReques
     check_signed_headers(signed_headers)?;
     let request_time = parse_basic(date).ok_or_else(|| bad_date(date))?;
 
-    // A token appended after signing may also travel as a header (PROTOCOL-FACTS fact 7).
+    // A token appended after signing may also travel as a header (docs/protocol-facts.md fact 7).
     let session_token = match token_param {
         Some(t) => Some(t.to_string()),
         None => headers

@@ -1,5 +1,5 @@
 //! `verify`: the checks after the caller found the secret for the access key, in the order of
-//! PROTOCOL-FACTS.md fact 3 (scope, clock window, signed headers, signature).
+//! docs/protocol-facts.md fact 3 (scope, clock window, signed headers, signature).
 
 use std::time::Duration;
 
@@ -35,7 +35,7 @@ impl VerifyOptions<'_> {
 /// The longest `X-Amz-Expires` AWS allows (7 days).
 const MAX_EXPIRES_SECS: i64 = 604_800;
 
-/// Check order per PROTOCOL-FACTS.md fact 3 (after the key was found by the caller): scope
+/// Check order per docs/protocol-facts.md fact 3 (after the key was found by the caller): scope
 /// date/region/service/terminator, clock window, signed headers (host), signature — constant-time
 /// comparison. Never caches a verification result.
 pub fn verify(

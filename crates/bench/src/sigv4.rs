@@ -177,7 +177,7 @@ mod tests {
         assert_eq!(amz_date(1_735_603_201), "20241231T000001Z");
     }
 
-    // aws-sig-v4-test-suite/post-x-www-form-urlencoded (shared/sigv4-test-suite).
+    // aws-sig-v4-test-suite/post-x-www-form-urlencoded (testdata/sigv4-test-suite).
     #[test]
     fn matches_the_aws_post_form_vector() {
         let mut signer = Signer::new(

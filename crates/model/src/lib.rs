@@ -1,5 +1,5 @@
 //! Coffer's AWS shapes: the runtime schema, the request context, the wire-level error, and
-//! (generated from `../shared/aws-models/` by `cargo run -p coffer-codegen`) the shapes, errors and
+//! (generated from `data/aws-models/` by `cargo run -p coffer-codegen`) the shapes, errors and
 //! operation tables of each service.
 //!
 //! Each service sits behind the cargo feature of its name (`sts`, `secretsmanager`, `iam`; all on by

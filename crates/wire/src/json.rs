@@ -216,7 +216,7 @@ impl serde::Serialize for WithoutNulls<'_> {
 }
 
 /// Errors raised by AWS's request front end (authentication) rather than by the service. They are
-/// written with a lower-case `message` (PROTOCOL-FACTS.md fact 22, aws/aws-sdk-php-laravel#228).
+/// written with a lower-case `message` (docs/protocol-facts.md fact 22, aws/aws-sdk-php-laravel#228).
 const FRONT_END_CODES: &[&str] = &[
     "MissingAuthenticationTokenException",
     "IncompleteSignatureException",

@@ -1,4 +1,4 @@
-//! `shared/sigv4-vectors/botocore-vectors.json`: requests botocore signed for IAM, STS and
+//! `testdata/sigv4-vectors/botocore-vectors.json`: requests botocore signed for IAM, STS and
 //! Secrets Manager, verified from their wire form.
 
 use coffer_auth::{
@@ -6,11 +6,11 @@ use coffer_auth::{
     VerifyOptions,
 };
 
-use crate::support::{basic_time, from_url, options, read_json, shared_dir};
+use crate::support::{basic_time, from_url, options, read_json, testdata_dir};
 
 #[test]
 fn every_botocore_vector_verifies_from_the_wire() {
-    let doc = read_json(&shared_dir().join("sigv4-vectors/botocore-vectors.json"));
+    let doc = read_json(&testdata_dir().join("sigv4-vectors/botocore-vectors.json"));
     let vectors = doc["vectors"].as_array().unwrap();
     assert_eq!(vectors.len(), 36);
     let cache = SigningKeyCache::new(8);

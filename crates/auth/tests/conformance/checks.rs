@@ -1,4 +1,4 @@
-//! The order of `verify`'s checks (PROTOCOL-FACTS fact 3) and the checks no vector covers:
+//! The order of `verify`'s checks (docs/protocol-facts.md fact 3) and the checks no vector covers:
 //! terminator, host signing, region well-formedness, X-Amz-Content-Sha256, enforced expiry.
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -7,7 +7,7 @@ use hmac::{Hmac, Mac};
 use http::{HeaderMap, HeaderValue};
 use sha2::{Digest, Sha256};
 
-use crate::support::{basic_time, from_url, read_json, shared_dir, OwnedRequest};
+use crate::support::{basic_time, from_url, read_json, testdata_dir, OwnedRequest};
 
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 const GARBAGE_SIG: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -175,7 +175,7 @@ fn clock_window_is_inclusive_at_the_skew() {
 }
 
 fn botocore_vector(id: &str) -> (OwnedRequest, serde_json::Value) {
-    let doc = read_json(&shared_dir().join("sigv4-vectors/botocore-vectors.json"));
+    let doc = read_json(&testdata_dir().join("sigv4-vectors/botocore-vectors.json"));
     let v = doc["vectors"]
         .as_array()
         .unwrap()

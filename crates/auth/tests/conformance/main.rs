@@ -1,4 +1,4 @@
-//! Conformance of the verifier with the shared SigV4/SigV2 vectors, malformed input, and fuzzing.
+//! Conformance of the verifier with the SigV4/SigV2 vectors in `testdata/`, malformed input, and fuzzing.
 
 mod botocore;
 mod checks;

@@ -1,11 +1,11 @@
-//! `shared/sigv4-vectors/negative-vectors.json`: one fault per case, the verifier's verdict, and
+//! `testdata/sigv4-vectors/negative-vectors.json`: one fault per case, the verifier's verdict, and
 //! the exact AWS error it renders on both protocols.
 
 use coffer_auth::{parse, verify, AuthError, SecretAccessKey, VerifyOptions};
 use coffer_model::Protocol;
 use serde_json::Value;
 
-use crate::support::{basic_time, from_url, read_json, shared_dir};
+use crate::support::{basic_time, from_url, read_json, testdata_dir};
 
 /// What a server does: parse, look the key up, verify.
 fn authenticate(case: &Value) -> Result<(), AuthError> {
@@ -108,7 +108,7 @@ fn check_rendering(id: &str, err: &AuthError, want: &Value, protocol: Protocol) 
 
 #[test]
 fn every_negative_vector_fails_with_the_exact_aws_error() {
-    let doc = read_json(&shared_dir().join("sigv4-vectors/negative-vectors.json"));
+    let doc = read_json(&testdata_dir().join("sigv4-vectors/negative-vectors.json"));
     let cases = doc["vectors"].as_array().unwrap();
     assert_eq!(cases.len(), 26);
     for case in cases {

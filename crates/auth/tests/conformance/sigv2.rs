@@ -1,14 +1,14 @@
-//! `shared/sigv2-vectors/vectors.json`, plus the SigV2 failures (tampering, clock, Expires).
+//! `testdata/sigv2-vectors/vectors.json`, plus the SigV2 failures (tampering, clock, Expires).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use coffer_auth::{parse, verify, AuthError, SecretAccessKey, SignatureVersion, V2TimeField};
 use coffer_model::Protocol;
 use serde_json::Value;
 
-use crate::support::{from_url, options, read_json, shared_dir, OwnedRequest};
+use crate::support::{from_url, options, read_json, testdata_dir, OwnedRequest};
 
 fn vectors() -> Vec<Value> {
-    let doc = read_json(&shared_dir().join("sigv2-vectors/vectors.json"));
+    let doc = read_json(&testdata_dir().join("sigv2-vectors/vectors.json"));
     doc["vectors"].as_array().unwrap().clone()
 }
 

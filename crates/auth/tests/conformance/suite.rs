@@ -1,4 +1,4 @@
-//! `shared/sigv4-test-suite/`: aws-c-auth `v4/`, the classic AWS suite, smithy-rs extras. Each
+//! `testdata/sigv4-test-suite/`: aws-c-auth `v4/`, the classic AWS suite, smithy-rs extras. Each
 //! signed request is parsed and verified as received; the canonical request and string to sign
 //! the verifier computes must equal the suite's files.
 
@@ -118,7 +118,7 @@ fn dirs(path: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn aws_c_auth_v4_suite() {
-    let root = crate::support::shared_dir().join("sigv4-test-suite/v4");
+    let root = crate::support::testdata_dir().join("sigv4-test-suite/v4");
     let mut tally = Tally::default();
     let mut cases = 0;
     for dir in dirs(&root) {
@@ -165,7 +165,7 @@ fn classic_cases(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn classic_aws_suite() {
-    let root = crate::support::shared_dir().join("sigv4-test-suite/aws-sig-v4-test-suite");
+    let root = crate::support::testdata_dir().join("sigv4-test-suite/aws-sig-v4-test-suite");
     let mut cases = Vec::new();
     classic_cases(&root, &mut cases);
     assert_eq!(cases.len(), 34, "the classic suite has 34 cases");
@@ -210,7 +210,7 @@ fn classic_aws_suite() {
 #[test]
 fn smithy_rs_double_url_encode() {
     let dir =
-        crate::support::shared_dir().join("sigv4-test-suite/smithy-rs-extra/double-url-encode");
+        crate::support::testdata_dir().join("sigv4-test-suite/smithy-rs-extra/double-url-encode");
     let mut tally = Tally::default();
     check(
         Expectation {
@@ -243,7 +243,7 @@ fn smithy_rs_double_url_encode() {
 #[test]
 fn smithy_rs_double_encode_path_canonical_uri() {
     let dir =
-        crate::support::shared_dir().join("sigv4-test-suite/smithy-rs-extra/double-encode-path");
+        crate::support::testdata_dir().join("sigv4-test-suite/smithy-rs-extra/double-encode-path");
     let req = from_http(&read(&dir.join("header-signed-request.txt")));
     let signed = parse(&req.parts()).unwrap().unwrap();
     let creq = signed.canonical_request(&req.parts()).unwrap().unwrap();
@@ -258,7 +258,7 @@ fn smithy_rs_double_encode_path_canonical_uri() {
 /// Every skip-list entry names a case that exists, so the list cannot go stale silently.
 #[test]
 fn skip_list_names_existing_cases() {
-    let root = crate::support::shared_dir().join("sigv4-test-suite");
+    let root = crate::support::testdata_dir().join("sigv4-test-suite");
     let entries = skip_list();
     assert!(!entries.is_empty());
     for e in entries {

@@ -1,4 +1,4 @@
-//! Building requests from the shared vector files, as a server would receive them.
+//! Building requests from the test vector files (`testdata/`), as a server would receive them.
 
 use std::path::PathBuf;
 
@@ -6,9 +6,9 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use coffer_auth::{RequestParts, VerifyOptions};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-/// `../shared` beside the repository (crates/auth -> repo root -> its parent).
-pub fn shared_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+/// The repository's `testdata/` folder (copies of upstream test suites, with their licences).
+pub fn testdata_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
 }
 
 pub fn read(path: &std::path::Path) -> String {

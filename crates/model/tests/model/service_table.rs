@@ -9,7 +9,7 @@ use serde_json::Value;
 
 fn model(service: &str, version: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/aws-models")
+        .join("../../data/aws-models")
         .join(service)
         .join(version)
         .join("service-2.json");

@@ -7,7 +7,7 @@ use coffer_wire::{encode_query_error, encode_query_response};
 use serde_json::Value;
 
 use crate::botocore_model::AwsModel;
-use crate::support::{canonical, shared_dir};
+use crate::support::{canonical, testdata_dir};
 use crate::xml_compare::{self, Mode};
 
 /// Fixtures whose JSON is not the wire value, so the XML cannot be reproduced from it:
@@ -24,7 +24,7 @@ const NOT_WIRE_VALUES: &[&str] = &[
 ];
 
 fn fixtures(kind: &str) -> Vec<(String, Vec<u8>, Value)> {
-    let dir = shared_dir()
+    let dir = testdata_dir()
         .join("smithy-protocol-tests/botocore-response-fixtures")
         .join(kind);
     let mut out = Vec::new();

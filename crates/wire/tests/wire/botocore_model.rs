@@ -1,4 +1,4 @@
-//! Loads the real AWS models (`shared/aws-models/<svc>/<version>/service-2.json`, botocore's
+//! Loads the real AWS models (`data/aws-models/<svc>/<version>/service-2.json`, botocore's
 //! format) into `coffer_model::schema` shapes, standing in for the generated statics so the
 //! tests exercise IAM, STS and Secrets Manager shapes exactly as AWS defines them.
 
@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use coffer_model::schema::{ErrorInfo, Kind, Member, Operation, Service, Shape, TimestampFormat};
 use serde_json::Value;
 
-use crate::support::{leak, leak_slice, plain, shared_dir};
+use crate::support::{leak, leak_slice, models_dir, plain};
 
 const UNROLL: usize = 10;
 
@@ -23,8 +23,7 @@ pub struct AwsModel {
 
 impl AwsModel {
     pub fn load(service: &str, version: &str) -> AwsModel {
-        let path = shared_dir()
-            .join("aws-models")
+        let path = models_dir()
             .join(service)
             .join(version)
             .join("service-2.json");

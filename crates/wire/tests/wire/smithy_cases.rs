@@ -1,4 +1,4 @@
-//! Smithy's awsQuery and awsJson1_1 protocol compliance cases (`shared/smithy-protocol-tests`),
+//! Smithy's awsQuery and awsJson1_1 protocol compliance cases (`testdata/smithy-protocol-tests`),
 //! run from the server's side: requests are decoded and compared with `params`, `params` are
 //! encoded and compared with the response body. Every case either runs or is named, with its
 //! reason, in `tests/smithy-skip.txt`.
@@ -15,11 +15,11 @@ use coffer_wire::{
 use serde_json::{json, Value};
 
 use crate::smithy_model::Model;
-use crate::support::{canonical, leak, same_json, shared_dir};
+use crate::support::{canonical, leak, same_json, testdata_dir};
 use crate::xml_compare::{self, Mode};
 
 fn suite_dir() -> PathBuf {
-    shared_dir().join("smithy-protocol-tests")
+    testdata_dir().join("smithy-protocol-tests")
 }
 
 fn smithy_files(dir: &str) -> Vec<PathBuf> {

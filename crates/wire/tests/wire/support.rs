@@ -1,4 +1,4 @@
-//! Shared helpers: leaked shapes built at run time, the shared data folder, value comparison.
+//! Shared helpers: leaked shapes built at run time, the test data folders, value comparison.
 
 use std::path::PathBuf;
 
@@ -6,9 +6,14 @@ use base64::Engine;
 use coffer_model::schema::{Kind, Member, Shape, TimestampFormat};
 use serde_json::{Map, Value};
 
-/// `../shared` beside the repository, where the conformance data lives.
-pub fn shared_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+/// The repository's `testdata/` folder, where the conformance data lives (with its licences).
+pub fn testdata_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
+}
+
+/// The AWS models the code generator reads (`data/aws-models/`).
+pub fn models_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/aws-models")
 }
 
 pub fn leak<T>(v: T) -> &'static T {

@@ -5,11 +5,11 @@ use coffer_wire::{validate, ShownValue, ValidationStyle, Violation, WireError};
 use serde_json::{json, Value};
 
 use crate::botocore_model::AwsModel;
-use crate::support::shared_dir;
+use crate::support::testdata_dir;
 
 /// `Error.Message` of a localstack snapshot entry (recorded against real AWS).
 fn recorded_message(file: &str, entry: &str) -> String {
-    let path = shared_dir()
+    let path = testdata_dir()
         .join("aws-oracle/localstack-snapshots")
         .join(file);
     let snap: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
