@@ -47,8 +47,12 @@ class Server:
         self.stdout_lines = [first]
         self.stderr_lines = []
         # Keep draining both pipes so the server never blocks on a full pipe.
-        threading.Thread(target=self._drain, args=(self.proc.stdout, self.stdout_lines), daemon=True).start()
-        threading.Thread(target=self._drain, args=(self.proc.stderr, self.stderr_lines), daemon=True).start()
+        self._drainers = [
+            threading.Thread(target=self._drain, args=(self.proc.stdout, self.stdout_lines), daemon=True),
+            threading.Thread(target=self._drain, args=(self.proc.stderr, self.stderr_lines), daemon=True),
+        ]
+        for drainer in self._drainers:
+            drainer.start()
         self.ca = os.path.join(self.data_dir, "tls", "ca.pem")
         self.port = int(self.url.rsplit(":", 1)[1])
 
@@ -69,6 +73,9 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        # The process is gone: once the pipes are read to their end, the lines are complete.
+        for drainer in self._drainers:
+            drainer.join(timeout=20)
         return self.proc.returncode
 
     def cleanup(self):

@@ -49,6 +49,19 @@ pub(crate) fn format_basic(t: DateTime<Utc>) -> String {
     )
 }
 
+/// SigV2's own form, `YYYY-MM-DDThh:mm:ssZ`, for messages about SigV2 times.
+pub(crate) fn format_extended(t: DateTime<Utc>) -> String {
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 /// SigV2 `Timestamp`/`Expires`: `YYYY-MM-DDThh:mm:ssZ`; fractional seconds, offsets and a
 /// missing zone (read as UTC, as in AWS's own EMR example) are accepted.
 pub(crate) fn parse_extended(s: &str) -> Option<DateTime<Utc>> {

@@ -79,18 +79,22 @@ pub(crate) fn sha256_hex(data: &[u8]) -> String {
 }
 
 /// `X-Amz-Content-Sha256` when sent (its value is what the client signed), else the body's hash.
+///
+/// `UNSIGNED-PAYLOAD` is S3's alone: every other AWS service signs the body, so the body's hash
+/// stands in for it and a request signed over `UNSIGNED-PAYLOAD` fails as a signature mismatch.
+/// Honouring it would let a captured request be replayed with another body.
 pub(crate) fn payload_hash(headers: &HeaderMap, body: &[u8]) -> Vec<u8> {
     match headers.get("x-amz-content-sha256") {
-        Some(v) => v.as_bytes().to_vec(),
-        None => sha256_hex(body).into_bytes(),
+        Some(v) if v.as_bytes() != UNSIGNED_PAYLOAD.as_bytes() => v.as_bytes().to_vec(),
+        _ => sha256_hex(body).into_bytes(),
     }
 }
 
-/// Whether a sent `X-Amz-Content-Sha256` agrees with the body (`UNSIGNED-PAYLOAD` opts out).
+/// Whether a sent `X-Amz-Content-Sha256` is the body's hash. `UNSIGNED-PAYLOAD` never is: a
+/// request that signed the real hash but claims an unsigned payload is refused too.
 pub(crate) fn content_sha256_matches(headers: &HeaderMap, body: &[u8]) -> bool {
     match headers.get("x-amz-content-sha256") {
         None => true,
-        Some(v) if v.as_bytes() == UNSIGNED_PAYLOAD.as_bytes() => true,
         Some(v) => v
             .as_bytes()
             .eq_ignore_ascii_case(sha256_hex(body).as_bytes()),

@@ -77,6 +77,20 @@ pub enum AuthError {
         field: V2TimeField,
         value: String,
     },
+    /// SigV2 `Expires` further ahead of the server clock than the skew window (all extended
+    /// ISO 8601). AWS honours any future `Expires`; Coffer refuses them so that a SigV2 URL cannot
+    /// become a long-lived bearer link.
+    ExpiresTooFarAhead {
+        value: String,
+        latest: String,
+        now: String,
+        skew_minutes: u64,
+    },
+    /// SigV2 sent to a service that only accepts SigV4 (Secrets Manager). Such a service does not
+    /// know SigV2's parameters as authentication at all, so it answers as to a request with none.
+    SignatureVersionNotAccepted {
+        service: String,
+    },
 }
 
 enum Family {
@@ -137,12 +151,25 @@ impl AuthError {
             AuthError::RequestExpired { field, value } => {
                 format!("Request has expired. {} date is {value}", field.as_str())
             }
+            AuthError::ExpiresTooFarAhead {
+                value,
+                latest,
+                now,
+                skew_minutes,
+            } => format!(
+                "Signature expiry too far ahead: Expires {value} is later than {latest} ({now} + {skew_minutes} min.)"
+            ),
+            AuthError::SignatureVersionNotAccepted { .. } => {
+                AuthError::MissingAuthentication.message()
+            }
         }
     }
 
     fn family(&self) -> Family {
         match self {
-            AuthError::MissingAuthentication => Family::Missing,
+            AuthError::MissingAuthentication | AuthError::SignatureVersionNotAccepted { .. } => {
+                Family::Missing
+            }
             AuthError::Incomplete(_)
             | AuthError::UnsupportedAlgorithm(_)
             | AuthError::HostNotSigned
@@ -157,7 +184,8 @@ impl AuthError {
             | AuthError::ScopeService { .. }
             | AuthError::ScopeTerminator
             | AuthError::PresignedUrlExpired
-            | AuthError::ContentSha256Mismatch => Family::Signature,
+            | AuthError::ContentSha256Mismatch
+            | AuthError::ExpiresTooFarAhead { .. } => Family::Signature,
             AuthError::RequestExpired { .. } => Family::RequestExpired,
         }
     }
@@ -179,8 +207,8 @@ impl AuthError {
             (Family::Signature, true) => (400, "InvalidSignatureException"),
             (Family::RequestExpired, _) => (400, "RequestExpired"),
         };
-        let message = match (self, json) {
-            (AuthError::MissingAuthentication, true) => "Missing Authentication Token".to_string(),
+        let message = match (self.family(), json) {
+            (Family::Missing, true) => "Missing Authentication Token".to_string(),
             _ => self.message(),
         };
         AwsError::new(status, code, message)
@@ -211,6 +239,46 @@ mod tests {
         );
         let j = AuthError::ExpiredToken.to_aws(Protocol::Json);
         assert_eq!((j.status, &*j.code), (400, "ExpiredTokenException"));
+    }
+
+    #[test]
+    fn sigv2_to_a_sigv4_only_service_reads_as_no_authentication() {
+        let e = AuthError::SignatureVersionNotAccepted {
+            service: "secretsmanager".into(),
+        };
+        let missing = AuthError::MissingAuthentication;
+        for protocol in [Protocol::Json, Protocol::Query] {
+            let (got, want) = (e.to_aws(protocol), missing.to_aws(protocol));
+            assert_eq!(
+                (got.status, &got.code, &got.message),
+                (want.status, &want.code, &want.message)
+            );
+        }
+        let j = e.to_aws(Protocol::Json);
+        assert_eq!(
+            (j.status, &*j.code, j.message.as_deref()),
+            (
+                400,
+                "MissingAuthenticationTokenException",
+                Some("Missing Authentication Token")
+            )
+        );
+    }
+
+    #[test]
+    fn v2_expires_too_far_ahead_is_a_signature_error() {
+        let e = AuthError::ExpiresTooFarAhead {
+            value: "2099-01-01T00:00:00Z".into(),
+            latest: "2024-01-15T09:45:00Z".into(),
+            now: "2024-01-15T09:30:00Z".into(),
+            skew_minutes: 15,
+        };
+        let q = e.to_aws(Protocol::Query);
+        assert_eq!((q.status, &*q.code), (403, "SignatureDoesNotMatch"));
+        assert_eq!(
+            q.message.as_deref(),
+            Some("Signature expiry too far ahead: Expires 2099-01-01T00:00:00Z is later than 2024-01-15T09:45:00Z (2024-01-15T09:30:00Z + 15 min.)")
+        );
     }
 
     #[test]

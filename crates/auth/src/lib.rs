@@ -43,5 +43,8 @@ pub use verify::{verify, verify_with_cache, VerifyOptions};
 pub const SIGV4_ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// Last element of every SigV4 credential scope.
 pub const SIGV4_TERMINATOR: &str = "aws4_request";
-/// The `X-Amz-Content-Sha256` value that opts out of payload signing.
+/// The `X-Amz-Content-Sha256` value that opts out of payload signing (S3 only: refused here).
 pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+/// Signing names of the services that still accept Signature Version 2: AWS keeps it for the
+/// older Query APIs only (IAM, STS); Secrets Manager has only ever accepted SigV4.
+pub const SIGV2_SERVICES: [&str; 2] = ["iam", "sts"];

@@ -114,6 +114,21 @@ impl SignedRequest {
         }
     }
 
+    /// Whether `service` (a signing name; `None` when the request names no known service) takes
+    /// this kind of signature: SigV4 everywhere, SigV2 only where AWS still accepts it
+    /// ([`crate::SIGV2_SERVICES`]). A request for no known service never reaches an operation,
+    /// so it is left to fail on that.
+    pub fn accepted_by(&self, service: Option<&str>) -> Result<(), AuthError> {
+        match (&self.kind, service) {
+            (Kind::V2(_), Some(s)) if !crate::SIGV2_SERVICES.contains(&s) => {
+                Err(AuthError::SignatureVersionNotAccepted {
+                    service: s.to_string(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The request time the client signed (SigV2: `Timestamp` or `Expires`).
     pub fn request_time(&self) -> DateTime<Utc> {
         match &self.kind {

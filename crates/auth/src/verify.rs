@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use subtle::ConstantTimeEq;
 
-use crate::amz_date::format_basic;
+use crate::amz_date::{format_basic, format_extended};
 use crate::canonical::{canonical_request, content_sha256_matches, string_to_sign};
 use crate::error::{AuthError, V2TimeField};
 use crate::request::{Kind, RequestParts, SignedRequest, V2Signature, V4Signature};
@@ -65,6 +65,7 @@ fn verify_inner(
     opts: &VerifyOptions,
     cache: Option<&SigningKeyCache>,
 ) -> Result<(), AuthError> {
+    signed.accepted_by(opts.expected_service)?;
     match &signed.kind {
         Kind::V4(sig) => {
             check_scope(sig, opts)?;
@@ -160,6 +161,12 @@ fn shifted(t: DateTime<Utc>, delta: TimeDelta, forward: bool) -> String {
     moved.map(format_basic).unwrap_or_else(|| "?".into())
 }
 
+fn shifted_extended(t: DateTime<Utc>, delta: TimeDelta) -> String {
+    t.checked_add_signed(delta)
+        .map(format_extended)
+        .unwrap_or_else(|| "?".into())
+}
+
 fn check_clock(sig: &V4Signature, opts: &VerifyOptions) -> Result<(), AuthError> {
     let window = skew(opts);
     let age = opts.now.signed_duration_since(sig.request_time);
@@ -227,23 +234,38 @@ fn check_host_signed(sig: &V4Signature) -> Result<(), AuthError> {
     }
 }
 
-/// `Timestamp` within the skew window either way; `Expires` not yet past.
+/// `Timestamp` within the skew window either way; `Expires` not yet past and no further ahead
+/// than the skew window. AWS honours any future `Expires`, which turns a SigV2 URL into a bearer
+/// link valid until the key is rotated; Coffer bounds it like a SigV4 presigned URL.
 fn check_v2_clock(sig: &V2Signature, opts: &VerifyOptions) -> Result<(), AuthError> {
     let window = skew(opts);
-    let ok = match sig.time_field {
+    let expired = || AuthError::RequestExpired {
+        field: sig.time_field,
+        value: sig.time_raw.clone(),
+    };
+    match sig.time_field {
         V2TimeField::Timestamp => {
             let age = opts.now.signed_duration_since(sig.time);
-            age <= window && -age <= window
+            if age <= window && -age <= window {
+                Ok(())
+            } else {
+                Err(expired())
+            }
         }
-        V2TimeField::Expires => opts.now <= sig.time,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(AuthError::RequestExpired {
-            field: sig.time_field,
-            value: sig.time_raw.clone(),
-        })
+        V2TimeField::Expires => {
+            if opts.now > sig.time {
+                return Err(expired());
+            }
+            if sig.time.signed_duration_since(opts.now) > window {
+                return Err(AuthError::ExpiresTooFarAhead {
+                    value: sig.time_raw.clone(),
+                    latest: shifted_extended(opts.now, window),
+                    now: format_extended(opts.now),
+                    skew_minutes: skew_minutes(opts),
+                });
+            }
+            Ok(())
+        }
     }
 }
 

@@ -290,16 +290,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         config.default_account = root.account_id().to_string();
         match &root {
             bootstrap::Bootstrap::Credentials(root) if root.created => {
+                let credentials = args.storage.data_dir.join(bootstrap::CREDENTIALS_FILE);
                 notices.push(format!(
                     "created account {} with root access key {} (secret in {})",
                     root.account_id,
                     root.access_key_id,
-                    args.storage.data_dir.join(bootstrap::CREDENTIALS_FILE).display()
+                    credentials.display()
                 ));
-                notices.push(format!(
-                    "root secret access key (shown once): {}",
-                    root.secret_access_key
-                ));
+                // Standard output that is not a terminal is usually kept (journald, container
+                // logs, CI output): the secret goes there only when a person is reading it.
+                if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                    notices.push(format!(
+                        "root secret access key (shown once): {}",
+                        root.secret_access_key
+                    ));
+                } else {
+                    notices.push(format!(
+                        "root secret access key: in {} (not printed: standard output is not a terminal)",
+                        credentials.display()
+                    ));
+                }
             }
             bootstrap::Bootstrap::Existing { account_id } => notices.push(format!(
                 "serving the accounts already stored (first: {account_id}); no root credentials file in this data directory"

@@ -5,6 +5,8 @@
 //! - [`Request`] carries the caller, action, resource and context keys.
 //! - [`evaluate`] decides a request against a [`PolicySet`] and says why, including the
 //!   statements that decided and the text of AWS's `AccessDenied` message.
+//! - [`public_grants`] says which statements of a resource-based policy grant public access
+//!   (Secrets Manager's `BlockPublicPolicy`).
 
 mod condition;
 mod context;
@@ -17,7 +19,10 @@ mod message;
 mod variables;
 
 pub use context::{Context, ContextKeyType, ContextValue, Principal, PrincipalType, Request};
-pub use document::{Effect, Grant, ParseOptions, Policy, PolicyKind, Position, Statement, Version};
+pub use document::{
+    public_grants, Effect, Grant, ParseOptions, Policy, PolicyKind, Position, PublicGrant,
+    Statement, Version,
+};
 pub use error::MalformedPolicy;
 pub use evaluate::{
     evaluate, AttachedPolicy, Decision, EvalDecision, MatchedStatement, PolicySet, PolicySource,

@@ -1,6 +1,6 @@
 //! Resource policy checks: the document's shape (AWS's own MalformedPolicyDocumentException
-//! wording), the full IAM grammar through the policy engine, and whether a policy grants access to
-//! everyone.
+//! wording), the full IAM grammar through the policy engine, and whether a policy grants public
+//! access (the policy engine's rule).
 
 use serde_json::Value;
 
@@ -37,31 +37,23 @@ pub(crate) fn grammar_error(doc: &str) -> Option<String> {
         .map(|e| e.message().to_string())
 }
 
-fn is_wildcard(principal: &Value) -> bool {
-    match principal {
-        Value::String(s) => s == "*",
-        Value::Array(a) => a.iter().any(is_wildcard),
-        Value::Object(m) => m.values().any(is_wildcard),
-        _ => false,
-    }
-}
-
-/// An unconditioned Allow for `*` (directly or as `{"AWS": "*"}`), or any Allow with
-/// `NotPrincipal`, grants broad access.
-pub(crate) fn is_public(doc: &str) -> bool {
-    let Ok(v) = serde_json::from_str::<Value>(doc) else {
-        return false;
-    };
-    let statements = match v.get("Statement") {
-        Some(Value::Array(a)) => a.clone(),
-        Some(s @ Value::Object(_)) => vec![s.clone()],
-        _ => return false,
-    };
-    statements.iter().any(|s| {
-        s.get("Effect").and_then(Value::as_str) == Some("Allow")
-            && s.get("Condition").is_none()
-            && (s.get("NotPrincipal").is_some() || s.get("Principal").is_some_and(is_wildcard))
-    })
+/// Why each public statement of `doc` is public, in document order: the findings of
+/// `ValidateResourcePolicy`'s public-access check; `BlockPublicPolicy` refuses a policy with any.
+/// The rule (an `Allow` for everyone not pinned to fixed accounts, organizations, principals,
+/// VPCs or source resources) is the policy engine's, shared with every other caller.
+pub(crate) fn public_access_findings(doc: &str) -> Vec<String> {
+    coffer_policy::public_grants(doc)
+        .into_iter()
+        .map(|grant| {
+            let which = match &grant.sid {
+                Some(sid) if !sid.is_empty() => format!("Statement {} (Sid \"{sid}\")", grant.index + 1),
+                _ => format!("Statement {}", grant.index + 1),
+            };
+            format!(
+                "{which} grants public access: it allows any principal, and no condition limits the caller to specific accounts, organizations, principals, VPCs or source resources."
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -69,14 +61,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wildcard_principals_are_public_unless_conditioned() {
+    fn wildcard_principals_are_public_unless_pinned() {
         let public = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#;
-        assert!(is_public(public));
+        assert_eq!(
+            public_access_findings(public),
+            vec!["Statement 1 grants public access: it allows any principal, and no condition limits the caller to specific accounts, organizations, principals, VPCs or source resources.".to_string()]
+        );
         assert_eq!(syntax_error(public), None);
-        let conditioned = r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalAccount":"123456789012"}}}}"#;
-        assert!(!is_public(conditioned));
+        let transport_only = r#"{"Statement":{"Sid":"tls","Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}}"#;
+        assert_eq!(public_access_findings(transport_only).len(), 1);
+        assert!(public_access_findings(transport_only)[0]
+            .starts_with("Statement 1 (Sid \"tls\") grants public access"));
+        let pinned = r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalAccount":"123456789012"}}}}"#;
+        assert!(public_access_findings(pinned).is_empty());
         let account = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"*","Resource":"*"}]}"#;
-        assert!(!is_public(account));
+        assert!(public_access_findings(account).is_empty());
     }
 
     #[test]

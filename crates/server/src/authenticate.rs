@@ -48,6 +48,9 @@ pub(crate) async fn authenticate(
         });
     }
 
+    // Before the key is looked at: a service that takes only SigV4 does not read SigV2's
+    // parameters as authentication, whoever's key they name.
+    signed.accepted_by(expected_service).map_err(reject)?;
     let entry = app
         .directory
         .lookup(signed.access_key_id())

@@ -8,7 +8,10 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose, SanType};
+use rcgen::{
+    BasicConstraints, CertificateParams, CidrSubnet, DnType, ExtendedKeyUsagePurpose,
+    GeneralSubtree, IsCa, KeyPair, KeyUsagePurpose, NameConstraints, SanType,
+};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::ServerConfig;
 
@@ -66,6 +69,23 @@ pub fn load(source: &TlsSource) -> Result<TlsMaterial, TlsError> {
     })
 }
 
+/// How long the generated CA is valid: 3 years. Clients trust it by file (`AWS_CA_BUNDLE`), so it
+/// must outlive the server certificates it issues (each can be re-issued under the same trust
+/// twice over); its validity bounds how long a stolen CA key stays useful, and its name
+/// constraints and path length bound what such a key could sign.
+const CA_VALIDITY_DAYS: i64 = 3 * 365;
+/// How long the generated server certificate is valid: 397 days, the longest that mainstream TLS
+/// clients' policies accept for server certificates (the CA/Browser Forum limit since 2020), which
+/// also bounds how long a copied server key can impersonate Coffer.
+const SERVER_VALIDITY_DAYS: i64 = 397;
+// The CA outlives every server certificate it issues.
+const _: () = assert!(SERVER_VALIDITY_DAYS < CA_VALIDITY_DAYS);
+/// Both start a day early, so a client whose clock is behind this host's still accepts them.
+const BACKDATE_DAYS: i64 = 1;
+
+/// The names every generated server certificate carries.
+const DEFAULT_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
 /// Returns (server cert, server key, CA cert) paths, creating them when absent. A certificate that
 /// exists is never regenerated: clients may already trust its CA.
 fn ensure_generated(
@@ -82,51 +102,120 @@ fn ensure_generated(
         path: dir.to_path_buf(),
         source,
     })?;
+    let generated = generate(extra_names, time::OffsetDateTime::now_utc())?;
+    write_file(
+        &dir.join("ca-key.pem"),
+        generated.ca_key.serialize_pem().as_bytes(),
+        0o600,
+    )?;
+    write_file(
+        &key_path,
+        generated.server_key.serialize_pem().as_bytes(),
+        0o600,
+    )?;
+    write_file(&cert_path, generated.server.pem().as_bytes(), 0o644)?;
+    // Written last: its presence marks the set as complete.
+    write_file(&ca_path, generated.ca.pem().as_bytes(), 0o644)?;
+    Ok((cert_path, key_path, ca_path))
+}
+
+/// A generated CA and the server certificate it signed.
+struct Generated {
+    ca: rcgen::Certificate,
+    ca_key: KeyPair,
+    server: rcgen::Certificate,
+    server_key: KeyPair,
+}
+
+/// A server name as certificates carry it: an IP address or a DNS name.
+enum TlsName {
+    Ip(IpAddr),
+    Dns(String),
+}
+
+impl TlsName {
+    fn parse(name: &str) -> TlsName {
+        match name.parse::<IpAddr>() {
+            Ok(ip) => TlsName::Ip(ip),
+            Err(_) => TlsName::Dns(name.to_string()),
+        }
+    }
+
+    fn san(&self) -> Result<SanType, rcgen::Error> {
+        Ok(match self {
+            TlsName::Ip(ip) => SanType::IpAddress(*ip),
+            TlsName::Dns(name) => SanType::DnsName(name.clone().try_into()?),
+        })
+    }
+
+    /// The CA's permitted subtree for this name: the address alone, or the DNS name (which RFC
+    /// 5280 extends to its subdomains; a wildcard name is permitted through its parent).
+    fn permitted_subtree(&self) -> GeneralSubtree {
+        match self {
+            TlsName::Ip(ip) => {
+                let full = if ip.is_ipv4() { 32 } else { 128 };
+                GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(*ip, full))
+            }
+            TlsName::Dns(name) => {
+                GeneralSubtree::DnsName(name.strip_prefix("*.").unwrap_or(name).to_string())
+            }
+        }
+    }
+}
+
+/// A CA that can sign only server certificates (`pathLen=0`: no intermediate CAs) and only for
+/// `localhost`, `127.0.0.1`, `::1` and `extra_names` (name constraints), and a server certificate
+/// for those names.
+///
+/// The constraints are fixed when the CA is made: a name added later with `--tls-name` is outside
+/// them, and a certificate for it signed by this CA would be refused by clients. Serving such a name
+/// needs a new CA (move `<data-dir>/tls` aside; clients then trust the new `ca.pem`). A CA limited
+/// to its names is worth that: a leaked CA key cannot impersonate any other host to the clients
+/// that trust it.
+fn generate(extra_names: &[String], now: time::OffsetDateTime) -> Result<Generated, TlsError> {
+    let names: Vec<TlsName> = DEFAULT_NAMES
+        .iter()
+        .copied()
+        .chain(extra_names.iter().map(String::as_str))
+        .map(TlsName::parse)
+        .collect();
+    let not_before = now - time::Duration::days(BACKDATE_DAYS);
 
     let ca_key = KeyPair::generate()?;
     let mut ca_params = CertificateParams::default();
     ca_params
         .distinguished_name
         .push(DnType::CommonName, "Coffer local CA");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let now = time::OffsetDateTime::now_utc();
-    ca_params.not_before = now - time::Duration::days(1);
-    ca_params.not_after = now + time::Duration::days(3650);
-    let ca_cert = ca_params.self_signed(&ca_key)?;
+    ca_params.name_constraints = Some(NameConstraints {
+        permitted_subtrees: names.iter().map(TlsName::permitted_subtree).collect(),
+        excluded_subtrees: Vec::new(),
+    });
+    ca_params.not_before = not_before;
+    ca_params.not_after = now + time::Duration::days(CA_VALIDITY_DAYS);
+    let ca = ca_params.self_signed(&ca_key)?;
 
-    let mut names = vec![
-        "localhost".to_string(),
-        "127.0.0.1".to_string(),
-        "::1".to_string(),
-    ];
-    names.extend(extra_names.iter().cloned());
     let mut params = CertificateParams::default();
     params
         .distinguished_name
         .push(DnType::CommonName, "Coffer server");
-    params.subject_alt_names = names
-        .iter()
-        .map(|n| match n.parse::<IpAddr>() {
-            Ok(ip) => Ok(SanType::IpAddress(ip)),
-            Err(_) => n.clone().try_into().map(SanType::DnsName),
-        })
-        .collect::<Result<_, _>>()?;
-    params.not_before = now - time::Duration::days(1);
-    params.not_after = now + time::Duration::days(825);
+    params.subject_alt_names = names.iter().map(TlsName::san).collect::<Result<_, _>>()?;
+    // Not a CA: no basicConstraints at all. (rcgen's explicit `cA FALSE` is a DER default that
+    // strict parsers such as Python's `cryptography` refuse.)
+    params.is_ca = IsCa::NoCa;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.not_before = not_before;
+    params.not_after = now + time::Duration::days(SERVER_VALIDITY_DAYS);
     let server_key = KeyPair::generate()?;
-    let server_cert = params.signed_by(&server_key, &ca_cert, &ca_key)?;
-
-    write_file(
-        &dir.join("ca-key.pem"),
-        ca_key.serialize_pem().as_bytes(),
-        0o600,
-    )?;
-    write_file(&key_path, server_key.serialize_pem().as_bytes(), 0o600)?;
-    write_file(&cert_path, server_cert.pem().as_bytes(), 0o644)?;
-    // Written last: its presence marks the set as complete.
-    write_file(&ca_path, ca_cert.pem().as_bytes(), 0o644)?;
-    Ok((cert_path, key_path, ca_path))
+    let server = params.signed_by(&server_key, &ca, &ca_key)?;
+    Ok(Generated {
+        ca,
+        ca_key,
+        server,
+        server_key,
+    })
 }
 
 fn write_file(path: &Path, data: &[u8], mode: u32) -> Result<(), TlsError> {
@@ -173,4 +262,133 @@ fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
             source,
         })?
         .ok_or_else(|| TlsError::NoKey(path.to_path_buf()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::client::danger::ServerCertVerifier;
+    use rustls::client::WebPkiServerVerifier;
+    use rustls::pki_types::{ServerName, UnixTime};
+
+    fn now() -> time::OffsetDateTime {
+        time::OffsetDateTime::from_unix_timestamp(1_705_311_000).unwrap()
+    }
+
+    fn at(t: time::OffsetDateTime) -> UnixTime {
+        UnixTime::since_unix_epoch(std::time::Duration::from_secs(t.unix_timestamp() as u64))
+    }
+
+    /// Verifies `chain` (leaf first) for `name` as rustls does for a client trusting only `ca`.
+    fn verify(
+        ca: &rcgen::Certificate,
+        chain: &[&rcgen::Certificate],
+        name: &str,
+        when: time::OffsetDateTime,
+    ) -> Result<(), rustls::Error> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.der().clone()).unwrap();
+        let verifier = WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+        )
+        .build()
+        .unwrap();
+        let intermediates: Vec<_> = chain[1..].iter().map(|c| c.der().clone()).collect();
+        verifier
+            .verify_server_cert(
+                chain[0].der(),
+                &intermediates,
+                &ServerName::try_from(name.to_string()).unwrap(),
+                &[],
+                at(when),
+            )
+            .map(|_| ())
+    }
+
+    fn leaf_for(names: &[&str], issuer: &rcgen::Certificate, key: &KeyPair) -> rcgen::Certificate {
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        params.not_before = now() - time::Duration::days(1);
+        params.not_after = now() + time::Duration::days(30);
+        params
+            .signed_by(&KeyPair::generate().unwrap(), issuer, key)
+            .unwrap()
+    }
+
+    #[test]
+    fn the_server_certificate_is_valid_for_its_names_and_lifetime() {
+        let g = generate(&["coffer.internal".into(), "10.1.2.3".into()], now()).unwrap();
+        for name in [
+            "localhost",
+            "127.0.0.1",
+            "::1",
+            "coffer.internal",
+            "10.1.2.3",
+        ] {
+            assert_eq!(verify(&g.ca, &[&g.server], name, now()), Ok(()), "{name}");
+        }
+        assert!(verify(&g.ca, &[&g.server], "other.internal", now()).is_err());
+        // 397 days for the server certificate, 3 years for the CA, both backdated a day.
+        let day = time::Duration::days(1);
+        let last_day = now() + time::Duration::days(SERVER_VALIDITY_DAYS) - day;
+        assert_eq!(verify(&g.ca, &[&g.server], "localhost", last_day), Ok(()));
+        let after = now() + time::Duration::days(SERVER_VALIDITY_DAYS) + day;
+        assert!(verify(&g.ca, &[&g.server], "localhost", after).is_err());
+        assert_eq!(g.ca.params().not_before, now() - day);
+        assert_eq!(g.server.params().not_before, now() - day);
+        assert_eq!(
+            g.ca.params().not_after,
+            now() + time::Duration::days(3 * 365)
+        );
+        assert_eq!(
+            g.server.params().not_after,
+            now() + time::Duration::days(397)
+        );
+    }
+
+    #[test]
+    fn the_ca_cannot_vouch_for_other_names() {
+        let g = generate(&["coffer.internal".into()], now()).unwrap();
+        // Signed with the CA's own key, yet refused: the name constraints leave these out.
+        for (san, name) in [
+            ("evil.example.com", "evil.example.com"),
+            ("sts.amazonaws.com", "sts.amazonaws.com"),
+            ("8.8.8.8", "8.8.8.8"),
+            ("127.0.0.2", "127.0.0.2"),
+        ] {
+            let rogue = leaf_for(&[san], &g.ca, &g.ca_key);
+            assert!(
+                verify(&g.ca, &[&rogue], name, now()).is_err(),
+                "{name} accepted"
+            );
+        }
+        // Within the constraints (a subdomain of a permitted DNS name) the CA still signs.
+        let fine = leaf_for(&["api.coffer.internal"], &g.ca, &g.ca_key);
+        assert_eq!(
+            verify(&g.ca, &[&fine], "api.coffer.internal", now()),
+            Ok(())
+        );
+    }
+
+    /// `pathLen=0`: the CA signs end-entity certificates only. OpenSSL enforces it on the trust
+    /// anchor (tests/e2e/test_on_disk.py); rustls, like RFC 5280's path validation, does not read
+    /// a trust anchor's basic constraints, so here the encoded constraint is what is checked.
+    #[test]
+    fn the_ca_allows_no_intermediates() {
+        let g = generate(&[], now()).unwrap();
+        assert_eq!(
+            g.ca.params().is_ca,
+            IsCa::Ca(BasicConstraints::Constrained(0))
+        );
+        assert_eq!(g.server.params().is_ca, IsCa::NoCa);
+    }
+
+    #[test]
+    fn wildcard_names_are_permitted_through_their_parent() {
+        let g = generate(&["*.svc.internal".into()], now()).unwrap();
+        assert_eq!(verify(&g.ca, &[&g.server], "a.svc.internal", now()), Ok(()));
+        assert!(verify(&g.ca, &[&g.server], "a.other.internal", now()).is_err());
+    }
 }

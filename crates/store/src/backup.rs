@@ -49,7 +49,8 @@ fn io_error(path: &Path, e: impl std::fmt::Display) -> StoreError {
 }
 
 impl Store {
-    /// Writes a consistent snapshot of every record to `path` (replaced atomically when complete).
+    /// Writes a consistent snapshot of every record to `path` (replaced atomically when complete),
+    /// mode 0600 whatever the umask.
     pub async fn backup(&self, path: &Path) -> Result<BackupReport, StoreError> {
         let target = path.to_path_buf();
         let mut tmp = target.clone().into_os_string();
@@ -105,8 +106,9 @@ impl Store {
 }
 
 fn write_snapshot(t: &mut SealingTxn<'_>, path: &Path) -> Result<u64, StoreError> {
-    // Called again from scratch if the snapshot transaction is retried, hence create + truncate.
-    let file = File::create(path).map_err(|e| io_error(path, e))?;
+    // Called again from scratch if the snapshot transaction is retried, hence a fresh file each
+    // time. Owner-only: a backup is as sensitive as the database.
+    let file = crate::private_file::create_new(path).map_err(|e| io_error(path, e))?;
     let mut out = BufWriter::new(file);
     let state = t
         .meta_get(KEY_STATE)?

@@ -15,6 +15,7 @@ mod error;
 mod job;
 mod keyring;
 mod master_key;
+mod private_file;
 mod record;
 mod rotation;
 mod schema;

@@ -265,6 +265,50 @@ fn sign(req: &mut OwnedRequest, signed_headers: &[&str], scope: &str, date: &str
         .insert("authorization", HeaderValue::from_str(&auth).unwrap());
 }
 
+/// An independent, minimal SigV4 presigner (query form) with a chosen payload hash.
+fn presign(
+    req: &mut OwnedRequest,
+    signed_headers: &[&str],
+    scope: &str,
+    date: &str,
+    payload: &str,
+) {
+    let hmac = |k: &[u8], m: &[u8]| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(k).unwrap();
+        mac.update(m);
+        mac.finalize().into_bytes().to_vec()
+    };
+    let credential = format!("AKIDEXAMPLE/{scope}").replace('/', "%2F");
+    let mut query = [
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256".to_string(),
+        format!("X-Amz-Credential={credential}"),
+        format!("X-Amz-Date={date}"),
+        "X-Amz-Expires=300".to_string(),
+        format!("X-Amz-SignedHeaders={}", signed_headers.join("%3B")),
+    ];
+    query.sort();
+    let query = query.join("&");
+    let headers: String = signed_headers
+        .iter()
+        .map(|h| format!("{h}:{}\n", req.headers[*h].to_str().unwrap().trim()))
+        .collect();
+    let creq = format!(
+        "{}\n/\n{query}\n{headers}\n{}\n{payload}",
+        req.method,
+        signed_headers.join(";")
+    );
+    let sts = format!(
+        "AWS4-HMAC-SHA256\n{date}\n{scope}\n{}",
+        hex::encode(Sha256::digest(creq.as_bytes()))
+    );
+    let mut k = format!("AWS4{SECRET}").into_bytes();
+    for part in scope.split('/') {
+        k = hmac(&k, part.as_bytes());
+    }
+    let sig = hex::encode(hmac(&k, sts.as_bytes()));
+    req.query = format!("{query}&X-Amz-Signature={sig}");
+}
+
 fn json_request() -> OwnedRequest {
     let mut headers = HeaderMap::new();
     headers.insert("host", HeaderValue::from_static("localhost:4566"));
@@ -282,24 +326,103 @@ fn json_request() -> OwnedRequest {
     }
 }
 
+/// `UNSIGNED-PAYLOAD` is S3's: elsewhere the body is always signed, so a request signed over it
+/// does not verify (whatever its body), in the header and the presigned form alike.
 #[test]
-fn unsigned_payload_is_accepted_and_unsigned_token_header_allowed() {
+fn unsigned_payload_is_refused() {
     let scope = "20240115/us-east-1/secretsmanager/aws4_request";
     let o = opts(Some("secretsmanager"), Some("us-east-1"));
+    for body in [&b"{}"[..], b"{\"SecretId\":\"other\"}", b""] {
+        let mut req = json_request();
+        req.headers.insert(
+            "x-amz-content-sha256",
+            HeaderValue::from_static("UNSIGNED-PAYLOAD"),
+        );
+        sign(
+            &mut req,
+            &["host", "x-amz-content-sha256", "x-amz-date", "x-amz-target"],
+            scope,
+            "20240115T093000Z",
+        );
+        req.body = body.to_vec();
+        assert_eq!(run(&req, &o), Err(AuthError::SignatureMismatch));
+    }
+    // Signed over the body's real hash, but claiming an unsigned payload: refused as well.
     let mut req = json_request();
+    sign(
+        &mut req,
+        &["host", "x-amz-date", "x-amz-target"],
+        scope,
+        "20240115T093000Z",
+    );
+    assert_eq!(run(&req, &o), Ok(()));
     req.headers.insert(
         "x-amz-content-sha256",
         HeaderValue::from_static("UNSIGNED-PAYLOAD"),
     );
-    sign(
-        &mut req,
-        &["host", "x-amz-content-sha256", "x-amz-date"],
-        scope,
-        "20240115T093000Z",
-    );
-    req.body = b"{\"anything\": true}".to_vec();
+    assert_eq!(run(&req, &o), Err(AuthError::ContentSha256Mismatch));
+}
+
+/// A presigned request covers its body through the payload hash: another body, or a header
+/// claiming an unsigned or different payload, does not verify.
+#[test]
+fn presigned_requests_cover_the_body() {
+    let scope = "20240115/us-east-1/secretsmanager/aws4_request";
+    let o = opts(Some("secretsmanager"), Some("us-east-1"));
+    let body = br#"{"SecretId":"mine"}"#;
+    let signed_with = |payload: &str| {
+        let mut req = json_request();
+        req.body = body.to_vec();
+        presign(
+            &mut req,
+            &["host", "x-amz-target"],
+            scope,
+            "20240115T093000Z",
+            payload,
+        );
+        req
+    };
+    let body_hash = hex::encode(Sha256::digest(body));
+    let req = signed_with(&body_hash);
     assert_eq!(run(&req, &o), Ok(()));
 
+    let mut other = signed_with(&body_hash);
+    other.body = br#"{"SecretId":"theirs"}"#.to_vec();
+    assert_eq!(run(&other, &o), Err(AuthError::SignatureMismatch));
+
+    let mut claims_unsigned = signed_with(&body_hash);
+    claims_unsigned.body = br#"{"SecretId":"theirs"}"#.to_vec();
+    claims_unsigned.headers.insert(
+        "x-amz-content-sha256",
+        HeaderValue::from_static("UNSIGNED-PAYLOAD"),
+    );
+    assert_eq!(run(&claims_unsigned, &o), Err(AuthError::SignatureMismatch));
+
+    // The original body's hash claimed in a header, with another body: the signature holds
+    // (it covers the claim), the body does not live up to it.
+    let mut claims_old_hash = signed_with(&body_hash);
+    claims_old_hash.body = br#"{"SecretId":"theirs"}"#.to_vec();
+    claims_old_hash.headers.insert(
+        "x-amz-content-sha256",
+        HeaderValue::from_str(&body_hash).unwrap(),
+    );
+    assert_eq!(
+        run(&claims_old_hash, &o),
+        Err(AuthError::ContentSha256Mismatch)
+    );
+
+    // Signed as S3 presigns (over UNSIGNED-PAYLOAD): never accepted, with any body.
+    for payload_body in [&body[..], b""] {
+        let mut s3_style = signed_with("UNSIGNED-PAYLOAD");
+        s3_style.body = payload_body.to_vec();
+        assert_eq!(run(&s3_style, &o), Err(AuthError::SignatureMismatch));
+    }
+}
+
+#[test]
+fn unsigned_session_token_header_allowed() {
+    let scope = "20240115/us-east-1/secretsmanager/aws4_request";
+    let o = opts(Some("secretsmanager"), Some("us-east-1"));
     let mut req = json_request();
     sign(
         &mut req,

@@ -1,7 +1,9 @@
 //! `testdata/sigv2-vectors/vectors.json`, plus the SigV2 failures (tampering, clock, Expires).
 
 use chrono::{DateTime, TimeDelta, Utc};
-use coffer_auth::{parse, verify, AuthError, SecretAccessKey, SignatureVersion, V2TimeField};
+use coffer_auth::{
+    parse, verify, AuthError, SecretAccessKey, SignatureVersion, V2TimeField, VerifyOptions,
+};
 use coffer_model::Protocol;
 use serde_json::Value;
 
@@ -55,15 +57,40 @@ fn secret(v: &Value) -> SecretAccessKey {
     SecretAccessKey::new(v["credentials"]["secret_access_key"].as_str().unwrap())
 }
 
-fn check(v: &Value, req: &OwnedRequest, now: DateTime<Utc>) -> Result<(), AuthError> {
+/// The service a vector's `Version` addresses; `None` for services Coffer does not serve (EMR in
+/// AWS's worked example), which `verify` leaves to fail on the unknown operation.
+fn service(v: &Value) -> Option<&'static str> {
+    match param(v, "Version") {
+        Some("2010-05-08") => Some("iam"),
+        Some("2011-06-15") => Some("sts"),
+        Some("2017-10-17") => Some("secretsmanager"),
+        _ => None,
+    }
+}
+
+fn check_for(
+    v: &Value,
+    req: &OwnedRequest,
+    now: DateTime<Utc>,
+    service: Option<&str>,
+) -> Result<(), AuthError> {
     let signed = parse(&req.parts())?.ok_or(AuthError::MissingAuthentication)?;
-    // No scope in SigV2: service/region options must not matter.
-    verify(
-        &signed,
-        &req.parts(),
-        &secret(v),
-        &options(now, "unrelated", "nowhere-1"),
-    )
+    // No scope in SigV2: the region option must not matter.
+    let opts = VerifyOptions {
+        expected_service: service,
+        ..options(now, "unused", "nowhere-1")
+    };
+    verify(&signed, &req.parts(), &secret(v), &opts)
+}
+
+/// Verified as a request to the IAM or STS endpoint (the services that accept SigV2), or to no
+/// known service for the vectors of other services.
+fn check(v: &Value, req: &OwnedRequest, now: DateTime<Utc>) -> Result<(), AuthError> {
+    let as_service = match service(v) {
+        Some("secretsmanager") => Some("sts"),
+        other => other,
+    };
+    check_for(v, req, now, as_service)
 }
 
 #[test]
@@ -178,6 +205,19 @@ fn sigv2_clock_window() {
                     expired(V2TimeField::Expires, e),
                     "{id}"
                 );
+                // No further ahead than the skew window: not a long-lived bearer URL.
+                assert_eq!(check(&v, &req, e0 - TimeDelta::minutes(15)), Ok(()), "{id}");
+                let early = e0 - TimeDelta::minutes(15) - TimeDelta::seconds(1);
+                assert_eq!(
+                    check(&v, &req, early),
+                    Err(AuthError::ExpiresTooFarAhead {
+                        value: e.to_string(),
+                        latest: "2024-01-15T09:44:59Z".into(),
+                        now: "2024-01-15T09:29:59Z".into(),
+                        skew_minutes: 15,
+                    }),
+                    "{id}"
+                );
             }
             _ => panic!("{id}"),
         }
@@ -192,4 +232,33 @@ fn sigv2_clock_window() {
         q.message.as_deref(),
         Some("Request has expired. Timestamp date is 2024-01-15T09:30:00Z")
     );
+}
+
+/// Secrets Manager is SigV4 only: a correct SigV2 signature is not authentication there, for
+/// either time parameter, before or after the key is looked at.
+#[test]
+fn sigv2_is_not_accepted_by_secrets_manager() {
+    for v in vectors() {
+        let id = v["id"].as_str().unwrap();
+        let req = request(&v);
+        let now = valid_now(&v);
+        let refused = Err(AuthError::SignatureVersionNotAccepted {
+            service: "secretsmanager".into(),
+        });
+        assert_eq!(
+            check_for(&v, &req, now, Some("secretsmanager")),
+            refused,
+            "{id}"
+        );
+        let signed = parse(&req.parts()).unwrap().unwrap();
+        assert_eq!(signed.accepted_by(Some("secretsmanager")), refused, "{id}");
+        assert_eq!(signed.accepted_by(Some("iam")), Ok(()), "{id}");
+        assert_eq!(signed.accepted_by(Some("sts")), Ok(()), "{id}");
+        assert_eq!(signed.accepted_by(None), Ok(()), "{id}");
+    }
+    let v = vectors()
+        .into_iter()
+        .find(|v| v["id"] == "secretsmanager-query-get")
+        .unwrap();
+    assert_eq!(service(&v), Some("secretsmanager"));
 }

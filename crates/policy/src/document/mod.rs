@@ -3,6 +3,7 @@
 
 pub(crate) mod json;
 pub(crate) mod principal;
+pub(crate) mod public_access;
 pub(crate) mod statement;
 pub(crate) mod validate;
 
@@ -16,6 +17,7 @@ pub use json::Position;
 use json::{Json, LineIndex, Node};
 pub use principal::Grant;
 use principal::PrincipalElement;
+pub use public_access::{public_grants, PublicGrant};
 pub use statement::{Effect, Statement};
 use statement::{Matchers, PrincipalMatch};
 

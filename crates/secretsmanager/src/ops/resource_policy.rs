@@ -13,7 +13,7 @@ use coffer_store::{Store, Txn};
 use crate::common::scope_of;
 use crate::error::{marked_for_deletion, Fail, OpResult};
 use crate::lookup::{parse_secret_id, require};
-use crate::policy_check::{grammar_error, is_public, syntax_error};
+use crate::policy_check::{grammar_error, public_access_findings, syntax_error};
 use crate::state::save;
 
 fn public_policy() -> SecretsManagerError {
@@ -61,7 +61,9 @@ pub(crate) async fn put(
             "This resource policy contains a syntax error.",
         ));
     }
-    if input.block_public_policy.unwrap_or(false) && is_public(&input.resource_policy) {
+    if input.block_public_policy.unwrap_or(false)
+        && !public_access_findings(&input.resource_policy).is_empty()
+    {
         return Err(public_policy());
     }
     let policy = input.resource_policy;
@@ -166,15 +168,14 @@ pub(crate) async fn validate(
             error_message: Some(why),
         });
     }
-    if is_public(&input.resource_policy) {
-        errors.push(ValidationErrorsEntry {
-            check_name: Some("PUBLIC_ACCESS_CHECK".to_string()),
-            error_message: Some(
-                "The resource policy grants access to everyone: a wildcard principal without a condition."
-                    .to_string(),
-            ),
-        });
-    }
+    errors.extend(
+        public_access_findings(&input.resource_policy)
+            .into_iter()
+            .map(|finding| ValidationErrorsEntry {
+                check_name: Some("PUBLIC_ACCESS_CHECK".to_string()),
+                error_message: Some(finding),
+            }),
+    );
     Ok(ValidateResourcePolicyResponse {
         policy_validation_passed: Some(errors.is_empty()),
         validation_errors: Some(errors),
