@@ -15,7 +15,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::CertificateDer;
+pub use rustls::pki_types::CertificateDer;
 
 /// Which URL schemes a client may call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
