@@ -889,3 +889,14 @@ def test_web_identity_issuer_too_large_or_silent(start_server, tmp_path):
     finally:
         silent.close()
         idp.httpd.shutdown()
+
+
+@pytest.mark.parametrize("content", [b"", b"not a certificate", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"])
+def test_an_unusable_oidc_ca_file_stops_the_start(tmp_path, content):
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(content)
+    out = subprocess.run([coffer_bin(), "serve", "--dev", "--listen", "127.0.0.1:0", "--oidc-ca", str(ca)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0
+    assert "coffer listening" not in out.stdout
+    assert str(ca) in out.stderr

@@ -271,10 +271,10 @@ impl Client {
         if uri.host().is_none_or(str::is_empty) {
             return Err(OutboundError::InvalidUrl(url.to_string()));
         }
-        let allowed = match (self.schemes, uri.scheme_str()) {
-            (_, Some("https")) | (Schemes::HttpOrHttps, Some("http")) => true,
-            _ => false,
-        };
+        let allowed = matches!(
+            (self.schemes, uri.scheme_str()),
+            (_, Some("https")) | (Schemes::HttpOrHttps, Some("http"))
+        );
         if !allowed {
             return Err(OutboundError::SchemeNotAllowed {
                 url: url.to_string(),

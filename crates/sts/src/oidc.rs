@@ -257,10 +257,13 @@ pub(crate) mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    /// What the fake issuer serves next: its keys, or a failure.
+    type Served = Arc<Mutex<Result<Vec<SigningKey>, String>>>;
+
     /// Serves a fixed key set (or a failure) and counts the fetches.
     pub(crate) struct CountingSource {
         pub fetches: Arc<AtomicUsize>,
-        pub keys: Arc<Mutex<Result<Vec<SigningKey>, String>>>,
+        pub keys: Served,
     }
 
     impl KeySource for CountingSource {
@@ -288,13 +291,7 @@ pub(crate) mod tests {
         usable_keys(vec![rsa_jwk(kid)]).remove(0)
     }
 
-    fn fetcher(
-        keys: Result<Vec<SigningKey>, String>,
-    ) -> (
-        Fetcher,
-        Arc<AtomicUsize>,
-        Arc<Mutex<Result<Vec<SigningKey>, String>>>,
-    ) {
+    fn fetcher(keys: Result<Vec<SigningKey>, String>) -> (Fetcher, Arc<AtomicUsize>, Served) {
         let fetches = Arc::new(AtomicUsize::new(0));
         let keys = Arc::new(Mutex::new(keys));
         let source = CountingSource {

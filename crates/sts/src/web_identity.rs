@@ -410,7 +410,11 @@ mod tests {
     fn a_token_naming_a_key_the_issuer_lacks_is_refused() {
         let (pkcs8, _) = ec_key("k1");
         let (_, published) = ec_key("k2");
-        let e = verify(&es256(&pkcs8, Some("k1"), &claims()), &[published.clone()]).unwrap_err();
+        let e = verify(
+            &es256(&pkcs8, Some("k1"), &claims()),
+            std::slice::from_ref(&published),
+        )
+        .unwrap_err();
         assert_eq!(message(e), NO_VERIFICATION_KEY);
         // Claiming the published key's id does not help a token signed by another key.
         let e = verify(&es256(&pkcs8, Some("k2"), &claims()), &[published]).unwrap_err();
@@ -435,7 +439,7 @@ mod tests {
         let (_, jwk) = ec_key("k1");
         let none = unsigned(json!({"alg": "none", "kid": "k1"}), &claims(), b"");
         assert_eq!(
-            message(verify(&none, &[jwk.clone()]).unwrap_err()),
+            message(verify(&none, std::slice::from_ref(&jwk)).unwrap_err()),
             "The ID Token provided is not a valid JWT."
         );
         // The classic confusion: HS256 with the issuer's public key as the HMAC secret.
@@ -450,7 +454,8 @@ mod tests {
         )
         .unwrap();
         assert!(
-            message(verify(&hs, &[jwk.clone()]).unwrap_err()).contains("HS256 is not supported")
+            message(verify(&hs, std::slice::from_ref(&jwk)).unwrap_err())
+                .contains("HS256 is not supported")
         );
         // An HMAC key published in the JWKS is never a candidate either.
         let oct = json!({"kty": "oct", "kid": "k1", "k": URL_SAFE_NO_PAD.encode(b"secret")});
@@ -458,7 +463,8 @@ mod tests {
         // PS256 is not among AWS's algorithms.
         let ps = unsigned(json!({"alg": "PS256", "kid": "k1"}), &claims(), b"sig");
         assert!(
-            message(verify(&ps, &[jwk.clone()]).unwrap_err()).contains("PS256 is not supported")
+            message(verify(&ps, std::slice::from_ref(&jwk)).unwrap_err())
+                .contains("PS256 is not supported")
         );
         // An ES256 token cannot be checked with an RSA key of the same id.
         let (pkcs8, _) = ec_key("k1");
@@ -488,7 +494,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    verify(raw, &[jwk.clone()]),
+                    verify(raw, std::slice::from_ref(&jwk)),
                     Err(StsError::InvalidIdentityToken(_))
                 ),
                 "{raw}"
