@@ -1,6 +1,7 @@
 """Issue 6: the IAM API (users, keys, groups, policies, roles, MFA, login profiles, identity
 providers, certificates, reports), driven by boto3 and the AWS CLI against the real binary. Denials
 of IAM users' requests are covered in test_authorization.py and test_iam_cli_scenario.py."""
+import base64
 import json
 import subprocess
 import urllib.parse
@@ -1190,6 +1191,67 @@ aA5FRIRej9Bp0vi62g1CLKOiAT22hA7J7FLnRqrSrdADcu1SHPQ2UwRgIxTMl7Lt
 tSM9SNqbBo7v+/Mzb/VGTf4=
 -----END PRIVATE KEY-----
 """
+
+
+def malformed_pems():
+    """Certificate bodies an attacker might send: damaged DER inside valid PEM, lying lengths,
+    other labels, broken PEM framing, several certificates where one is expected."""
+    body = "".join(SIGNING_CERTS[0].strip().splitlines()[1:-1])
+    der = base64.b64decode(body)
+
+    def pem(data, label="CERTIFICATE"):
+        text = base64.b64encode(data).decode()
+        lines = "\n".join(text[i:i + 64] for i in range(0, len(text), 64))
+        return f"-----BEGIN {label}-----\n{lines}\n-----END {label}-----\n"
+
+    flipped = bytearray(der)
+    flipped[1] ^= 0x7f
+    return {
+        "truncated": pem(der[:len(der) // 2]),
+        "one byte short": pem(der[:-1]),
+        "trailing byte": pem(der + b"\0"),
+        "length field of 4 GiB": pem(b"\x30\x84\xff\xff\xff\xff" + der[4:]),
+        "length byte changed": pem(bytes(flipped)),
+        "not DER": pem(b"\x00" * 300),
+        "empty block": "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
+        "bad base64": "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+        "no end line": SIGNING_CERTS[0].strip().rsplit("\n", 1)[0],
+        "another label": SIGNING_CERTS[0].replace("CERTIFICATE", "PUBLIC KEY"),
+        "two certificates": SIGNING_CERTS[0] + SIGNING_CERTS[1],
+        "whitespace": " \n ",
+    }
+
+
+@pytest.mark.parametrize("case", list(malformed_pems()))
+def test_malformed_certificates_are_refused(iam, case):
+    bad = malformed_pems()[case]
+    user = unique("certs")
+    iam.create_user(UserName=user)
+    try:
+        with pytest.raises(ClientError) as e:
+            iam.upload_signing_certificate(UserName=user, CertificateBody=bad)
+        assert error_of(e) == (400, "MalformedCertificate",
+                               "Unable to parse certificate. Please ensure the certificate is in PEM format.")
+        with pytest.raises(ClientError) as e:
+            iam.upload_server_certificate(ServerCertificateName=unique("tls"), CertificateBody=bad,
+                                          PrivateKey=TEST_ONLY_KEY)
+        assert error_of(e) == (400, "MalformedCertificate",
+                               "Unable to parse certificate. Please ensure the certificate is in PEM format.")
+        if case != "two certificates":  # a chain may hold several
+            with pytest.raises(ClientError) as e:
+                iam.upload_server_certificate(ServerCertificateName=unique("tls"), CertificateBody=SIGNING_CERTS[0],
+                                              PrivateKey=TEST_ONLY_KEY, CertificateChain=bad)
+            assert error_of(e) == (400, "MalformedCertificate", "Unable to parse certificate chain. "
+                                   "Please ensure the certificate chain is in PEM format.")
+        # The same damage done to the private key.
+        damaged_key = bad.replace("CERTIFICATE", "PRIVATE KEY") if "CERTIFICATE" in bad else bad
+        with pytest.raises(ClientError) as e:
+            iam.upload_server_certificate(ServerCertificateName=unique("tls"), CertificateBody=SIGNING_CERTS[0],
+                                          PrivateKey=damaged_key)
+        assert error_of(e)[:2] == (400, "MalformedCertificate")
+        assert iam.list_signing_certificates(UserName=user)["Certificates"] == []
+    finally:
+        iam.delete_user(UserName=user)
 
 
 def test_server_certificates(iam):

@@ -41,7 +41,8 @@ def error_of(excinfo):
 
 class RotationFunctions:
     """Rotation functions by name: `rotator` rotates like AWS's generic template; `failing` creates
-    the pending version and then fails in setSecret (an unhandled function error)."""
+    the pending version and then fails in setSecret (an unhandled function error); `huge` rotates
+    like `rotator` but answers each step with more than Lambda's 6 MB response limit."""
 
     def __init__(self):
         self.events = []
@@ -69,7 +70,7 @@ class RotationFunctions:
                 if len(parts) != 5 or parts[1:3] != ["2015-03-31", "functions"] or parts[4] != "invocations":
                     return self._reply(404, {"Message": "Function not found"})
                 name = parts[3]
-                if name not in ("rotator", "failing"):
+                if name not in ("rotator", "failing", "huge"):
                     return self._reply(404, {"Type": "User", "Message": f"Function not found: {name}"})
                 event = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with functions.lock:
@@ -79,6 +80,8 @@ class RotationFunctions:
                 except Exception as e:  # the Lambda runtime reports any exception as a function error
                     return self._reply(200, {"errorMessage": str(e), "errorType": type(e).__name__},
                                        {"X-Amz-Function-Error": "Unhandled"})
+                if name == "huge":
+                    return self._reply(200, "x" * (6 * 1024 * 1024 + 1))
                 self._reply(200, None)
 
             def _reply(self, status, body, headers=None):
@@ -89,7 +92,10 @@ class RotationFunctions:
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
                 self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # Coffer stops reading a response over its limit
 
         return Handler
 
@@ -246,6 +252,18 @@ def test_a_failing_function_leaves_awspending(sm, functions):
     # With the pending version cleaned up, rotation works again (with a function that succeeds).
     v = sm.rotate_secret(SecretId=name, RotationLambdaARN=fn_arn("rotator"))["VersionId"]
     assert stages_of(sm, name) == {v1: ["AWSPREVIOUS"], v: ["AWSCURRENT"]}
+
+
+def test_a_response_over_lambdas_payload_limit_fails_the_step(sm, functions):
+    name = unique()
+    created = sm.create_secret(Name=name, SecretString="pw0")
+    arn, v1 = created["ARN"], created["VersionId"]
+    token = sm.rotate_secret(SecretId=name, RotationLambdaARN=fn_arn("huge"))["VersionId"]
+    # createSecret did its work, but its answer broke Lambda's response limit: the step failed and
+    # rotation stopped there, as after a function error.
+    assert [s for s, _ in functions.steps_for(arn)] == ["createSecret"]
+    assert stages_of(sm, name) == {v1: ["AWSCURRENT"], token: ["AWSPENDING"]}
+    assert sm.get_secret_value(SecretId=name)["SecretString"] == "pw0"
 
 
 @pytest.mark.parametrize("function", ["gone", "nothing-serves-this"])

@@ -1,11 +1,15 @@
 """STS end to end with boto3 (and the AWS CLI): temporary credentials from AssumeRole,
 GetSessionToken and GetFederationToken, and how requests signed with them are authorized."""
 import base64
+import collections
+import concurrent.futures
 import datetime
 import hashlib
 import hmac
 import json
+import socket
 import struct
+import threading
 import time
 import subprocess
 import uuid
@@ -552,7 +556,8 @@ def b64url(data):
 
 
 class Idp:
-    """An OpenID Connect issuer over HTTPS with a private CA: discovery document, JWKS, and tokens."""
+    """An OpenID Connect issuer over HTTPS with a private CA: discovery document, JWKS, and tokens.
+    It counts the requests it serves per path (`hits`), and `jwks_body` replaces its JWKS."""
 
     def __init__(self, tmp):
         from cryptography import x509
@@ -590,19 +595,31 @@ class Idp:
         with open(key_path, "wb") as f:
             f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                       serialization.NoEncryption()))
+        from cryptography.hazmat.primitives.asymmetric import ec
+        self.ec_key = ec.generate_private_key(ec.SECP256R1())
         self.rotate("k1")
+        self.hits = collections.Counter()
+        self.hits_lock = threading.Lock()
+        self.jwks_body = None
         idp = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
+                with idp.hits_lock:
+                    idp.hits[self.path] += 1
                 docs = {"/.well-known/openid-configuration": {"issuer": idp.issuer, "jwks_uri": idp.issuer + "/jwks"},
                         "/jwks": idp.jwks}
                 body = json.dumps(docs[self.path]).encode() if self.path in docs else None
+                if self.path == "/jwks" and idp.jwks_body is not None:
+                    body = idp.jwks_body
                 self.send_response(200 if body else 404)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body or b"")))
                 self.end_headers()
-                self.wfile.write(body or b"")
+                try:
+                    self.wfile.write(body or b"")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # Coffer stops reading a response over its limit
 
             def log_message(self, *args):
                 pass
@@ -616,24 +633,45 @@ class Idp:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def rotate(self, kid):
-        """A new signing key, the only one the JWKS then lists."""
+        """A new RSA signing key, the only RSA key the JWKS then lists (beside the EC key `ec1`)."""
         from cryptography.hazmat.primitives.asymmetric import rsa
         self.kid = kid
         self.signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         numbers = self.signing_key.public_key().public_numbers()
+        point = self.ec_key.public_key().public_numbers()
         self.jwks = {"keys": [{"kty": "RSA", "kid": kid, "alg": "RS256", "use": "sig",
                                "n": b64url(numbers.n.to_bytes(256, "big")),
-                               "e": b64url(numbers.e.to_bytes(3, "big"))}]}
+                               "e": b64url(numbers.e.to_bytes(3, "big"))},
+                              {"kty": "EC", "kid": "ec1", "crv": "P-256", "use": "sig",
+                               "x": b64url(point.x.to_bytes(32, "big")), "y": b64url(point.y.to_bytes(32, "big"))}]}
+
+    def claims(self, sub="repo:acme/app", aud="my-app", exp_in=600, iss=None, **extra):
+        now = int(time.time())
+        return dict({"iss": iss or self.issuer, "sub": sub, "aud": aud, "iat": now, "exp": now + exp_in}, **extra)
+
+    def sign(self, header, claims, key=None):
+        """A JWT of `header` and `claims`, signed as `header["alg"]` says (RS*, ES256 or HS256
+        with `key` as the secret; `none`: no signature)."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec, padding
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+        signed = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
+        alg = header["alg"]
+        if alg == "none":
+            signature = b""
+        elif alg.startswith("HS"):
+            signature = hmac.new(key, signed.encode(), hashlib.sha256).digest()
+        elif alg == "ES256":
+            r, s = decode_dss_signature((key or self.ec_key).sign(signed.encode(), ec.ECDSA(hashes.SHA256())))
+            signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        else:
+            digest = {"RS256": hashes.SHA256(), "RS384": hashes.SHA384(), "RS512": hashes.SHA512()}[alg]
+            signature = (key or self.signing_key).sign(signed.encode(), padding.PKCS1v15(), digest)
+        return f"{signed}.{b64url(signature)}"
 
     def token(self, sub="repo:acme/app", aud="my-app", exp_in=600, key=None, kid=None, iss=None):
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import padding
-        now = int(time.time())
-        header = b64url(json.dumps({"alg": "RS256", "typ": "JWT", "kid": kid or self.kid}).encode())
-        claims = b64url(json.dumps({"iss": iss or self.issuer, "sub": sub, "aud": aud, "iat": now,
-                                    "exp": now + exp_in}).encode())
-        signature = (key or self.signing_key).sign(f"{header}.{claims}".encode(), padding.PKCS1v15(), hashes.SHA256())
-        return f"{header}.{claims}.{b64url(signature)}"
+        return self.sign({"alg": "RS256", "typ": "JWT", "kid": kid or self.kid},
+                         self.claims(sub=sub, aud=aud, exp_in=exp_in, iss=iss), key=key)
 
 
 def test_assume_role_with_web_identity(start_server, tmp_path):
@@ -696,3 +734,169 @@ def test_assume_role_with_web_identity(start_server, tmp_path):
         assert resp["Error"]["Code"] == "IDPCommunicationError"
     finally:
         idp.httpd.shutdown()
+
+
+NO_VERIFICATION_KEY = ("Couldn't retrieve verification key from your identity provider,  please reference "
+                       "AssumeRoleWithWebIdentity documentation for requirements")
+
+
+class Federation:
+    """A server trusting `idp` for the role `ci` (audience `my-app`, subjects `repo:acme/*`)."""
+
+    def __init__(self, start_server, idp):
+        from botocore import UNSIGNED
+        from conftest import ROOT_ENV
+        self.srv = start_server(["--account-id", ACCOUNT, "--oidc-ca", idp.ca_path], env=ROOT_ENV)
+        self.iam = boto_client("iam", self.srv)
+        self.provider = self.iam.create_open_id_connect_provider(
+            Url=idp.issuer, ClientIDList=["my-app"], ThumbprintList=["a" * 40])["OpenIDConnectProviderArn"]
+        self.role = self.iam.create_role(RoleName="ci", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Federated": self.provider},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringEquals": {f"{idp.host}:aud": "my-app"},
+                              "StringLike": {f"{idp.host}:sub": "repo:acme/*"}}}]}))["Role"]
+        self.sts = boto_client("sts", self.srv, signature_version=UNSIGNED)
+
+    def assume(self, token, role_arn=None):
+        return self.sts.assume_role_with_web_identity(RoleArn=role_arn or self.role["Arn"], RoleSessionName="gh",
+                                                      WebIdentityToken=token)
+
+    def refused(self, token, role_arn=None):
+        return error(lambda: self.assume(token, role_arn))["Error"]
+
+
+def test_web_identity_calls_to_the_issuer_are_bounded(start_server, tmp_path):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    idp = Idp(tmp_path)
+    try:
+        fed = Federation(start_server, idp)
+        # Requests that fail before any key is needed never reach the issuer: a role that does not
+        # exist, an issuer with no provider, a wrong audience, an expired token.
+        missing_role = fed.role["Arn"].replace(":role/ci", ":role/no-such-role")
+        assert fed.refused(idp.token(), missing_role)["Code"] == "AccessDenied"
+        unregistered = idp.issuer + "/not-registered"
+        assert fed.refused(idp.token(iss=unregistered)) == {
+            "Type": "Sender", "Code": "InvalidIdentityToken",
+            "Message": f"No OpenIDConnect provider found in your account for {unregistered}"}
+        assert fed.refused(idp.token(aud="other-app"))["Message"] == "Incorrect token audience"
+        assert fed.refused(idp.token(exp_in=-10))["Code"] == "ExpiredTokenException"
+        assert sum(idp.hits.values()) == 0
+
+        # One fetch serves many requests.
+        for _ in range(5):
+            fed.assume(idp.token())
+        assert idp.hits == {"/.well-known/openid-configuration": 1, "/jwks": 1}
+
+        # Fifty tokens at once, each naming a key the issuer never published (the attack that made
+        # 102 calls): one refresh of the keys, then every token is refused.
+        forged = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        with concurrent.futures.ThreadPoolExecutor(10) as pool:
+            answers = list(pool.map(lambda i: fed.refused(idp.token(key=forged, kid=f"forged-{i}")), range(50)))
+        assert {a["Code"] for a in answers} == {"InvalidIdentityToken"}
+        assert idp.hits == {"/.well-known/openid-configuration": 2, "/jwks": 2}
+        # The issuer's real key still works, from the cache.
+        fed.assume(idp.token())
+        # Within the minute after that refresh even a real new key is not fetched: the next
+        # refresh waits for the interval (unit-tested with a moved clock in crates/sts).
+        idp.rotate("k2")
+        assert fed.refused(idp.token()) == {"Type": "Sender", "Code": "InvalidIdentityToken",
+                                            "Message": NO_VERIFICATION_KEY}
+        assert idp.hits == {"/.well-known/openid-configuration": 2, "/jwks": 2}
+    finally:
+        idp.httpd.shutdown()
+
+
+def test_web_identity_tokens_that_must_be_refused(start_server, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    idp = Idp(tmp_path)
+    try:
+        fed = Federation(start_server, idp)
+        kid = {"typ": "JWT", "kid": "k1"}
+        # Supported: RS256 and ES256 by the keys the issuer publishes.
+        assert fed.assume(idp.token())["SubjectFromWebIdentityToken"] == "repo:acme/app"
+        es = idp.sign({"alg": "ES256", "kid": "ec1"}, idp.claims())
+        assert fed.assume(es)["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/ci/gh"
+
+        def refused(token):
+            answer = fed.refused(token)
+            assert answer["Type"] == "Sender"
+            return answer["Code"], answer["Message"]
+
+        # alg none: no signature at all.
+        code, _ = refused(idp.sign(dict(kid, alg="none"), idp.claims()))
+        assert code == "InvalidIdentityToken"
+        # HS256 with the issuer's public key as the HMAC secret (algorithm confusion).
+        public_pem = idp.signing_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        code, message = refused(idp.sign(dict(kid, alg="HS256"), idp.claims(), key=public_pem))
+        assert (code, "HS256" in message) == ("InvalidIdentityToken", True)
+        # RS512 with a key the JWKS binds to RS256.
+        code, _ = refused(idp.sign(dict(kid, alg="RS512"), idp.claims()))
+        assert code == "InvalidIdentityToken"
+        # Signed by a key of the attacker's under the issuer's key id, or claims changed after signing.
+        forged_rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        assert refused(idp.token(key=forged_rsa))[0] == "InvalidIdentityToken"
+        forged_ec = ec.generate_private_key(ec.SECP256R1())
+        assert refused(idp.sign({"alg": "ES256", "kid": "ec1"}, idp.claims(), key=forged_ec))[0] == \
+            "InvalidIdentityToken"
+        header, _, signature = idp.token().split(".")
+        tampered = b64url(json.dumps(idp.claims(sub="repo:acme/admin")).encode())
+        assert refused(f"{header}.{tampered}.{signature}")[0] == "InvalidIdentityToken"
+        # A key id the issuer does not publish.
+        assert refused(idp.token(kid="unknown")) == ("InvalidIdentityToken", NO_VERIFICATION_KEY)
+        # Times: expired, not yet valid, issued in the future, no expiry, not integers.
+        code, message = refused(idp.token(exp_in=-1))
+        assert code == "ExpiredTokenException"
+        assert message.startswith("Token expired: current date/time ")
+        now = int(time.time())
+        for claims in (idp.claims(nbf=now + 3600), idp.claims(iat=now + 3600),
+                       {k: v for k, v in idp.claims().items() if k != "exp"},
+                       idp.claims(exp=now + 600.5), idp.claims(exp=str(now + 600))):
+            assert refused(idp.sign(dict(kid, alg="RS256"), claims))[0] == "InvalidIdentityToken", claims
+        # Not JWTs at all.
+        for token in ("not-a-jwt", "a.b.c.d", "e30.e30.e30", "x" * 2000):
+            assert refused(token)[0] == "InvalidIdentityToken", token
+    finally:
+        idp.httpd.shutdown()
+
+
+def test_web_identity_issuer_too_large_or_silent(start_server, tmp_path):
+    idp = Idp(tmp_path)
+    silent = socket.socket()
+    try:
+        fed = Federation(start_server, idp)
+        # A JWKS over the 1 MiB limit is cut off: the keys cannot be had.
+        idp.jwks_body = json.dumps({"keys": [], "padding": "x" * (2 * 1024 * 1024)}).encode()
+        assert fed.refused(idp.token()) == {"Type": "Sender", "Code": "IDPCommunicationError",
+                                            "Message": NO_VERIFICATION_KEY}
+        assert idp.hits["/jwks"] == 1
+        # After a failure the issuer rests: the next requests do not call it again at once.
+        idp.jwks_body = None
+        assert fed.refused(idp.token())["Code"] == "IDPCommunicationError"
+        assert idp.hits["/jwks"] == 1
+
+        # An issuer that accepts connections and never answers: Coffer gives up (5 s) rather than
+        # holding the request. The socket listens but never accepts: the kernel completes the
+        # TCP handshake, nobody answers TLS.
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        issuer = f"https://127.0.0.1:{silent.getsockname()[1]}"
+        fed.iam.create_open_id_connect_provider(Url=issuer, ClientIDList=["my-app"], ThumbprintList=["b" * 40])
+        assert fed.refused(idp.token(iss=issuer)) == {"Type": "Sender", "Code": "IDPCommunicationError",
+                                                      "Message": NO_VERIFICATION_KEY}
+    finally:
+        silent.close()
+        idp.httpd.shutdown()
+
+
+@pytest.mark.parametrize("content", [b"", b"not a certificate", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"])
+def test_an_unusable_oidc_ca_file_stops_the_start(tmp_path, content):
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(content)
+    out = subprocess.run([coffer_bin(), "serve", "--dev", "--listen", "127.0.0.1:0", "--oidc-ca", str(ca)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0
+    assert "coffer listening" not in out.stdout
+    assert str(ca) in out.stderr

@@ -90,29 +90,21 @@ fn exists(name: &str) -> Fail {
 /// The public key of a PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC), in the form a
 /// certificate's subjectPublicKey holds it.
 fn public_key_of(pem: &str) -> Result<Vec<u8>, IamError> {
-    for label in ["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"] {
-        let Some(mut blocks) = x509::pem_blocks(pem, label) else {
-            continue;
-        };
-        if blocks.len() != 1 {
-            return Err(malformed_key());
-        }
-        let der = blocks.remove(0);
-        if let Ok(k) = aws_lc_rs::rsa::KeyPair::from_pkcs8(&der)
-            .or_else(|_| aws_lc_rs::rsa::KeyPair::from_der(&der))
-        {
+    let key = x509::private_key(pem).ok_or_else(malformed_key)?;
+    let der = key.secret_der();
+    if let Ok(k) =
+        aws_lc_rs::rsa::KeyPair::from_pkcs8(der).or_else(|_| aws_lc_rs::rsa::KeyPair::from_der(der))
+    {
+        return Ok(k.public_key().as_ref().to_vec());
+    }
+    for alg in [
+        &ECDSA_P256_SHA256_ASN1_SIGNING,
+        &ECDSA_P384_SHA384_ASN1_SIGNING,
+        &ECDSA_P521_SHA512_ASN1_SIGNING,
+    ] {
+        if let Ok(k) = EcdsaKeyPair::from_private_key_der(alg, der) {
             return Ok(k.public_key().as_ref().to_vec());
         }
-        for alg in [
-            &ECDSA_P256_SHA256_ASN1_SIGNING,
-            &ECDSA_P384_SHA384_ASN1_SIGNING,
-            &ECDSA_P521_SHA512_ASN1_SIGNING,
-        ] {
-            if let Ok(k) = EcdsaKeyPair::from_private_key_der(alg, &der) {
-                return Ok(k.public_key().as_ref().to_vec());
-            }
-        }
-        return Err(malformed_key());
     }
     Err(malformed_key())
 }
@@ -158,10 +150,7 @@ pub(crate) async fn upload_server_certificate(
     check_path(&path)?;
     let cert = x509::parse(&input.certificate_body).ok_or_else(malformed_certificate)?;
     if let Some(chain) = &input.certificate_chain {
-        let blocks = x509::pem_blocks(chain, "CERTIFICATE").ok_or_else(malformed_chain)?;
-        for der in blocks {
-            x509::from_der(der).ok_or_else(malformed_chain)?;
-        }
+        x509::parse_chain(chain).ok_or_else(malformed_chain)?;
     }
     if public_key_of(input.private_key.expose())? != cert.public_key {
         return Err(IamError::key_pair_mismatch(

@@ -1,9 +1,12 @@
-//! Just enough X.509 for IAM's certificate operations: PEM to DER, the certificate's outline,
-//! its expiry and its public key. Signatures are not verified (IAM does not either).
+//! Just enough X.509 for IAM's certificate operations: PEM certificates (and chains) read with
+//! rustls-pki-types' PEM reader (any line length, text around the blocks ignored, as OpenSSL
+//! does) and RustCrypto's `x509-cert` (strict DER: nothing may trail a certificate), their expiry
+//! and public key; and the DER of a PEM private key. Signatures are not verified (IAM does not
+//! either).
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use coffer_model::types::Timestamp;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use x509_cert::der::Decode;
 
 pub(crate) struct Certificate {
     pub der: Vec<u8>,
@@ -13,125 +16,54 @@ pub(crate) struct Certificate {
     pub public_key: Vec<u8>,
 }
 
-/// One DER element at the start of `input`: (tag, content, rest).
-pub(crate) fn element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let tag = *input.first()?;
-    let first = *input.get(1)?;
-    let (len, header) = if first < 0x80 {
-        (usize::from(first), 2)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let mut len = 0usize;
-        for b in input.get(2..2 + n)? {
-            len = (len << 8) | usize::from(*b);
-        }
-        (len, 2 + n)
-    };
-    let content = input.get(header..header.checked_add(len)?)?;
-    Some((tag, content, &input[header + len..]))
-}
-
-/// The DER inside every `-----BEGIN <label>-----` block of `pem`, in order.
-pub(crate) fn pem_blocks(pem: &str, label: &str) -> Option<Vec<Vec<u8>>> {
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let mut rest = pem.trim();
-    let mut out = Vec::new();
-    while !rest.is_empty() {
-        let after = rest.strip_prefix(&begin)?;
-        let stop = after.find(&end)?;
-        let b64: String = after[..stop]
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        out.push(STANDARD.decode(b64).ok()?);
-        rest = after[stop + end.len()..].trim_start();
+impl Certificate {
+    fn of(cert: &x509_cert::Certificate, der: Vec<u8>) -> Option<Certificate> {
+        let tbs = &cert.tbs_certificate;
+        let not_after = i64::try_from(tbs.validity.not_after.to_unix_duration().as_secs()).ok()?;
+        // A key whose bit string does not fill whole bytes is no key IAM can match.
+        let public_key = tbs.subject_public_key_info.subject_public_key.as_bytes()?;
+        Some(Certificate {
+            der,
+            not_after,
+            public_key: public_key.to_vec(),
+        })
     }
-    (!out.is_empty()).then_some(out)
 }
 
-/// `YYMMDDHHMMSSZ` (UTCTime) or `YYYYMMDDHHMMSSZ` (GeneralizedTime).
-fn time(tag: u8, value: &[u8]) -> Option<i64> {
-    let s = std::str::from_utf8(value).ok()?.strip_suffix('Z')?;
-    let full = match (tag, s.len()) {
-        (0x17, 12) => {
-            let yy: u32 = s[..2].parse().ok()?;
-            format!("{}{s}", if yy < 50 { "20" } else { "19" })
-        }
-        (0x18, 14) => s.to_string(),
-        _ => return None,
-    };
-    if !full.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let iso = format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        &full[..4],
-        &full[4..6],
-        &full[6..8],
-        &full[8..10],
-        &full[10..12],
-        &full[12..14]
-    );
-    Some(Timestamp::parse_iso8601(&iso)?.as_secs_f64() as i64)
-}
-
-/// Reads one DER certificate: SEQUENCE { tbsCertificate, signatureAlgorithm, signature }.
+/// One DER certificate, nothing before or after it.
 pub(crate) fn from_der(der: Vec<u8>) -> Option<Certificate> {
-    let (tag, cert, rest) = element(&der)?;
-    if tag != 0x30 || !rest.is_empty() {
-        return None;
-    }
-    let (tbs_tag, tbs, after_tbs) = element(cert)?;
-    let (alg_tag, _, after_alg) = element(after_tbs)?;
-    let (sig_tag, _, end) = element(after_alg)?;
-    if tbs_tag != 0x30 || alg_tag != 0x30 || sig_tag != 0x03 || !end.is_empty() {
-        return None;
-    }
-    // [0] version (optional), serialNumber, signature, issuer, validity, subject, key.
-    let (mut tag, _, mut rest) = element(tbs)?;
-    if tag == 0xa0 {
-        (tag, _, rest) = element(rest)?;
-    }
-    if tag != 0x02 {
-        return None;
-    }
-    let mut parts = Vec::with_capacity(5);
-    for _ in 0..5 {
-        let (t, content, r) = element(rest)?;
-        if t != 0x30 {
-            return None;
-        }
-        parts.push(content);
-        rest = r;
-    }
-    // parts: signature algorithm, issuer, validity, subject, subjectPublicKeyInfo.
-    let (_, _, after_not_before) = element(parts[2])?;
-    let (na_tag, na, _) = element(after_not_before)?;
-    let not_after = time(na_tag, na)?;
-    let (_, _, after_alg) = element(parts[4])?;
-    let (bits_tag, bits, _) = element(after_alg)?;
-    if bits_tag != 0x03 || bits.first() != Some(&0) {
-        return None;
-    }
-    let public_key = bits[1..].to_vec();
-    Some(Certificate {
-        der,
-        not_after,
-        public_key,
-    })
+    let cert = x509_cert::Certificate::from_der(&der).ok()?;
+    Certificate::of(&cert, der)
 }
 
-/// One PEM certificate.
-pub(crate) fn parse(pem: &str) -> Option<Certificate> {
-    let mut blocks = pem_blocks(pem, "CERTIFICATE")?;
-    if blocks.len() != 1 {
+/// The certificates of a PEM text; `None` if it holds none or any block is not valid PEM.
+fn certificates(pem: &str) -> Option<Vec<Certificate>> {
+    let ders = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .ok()?;
+    if ders.is_empty() {
         return None;
     }
-    from_der(blocks.remove(0))
+    ders.into_iter().map(|der| from_der(der.to_vec())).collect()
+}
+
+/// Exactly one PEM certificate.
+pub(crate) fn parse(pem: &str) -> Option<Certificate> {
+    let mut certs = certificates(pem)?;
+    (certs.len() == 1).then(|| certs.remove(0))
+}
+
+/// One or more PEM certificates.
+pub(crate) fn parse_chain(pem: &str) -> Option<Vec<Certificate>> {
+    certificates(pem)
+}
+
+/// The DER of exactly one PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC).
+pub(crate) fn private_key(pem: &str) -> Option<PrivateKeyDer<'static>> {
+    let mut keys = PrivateKeyDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .ok()?;
+    (keys.len() == 1).then(|| keys.remove(0))
 }
 
 #[cfg(test)]
@@ -150,26 +82,110 @@ mod tests {
         assert!(c.public_key.ends_with(&[0x02, 0x03, 0x01, 0x00, 0x01]));
     }
 
+    /// `der` as PEM, base64 lines of `width` characters.
+    fn pem_of(der: &[u8], label: &str, width: usize) -> String {
+        use base64::Engine;
+        let text = base64::engine::general_purpose::STANDARD.encode(der);
+        let lines: Vec<&str> = text
+            .as_bytes()
+            .chunks(width)
+            .map(|l| std::str::from_utf8(l).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+            lines.join("\n")
+        )
+    }
+
+    fn der() -> Vec<u8> {
+        parse(CERT).unwrap().der
+    }
+
+    #[test]
+    fn pem_is_read_as_openssl_writes_and_reads_it() {
+        let der = der();
+        for width in [64, 76, 10_000] {
+            assert_eq!(parse(&pem_of(&der, "CERTIFICATE", width)).unwrap().der, der);
+        }
+        assert!(parse(&CERT.replace('\n', "\r\n")).is_some());
+        assert!(parse(&format!("subject=CN = test\n{CERT}\n\n")).is_some());
+        let chain = parse_chain(&format!("{CERT}\n{CERT}")).unwrap();
+        assert_eq!(chain.len(), 2);
+    }
+
     #[test]
     fn damaged_certificates_are_refused() {
         assert!(parse("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----").is_none());
+        assert!(parse("-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----").is_none());
         assert!(parse("not a certificate").is_none());
-        let mut der = pem_blocks(CERT, "CERTIFICATE").unwrap().remove(0);
-        der.push(0);
-        assert!(from_der(der.clone()).is_none());
-        der.pop();
-        der.truncate(der.len() - 1);
-        assert!(from_der(der).is_none());
+        assert!(parse("").is_none());
+        assert!(parse("-----BEGIN CERTIFICATE-----").is_none());
+        assert!(parse(&CERT.replace("-----END CERTIFICATE-----\n", "")).is_none());
+        let der = der();
+        let mut longer = der.clone();
+        longer.push(0);
+        assert!(from_der(longer.clone()).is_none());
+        // Bytes after a certificate's DER are refused in a chain as in a single certificate.
+        let trailing = pem_of(&longer, "CERTIFICATE", 64);
+        assert!(parse(&trailing).is_none());
+        assert!(parse_chain(&format!("{CERT}{trailing}")).is_none());
+        // Every truncation, and every single-bit change of the first bytes, is refused or read:
+        // never a panic.
+        for len in 0..der.len() {
+            assert!(
+                from_der(der[..len].to_vec()).is_none(),
+                "truncated to {len}"
+            );
+        }
+        for i in 0..64 {
+            for bit in 0..8 {
+                let mut flipped = der.clone();
+                flipped[i] ^= 1 << bit;
+                let _ = from_der(flipped);
+            }
+        }
+        // A length field claiming far more than there is.
+        let mut huge = vec![0x30, 0x84, 0xff, 0xff, 0xff, 0xff];
+        huge.extend_from_slice(&der[4..]);
+        assert!(from_der(huge).is_none());
         let two = format!("{CERT}{CERT}");
         assert!(parse(&two).is_none());
-        assert_eq!(pem_blocks(&two, "CERTIFICATE").unwrap().len(), 2);
+        for bad_chain in ["", "\n", "   ", "garbage"] {
+            assert!(parse_chain(bad_chain).is_none(), "{bad_chain:?}");
+        }
+        // Another label is not a certificate.
+        assert!(parse(&CERT.replace("CERTIFICATE", "PUBLIC KEY")).is_none());
+    }
+
+    #[test]
+    fn exactly_one_private_key_is_read() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let pem = key.serialize_pem();
+        assert_eq!(
+            private_key(&pem).unwrap().secret_der(),
+            key.serialize_der().as_slice()
+        );
+        assert!(private_key(&format!("{pem}{pem}")).is_none());
+        assert!(private_key(CERT).is_none());
+        assert!(
+            private_key("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")
+                .is_some_and(|k| k.secret_der() == [0, 0, 0])
+        );
+        assert!(private_key("garbage").is_none());
     }
 
     #[test]
     fn both_asn1_time_forms_are_read() {
-        assert_eq!(time(0x17, b"491231235959Z"), Some(2_524_607_999));
-        assert_eq!(time(0x17, b"700101000000Z"), Some(0));
-        assert_eq!(time(0x18, b"20500101000000Z"), Some(2_524_608_000));
-        assert_eq!(time(0x17, b"7001010000Z"), None);
+        // RFC 5280: UTCTime through 2049, GeneralizedTime from 2050.
+        for (year, expected) in [(2049, 2_524_607_999), (2050, 2_556_143_999)] {
+            let key = rcgen::KeyPair::generate().unwrap();
+            let mut params = rcgen::CertificateParams::new(vec!["example.com".into()]).unwrap();
+            params.not_after =
+                rcgen::date_time_ymd(year, 12, 31) + std::time::Duration::from_secs(86_399);
+            let cert = params.self_signed(&key).unwrap();
+            let read = parse(&cert.pem()).unwrap();
+            assert_eq!(read.not_after, expected, "{year}");
+            assert_eq!(read.public_key, key.public_key_raw());
+        }
     }
 }

@@ -26,8 +26,8 @@ pub struct StsService {
     /// MFA codes verified while authorizing a request (a code can be used only once, and the trust
     /// policy needs `aws:MultiFactorAuthPresent`): request id → when, for the operation that follows.
     mfa_verified: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
-    /// Fetches OIDC issuers' keys for `AssumeRoleWithWebIdentity`; `None` if TLS roots failed to load.
-    oidc: Option<std::sync::Arc<oidc::Fetcher>>,
+    /// OIDC issuers' keys for `AssumeRoleWithWebIdentity`, cached and fetched within limits.
+    oidc: std::sync::Arc<oidc::Fetcher>,
 }
 
 impl StsService {
@@ -35,13 +35,14 @@ impl StsService {
         StsService {
             store,
             mfa_verified: Default::default(),
-            oidc: oidc::Fetcher::new(None).ok().map(std::sync::Arc::new),
+            oidc: std::sync::Arc::new(oidc::Fetcher::new(Vec::new())),
         }
     }
 
     /// Also trusts the PEM certificates of `pem` when fetching OIDC issuers' keys (a private CA).
     pub fn with_oidc_ca(mut self, pem: &[u8]) -> Result<Self, String> {
-        self.oidc = Some(std::sync::Arc::new(oidc::Fetcher::new(Some(pem))?));
+        let roots = coffer_outbound::pem_certificates(pem).map_err(|e| e.to_string())?;
+        self.oidc = std::sync::Arc::new(oidc::Fetcher::new(roots));
         Ok(self)
     }
 

@@ -33,10 +33,11 @@ async fn rotation_function(
                 let n = sock.read(&mut buf).await.unwrap();
                 raw.extend_from_slice(&buf[..n]);
                 if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-                    let head = String::from_utf8_lossy(&raw[..i]).to_string();
+                    // Header names are case-insensitive (hyper sends them in lower case).
+                    let head = String::from_utf8_lossy(&raw[..i]).to_ascii_lowercase();
                     let len = head
                         .lines()
-                        .find_map(|l| l.strip_prefix("Content-Length: "))
+                        .find_map(|l| l.strip_prefix("content-length: "))
                         .and_then(|v| v.trim().parse::<usize>().ok())
                         .unwrap();
                     break (i + 4, len);
@@ -216,4 +217,110 @@ async fn a_function_error_stops_the_rotation_and_an_unreachable_function_is_acce
         .unwrap()
         .rotation_enabled
         .is_none());
+}
+
+/// A function endpoint that reads each invocation, records its step, and then misbehaves: answers
+/// `reply` (when given) or never answers at all.
+async fn misbehaving_function(reply: Option<Vec<u8>>) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let steps = Arc::new(Mutex::new(Vec::new()));
+    let log = steps.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let log = log.clone();
+            let reply = reply.clone();
+            tokio::spawn(async move {
+                let mut raw = Vec::new();
+                let mut buf = [0u8; 4096];
+                let event = loop {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => raw.extend_from_slice(&buf[..n]),
+                    }
+                    let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&raw[..i]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length: "))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if raw.len() >= i + 4 + len {
+                        break serde_json::from_slice::<serde_json::Value>(
+                            &raw[i + 4..i + 4 + len],
+                        )
+                        .unwrap();
+                    }
+                };
+                log.lock()
+                    .unwrap()
+                    .push(event["Step"].as_str().unwrap_or_default().to_string());
+                match reply {
+                    Some(bytes) => {
+                        let _ = sock.write_all(&bytes).await;
+                    }
+                    // Holds the connection until Coffer gives up and closes it.
+                    None => {
+                        let _ = sock.read(&mut buf).await;
+                    }
+                }
+            });
+        }
+    });
+    (base, steps)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_that_never_answers_fails_its_step_after_the_timeout() {
+    let env = env().await;
+    env.create("slow", Some("original")).await;
+    let (base, steps) = misbehaving_function(None).await;
+    let svc = env.svc.clone().with_rotation_invoker(Arc::new(
+        LambdaHttpInvoker::new(Some(base)).with_timeout(std::time::Duration::from_millis(300)),
+    ));
+    svc.rotate_secret(
+        &env.ctx(),
+        RotateSecretRequest {
+            secret_id: "slow".into(),
+            client_request_token: Some(token()),
+            rotation_lambda_arn: Some(LAMBDA.into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // createSecret timed out: no later step was invoked, the secret is as it was.
+    assert_eq!(*steps.lock().unwrap(), ["createSecret"]);
+    assert_eq!(value(&env.get("slow").await.unwrap()), "original");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_response_over_lambdas_payload_limit_fails_the_step() {
+    let env = env().await;
+    env.create("huge", Some("original")).await;
+    // 6 MiB + 1 byte: over Lambda's response limit, sent without a declared length so the cap
+    // applies while reading.
+    let mut reply =
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n".to_vec();
+    reply.extend(std::iter::repeat_n(b' ', 6 * 1024 * 1024 + 1));
+    let (base, steps) = misbehaving_function(Some(reply)).await;
+    let svc = env
+        .svc
+        .clone()
+        .with_rotation_invoker(Arc::new(LambdaHttpInvoker::new(Some(base))));
+    svc.rotate_secret(
+        &env.ctx(),
+        RotateSecretRequest {
+            secret_id: "huge".into(),
+            client_request_token: Some(token()),
+            rotation_lambda_arn: Some(LAMBDA.into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(*steps.lock().unwrap(), ["createSecret"]);
+    assert_eq!(value(&env.get("huge").await.unwrap()), "original");
 }
