@@ -81,6 +81,14 @@ impl Reservation {
         }
         Ok(())
     }
+
+    /// Gives `bytes` back before the request ends (memory already freed).
+    pub(crate) fn release(&mut self, bytes: usize) {
+        if let Some(held) = &mut self.held {
+            // Dropping the split-off part returns it to the budget.
+            drop(held.split(bytes.min(held.num_permits())));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -94,6 +102,11 @@ mod tests {
         a.grow(600).await.unwrap();
         a.grow(300).await.unwrap();
         assert_eq!(budget.available(), 100);
+        a.release(200);
+        assert_eq!(budget.available(), 300);
+        a.release(5000);
+        assert_eq!(budget.available(), 1000);
+        a.grow(10).await.unwrap();
         drop(a);
         assert_eq!(budget.available(), 1000);
     }

@@ -140,13 +140,14 @@ impl Table {
         Some(tracker)
     }
 
-    /// Closes the idle connection (among those `eligible`) whose last activity is the oldest.
+    /// Closes the idle connection (among those `eligible`) whose last activity is the oldest; of
+    /// two equally old, the one admitted first.
     fn shed_oldest_idle(&mut self, eligible: impl Fn(&Tracker) -> bool) -> bool {
         let victim = self
             .live
             .values()
             .filter(|t| eligible(t) && t.is_idle())
-            .min_by_key(|t| t.last_active_ms.load(Ordering::Relaxed))
+            .min_by_key(|t| (t.last_active_ms.load(Ordering::Relaxed), t.id))
             .map(|t| t.id);
         match victim.and_then(|id| self.remove(id)) {
             Some(tracker) => {

@@ -279,19 +279,22 @@ async fn drive<I, S, B>(
     tokio::pin!(conn);
     let limits = &ctx.limits;
     let mut stopped = ctx.stopped.clone();
+    // Set once the connection was asked to close for idleness: it is dropped if still open then.
+    let mut closing_by: Option<Instant> = None;
     let mut stopping = *stopped.borrow();
     if stopping {
         conn.as_mut().graceful_shutdown();
+        closing_by = Some(Instant::now() + CLOSE_GRACE);
     }
-    // Set once the connection was asked to close for idleness: it is dropped if still open then.
-    let mut closing_by: Option<Instant> = None;
     loop {
-        // While a request is in progress there is no idle deadline; look again later.
+        // Activity moves the deadline without waking this task, and the first byte switches it
+        // from the first-byte timeout to the idle timeout, so look again at least every shorter
+        // timeout; while a request is in progress there is no deadline at all.
         let wake_at = closing_by.unwrap_or_else(|| {
+            let recheck = Instant::now() + limits.first_byte_timeout.min(limits.idle_timeout);
             tracker
                 .deadline(limits.first_byte_timeout, limits.idle_timeout)
-                .map(Instant::from_std)
-                .unwrap_or_else(|| Instant::now() + limits.idle_timeout)
+                .map_or(recheck, |deadline| Instant::from_std(deadline).min(recheck))
         });
         tokio::select! {
             result = conn.as_mut() => {
@@ -325,6 +328,10 @@ async fn drive<I, S, B>(
             _ = stopped.changed(), if !stopping => {
                 stopping = true;
                 conn.as_mut().graceful_shutdown();
+                // An idle connection has nothing to finish: it does not hold up the shutdown.
+                if tracker.deadline(limits.first_byte_timeout, limits.idle_timeout).is_some() {
+                    closing_by = Some(Instant::now() + CLOSE_GRACE);
+                }
             }
         }
     }
@@ -381,7 +388,7 @@ async fn handle(
     let mut reservation = budget.reservation();
     let body = match tokio::time::timeout(
         app.config.body_timeout,
-        read_body(body, limit, &mut reservation),
+        read_body(body, limit, declared, &mut reservation),
     )
     .await
     {
@@ -438,15 +445,19 @@ enum BodyError {
     BudgetExhausted,
 }
 
-/// Reads the body into one buffer whose capacity is reserved from the body budget before it is
-/// allocated.
+/// Request bodies are gathered in pieces of at most this size, each reserved from the budget
+/// before it is allocated, so that nothing is reallocated (and held twice) while a body arrives.
+const BODY_PIECE: usize = 16 * 1024;
+
+/// Reads the body, every byte of memory it takes reserved from the body budget first.
 async fn read_body(
     mut body: Incoming,
     limit: usize,
+    declared: Option<u64>,
     reservation: &mut Reservation,
 ) -> Result<Bytes, BodyError> {
-    let mut buf: Vec<u8> = Vec::new();
-    let mut reserved = 0usize;
+    let mut pieces: Vec<Vec<u8>> = Vec::new();
+    let mut stored = 0usize;
     let mut seen: u64 = 0;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|_| BodyError::Incomplete)?;
@@ -460,23 +471,47 @@ async fn read_body(
             }
             continue;
         }
-        let needed = buf.len() + data.len();
-        if needed > reserved {
-            // Doubling (up to the limit) copies a body that arrives in many chunks few times.
-            let capacity = needed.max(reserved * 2).min(limit).max(needed);
-            reservation
-                .grow(capacity - reserved)
-                .await
-                .map_err(|_| BodyError::BudgetExhausted)?;
-            reserved = capacity;
-            buf.reserve_exact(capacity - buf.len());
+        let mut rest = &data[..];
+        while !rest.is_empty() {
+            if pieces.last().is_none_or(|p| p.len() == p.capacity()) {
+                // Sized for what is still to come when the client said, so a small body is one
+                // exact allocation.
+                let announced = declared.map_or(0, |d| (d as usize).saturating_sub(stored));
+                let size = rest.len().max(announced).min(BODY_PIECE);
+                reservation
+                    .grow(size)
+                    .await
+                    .map_err(|_| BodyError::BudgetExhausted)?;
+                pieces.push(Vec::with_capacity(size));
+            }
+            let Some(piece) = pieces.last_mut() else {
+                break;
+            };
+            let take = (piece.capacity() - piece.len()).min(rest.len());
+            piece.extend_from_slice(&rest[..take]);
+            stored += take;
+            rest = &rest[take..];
         }
-        buf.extend_from_slice(&data);
     }
     if seen > limit as u64 {
         return Err(BodyError::TooLarge);
     }
-    Ok(Bytes::from(buf))
+    if pieces.len() <= 1 {
+        return Ok(pieces.pop().map(Bytes::from).unwrap_or_default());
+    }
+    // One contiguous copy for the pipeline: reserved before it exists, and the pieces' share
+    // given back once they are freed.
+    let pieces_size: usize = pieces.iter().map(Vec::capacity).sum();
+    reservation
+        .grow(stored)
+        .await
+        .map_err(|_| BodyError::BudgetExhausted)?;
+    let mut joined = Vec::with_capacity(stored);
+    for piece in pieces {
+        joined.extend_from_slice(&piece);
+    }
+    reservation.release(pieces_size);
+    Ok(Bytes::from(joined))
 }
 
 /// The body budget is spent: AWS's throttling error for the protocol, as a 503 so that SDKs retry
