@@ -147,6 +147,36 @@ impl App {
         }
     }
 
+    /// Whether the request names an active access key of this server, judged from its headers
+    /// and query string alone, before its body is read (a SigV4 `Authorization` header or
+    /// presigned URL; the signature itself needs the body). It only decides which share of the
+    /// body budget the request may use; dev mode knows every caller.
+    pub(crate) async fn presents_known_key(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &str,
+        headers: &HeaderMap,
+    ) -> bool {
+        if self.config.dev_mode {
+            return true;
+        }
+        let parts = coffer_auth::RequestParts {
+            method: method.as_str(),
+            path,
+            query,
+            headers,
+            body: &[],
+        };
+        let Ok(Some(signed)) = coffer_auth::parse(&parts) else {
+            return false;
+        };
+        matches!(
+            self.directory.lookup(signed.access_key_id()).await,
+            Ok(Some(entry)) if entry.active
+        )
+    }
+
     fn handler_for(&self, service: &'static Service) -> Option<&Arc<dyn ServiceHandler>> {
         self.services
             .iter()

@@ -385,7 +385,17 @@ async fn handle(
         return reject(too_large(limit));
     }
     // Held until the request is answered: the body's bytes count against the budget meanwhile.
-    let mut reservation = budget.reservation();
+    // Which share of it the request may use is decided before any of its body is read.
+    let verified = body.is_end_stream()
+        || app
+            .presents_known_key(
+                &parts.method,
+                parts.uri.path(),
+                parts.uri.query().unwrap_or(""),
+                &parts.headers,
+            )
+            .await;
+    let mut reservation = budget.reservation(verified);
     let body = match tokio::time::timeout(
         app.config.body_timeout,
         read_body(body, limit, declared, &mut reservation),
