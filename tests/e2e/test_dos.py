@@ -132,6 +132,38 @@ def test_4200_idle_tls_connections_do_not_stop_a_client(start_server):
     assert elapsed < 5.0, elapsed
 
 
+def open_file_limits(srv):
+    with open(f"/proc/{srv.proc.pid}/limits") as f:
+        line = next(line for line in f if line.startswith("Max open files"))
+    soft, hard = line.split()[3:5]
+    return int(soft), int(hard)
+
+
+def test_the_server_raises_its_open_file_limit(start_server):
+    """Started with a soft limit far below its 4,096 connections (1,024 is a common default), the
+    server raises it to the hard limit."""
+    hard = raise_open_file_limit()
+    if hard < 8192:
+        pytest.skip(f"the hard open-file limit ({hard}) is too low to tell")
+    srv = start_server(["--account-id", ACCOUNT, "--http"], env=ROOT_ENV,
+                       preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard)))
+    assert open_file_limits(srv) == (hard, hard)
+
+
+def test_a_low_hard_open_file_limit_lowers_the_connection_cap(start_server):
+    """With only 400 descriptors the server holds at most 400 - 256 connections (the rest is kept
+    for its store and runtime) and keeps serving newcomers under a flood of idle connections
+    instead of failing to accept."""
+    srv = start_server(["--account-id", ACCOUNT, "--http", "--first-byte-timeout", "600"], env=ROOT_ENV,
+                       preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (400, 400)))
+    flood = [tcp_from(srv, f"127.0.1.{i % 50 + 1}") for i in range(300)]
+    newcomer = tcp_from(srv, "127.0.0.1")
+    assert http_get(newcomer) == 403
+    assert open_fds(srv) <= 400 - 256 + 64
+    for s in flood + [newcomer]:
+        s.close()
+
+
 def test_a_client_over_its_cap_replaces_its_own_oldest_idle_connection(start_server):
     srv = start_server(["--account-id", ACCOUNT, "--http", "--max-connections-per-ip", "20",
                         "--first-byte-timeout", "600"], env=ROOT_ENV)

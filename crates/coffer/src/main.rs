@@ -464,6 +464,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     }
 
+    let mut limits = args.limits.listener_limits();
+    limits.max_connections = connections_that_fit(limits.max_connections);
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -504,8 +506,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         services.handlers,
         Arc::new(SystemClock),
     ));
-    let mut limits = args.limits.listener_limits();
-    limits.max_connections = connections_that_fit(limits.max_connections);
     coffer_server::serve(listener, tls, app, limits, coffer_server::shutdown_signal()).await;
     tracing::info!("coffer stopped");
     Ok(())
