@@ -275,6 +275,51 @@ def test_idle_timeout_closes_a_silent_http2_connection(start_server):
     assert 0.5 <= waited < 20, waited
 
 
+def test_http2_advertises_its_stream_cap(start_server):
+    import h2.events
+    import h2.settings
+
+    srv = start_server(["--account-id", ACCOUNT, "--http", "--http2-max-streams", "5"], env=ROOT_ENV)
+    sock, conn = h2_connect(srv)
+    settings = None
+    while settings is None:
+        data = sock.recv(65536)
+        assert data, "the server closed the connection before its SETTINGS"
+        for event in conn.receive_data(data):
+            if isinstance(event, h2.events.RemoteSettingsChanged):
+                settings = event.changed_settings
+    assert settings[h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS].new_value == 5
+    assert settings[h2.settings.SettingCodes.INITIAL_WINDOW_SIZE].new_value == 64 * 1024
+    sock.close()
+
+
+def test_http2_streams_over_the_cap_are_refused(start_server):
+    """A client that opens streams before reading the server's SETTINGS (or ignores them): the
+    streams beyond the cap are reset with REFUSED_STREAM, the others are served."""
+    import h2.errors
+    import h2.events
+
+    srv = start_server(["--account-id", ACCOUNT, "--http", "--http2-max-streams", "5"], env=ROOT_ENV)
+    sock, conn = h2_connect(srv)
+    # Each stream waits for a body that never comes, so all ten are open at once.
+    headers = [(":method", "POST"), (":path", "/"), (":scheme", "http"), (":authority", "127.0.0.1"),
+               ("content-type", "application/x-www-form-urlencoded"), ("content-length", "10")]
+    for _ in range(10):
+        conn.send_headers(conn.get_next_available_stream_id(), headers)
+    sock.sendall(conn.data_to_send())
+    refused = set()
+    while len(refused) < 5:
+        data = sock.recv(65536)
+        assert data, "the server closed the connection"
+        for event in conn.receive_data(data):
+            if isinstance(event, h2.events.StreamReset):
+                assert event.error_code == h2.errors.ErrorCodes.REFUSED_STREAM, event
+                refused.add(event.stream_id)
+        sock.sendall(conn.data_to_send())
+    assert len(refused) == 5
+    sock.close()
+
+
 @pytest.mark.parametrize("known_key", [False, True], ids=["unsigned", "known-key"])
 def test_http2_request_bodies_stay_within_the_budget(start_server, known_key):
     """Six HTTP/2 connections, 32 streams each, every stream declaring a 1 MiB body and sending all
