@@ -513,7 +513,10 @@ def test_bad_limit_flags_fail_the_start(start_server):
     import subprocess
     from conftest import coffer_bin
     for flag in (["--rate-limit", "secretsmanager:GetSecretValues=1"], ["--rate-limit", "sts:*=fast"],
-                 ["--rate-limit", "sts:*=-1"], ["--max-connections", "0"], ["--body-budget-mib", "0"]):
+                 ["--rate-limit", "sts:*=-1"], ["--rate-limit", "sts:*=inf"], ["--max-connections", "0"],
+                 ["--body-budget-mib", "0"], ["--first-byte-timeout", "18446744073709551615"],
+                 ["--idle-timeout", "0"], ["--body-budget-wait-ms", "99999999999999"],
+                 ["--http2-max-streams", "0"]):
         out = subprocess.run([coffer_bin(), "serve", "--dev", "--listen", "127.0.0.1:0", *flag],
                              capture_output=True, text=True, timeout=30)
         assert out.returncode != 0, flag

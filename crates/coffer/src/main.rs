@@ -148,38 +148,42 @@ struct ServeArgs {
     limits: LimitArgs,
 }
 
+/// Longest time limit accepted (a day): far beyond any useful setting, and far from overflowing
+/// the clock arithmetic.
+const MAX_SECS: u64 = 86_400;
+
 /// Protection against clients that hold connections, memory or CPU (README, "Command line").
 #[derive(Args)]
 struct LimitArgs {
     /// Connections held at once. A newcomer beyond it takes the place of the connection idle the
     /// longest, or is refused at once if every connection has a request in progress.
-    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
     /// Connections one client (an IPv4 address or an IPv6 /64) may hold at once; the same rule
     /// applies among its own connections.
-    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections_per_ip: u64,
     /// Seconds from accept (after the TLS handshake) to the first byte of a request.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
     first_byte_timeout: u64,
     /// Seconds a connection with no request in progress may stay silent (HTTP/1.1 keep-alive
     /// and HTTP/2).
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
     idle_timeout: u64,
     /// HTTP/2 streams (requests) open at once on one connection.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
     http2_max_streams: u32,
     /// Seconds between HTTP/2 PINGs that find peers that are gone; 0 sends none.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=MAX_SECS))]
     http2_ping_interval: u64,
     /// Seconds an HTTP/2 PING may go unanswered before the connection is closed.
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
     http2_ping_timeout: u64,
     /// MiB of request bodies held in memory at once, across all connections.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65536))]
     body_budget_mib: u64,
     /// Milliseconds a request waits for body budget before it is answered 503 (throttling).
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(0..=MAX_SECS * 1000))]
     body_budget_wait_ms: u64,
     /// Turn off the per-principal request-rate limits (always off with --dev).
     #[arg(long)]
