@@ -28,7 +28,7 @@ def coffer_bin():
 
 
 class Server:
-    def __init__(self, args, env=None, data_dir=None):
+    def __init__(self, args, env=None, data_dir=None, preexec_fn=None):
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="coffer-e2e-")
         full_env = dict(os.environ)
         full_env.update(env or {})
@@ -38,6 +38,7 @@ class Server:
             stderr=subprocess.PIPE,
             env=full_env,
             text=True,
+            preexec_fn=preexec_fn,
         )
         first = self.proc.stdout.readline()
         if not first.startswith("coffer listening on "):
@@ -109,8 +110,8 @@ def start_server():
     """Starts extra servers for a test and stops them afterwards."""
     started = []
 
-    def start(args, env=None, data_dir=None):
-        s = Server(args, env=env, data_dir=data_dir)
+    def start(args, env=None, data_dir=None, preexec_fn=None):
+        s = Server(args, env=env, data_dir=data_dir, preexec_fn=preexec_fn)
         started.append(s)
         return s
 

@@ -100,7 +100,9 @@ def test_acknowledged_writes_survive_kill_9(start_server):
     import signal
     import threading
 
-    srv = start_server(["--account-id", ACCOUNT, "--http"], env=ROOT_ENV)
+    # Eight writers at full speed exceed AWS's PutSecretValue quota (50/s), which the server
+    # enforces by default: this test is about durability, not throttling.
+    srv = start_server(["--account-id", ACCOUNT, "--http", "--no-rate-limits"], env=ROOT_ENV)
     data_dir = srv.data_dir
     boto_client("secretsmanager", srv).create_secret(Name="crash/test", SecretString="v0")
     acknowledged = {}
@@ -141,7 +143,7 @@ def test_acknowledged_writes_survive_kill_9(start_server):
         stop.set()
         for t in threads:
             t.join()
-        srv = start_server(["--http"], data_dir=data_dir)
+        srv = start_server(["--http", "--no-rate-limits"], data_dir=data_dir)
 
     sm = boto_client("secretsmanager", srv)
     assert len(acknowledged) >= 80
@@ -168,7 +170,8 @@ def test_postgres_restart_under_load(start_server):
     try:
         url = pg.new_database()
         env = dict(ROOT_ENV, COFFER_MASTER_KEY=base64.b64encode(os.urandom(32)).decode())
-        node = start_server(["--account-id", ACCOUNT, "--http", "--storage", url], env=env)
+        # Writers at full speed would be throttled by the default quotas (50 PutSecretValue/s).
+        node = start_server(["--account-id", ACCOUNT, "--http", "--storage", url, "--no-rate-limits"], env=env)
         boto_client("secretsmanager", node).create_secret(Name="pg/restart", SecretString="v0")
         acknowledged, errors, stop = {}, [], threading.Event()
 

@@ -130,6 +130,9 @@ impl Target {
                 tools.coffer.clone(),
                 vec![
                     "serve".into(),
+                    // One principal drives ~50k GetSecretValue/s: far over AWS's per-principal
+                    // quota (10,000/s), which the server enforces by default.
+                    "--no-rate-limits".into(),
                     "--listen".into(),
                     "127.0.0.1:0".into(),
                     "--account-id".into(),

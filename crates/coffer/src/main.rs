@@ -10,7 +10,7 @@ use coffer::authorizer::PolicyAuthorizer;
 use coffer::directory::StoreDirectory;
 use coffer::{bootstrap, services};
 use coffer_server::tls::{self, TlsSource};
-use coffer_server::{App, AppConfig, ListenerLimits, SystemClock};
+use coffer_server::{App, AppConfig, ListenerLimits, RateLimits, SystemClock};
 use coffer_store::{BackendConfig, MasterKeySource, Store, StoreConfig};
 use tokio::net::TcpListener;
 
@@ -144,6 +144,126 @@ struct ServeArgs {
     /// keys for AssumeRoleWithWebIdentity (a private identity provider).
     #[arg(long)]
     oidc_ca: Option<PathBuf>,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// Longest time limit accepted (a day): far beyond any useful setting, and far from overflowing
+/// the clock arithmetic.
+const MAX_SECS: u64 = 86_400;
+
+/// Protection against clients that hold connections, memory or CPU (README, "Command line").
+#[derive(Args)]
+struct LimitArgs {
+    /// Connections held at once. A newcomer beyond it takes the place of the connection idle the
+    /// longest, or is refused at once if every connection has a request in progress.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+    /// Connections one client (an IPv4 address or an IPv6 /64) may hold at once; the same rule
+    /// applies among its own connections.
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections_per_ip: u64,
+    /// Seconds from accept (after the TLS handshake) to the first byte of a request.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
+    first_byte_timeout: u64,
+    /// Seconds a connection with no request in progress may stay silent (HTTP/1.1 keep-alive
+    /// and HTTP/2).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
+    idle_timeout: u64,
+    /// HTTP/2 streams (requests) open at once on one connection.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    http2_max_streams: u32,
+    /// Seconds between HTTP/2 PINGs that find peers that are gone; 0 sends none.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=MAX_SECS))]
+    http2_ping_interval: u64,
+    /// Seconds an HTTP/2 PING may go unanswered before the connection is closed.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
+    http2_ping_timeout: u64,
+    /// MiB of request bodies held in memory at once, across all connections.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    body_budget_mib: u64,
+    /// Milliseconds a request waits for body budget before it is answered 503 (throttling).
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(0..=MAX_SECS * 1000))]
+    body_budget_wait_ms: u64,
+    /// Turn off the per-principal request-rate limits (always off with --dev).
+    #[arg(long)]
+    no_rate_limits: bool,
+    /// Requests per second (fractions allowed; 0 = unlimited) for the quota an action belongs to,
+    /// per principal: `secretsmanager:ListSecrets=10`, or `sts:*=100` for every quota of a
+    /// service (repeatable).
+    #[arg(long = "rate-limit", value_name = "SERVICE:ACTION=PER_SECOND")]
+    rate_limits: Vec<String>,
+}
+
+impl LimitArgs {
+    fn listener_limits(&self) -> ListenerLimits {
+        use std::time::Duration;
+        ListenerLimits {
+            max_connections: self.max_connections as usize,
+            max_connections_per_client: self.max_connections_per_ip as usize,
+            first_byte_timeout: Duration::from_secs(self.first_byte_timeout),
+            idle_timeout: Duration::from_secs(self.idle_timeout),
+            http2_max_concurrent_streams: self.http2_max_streams,
+            http2_keep_alive_interval: (self.http2_ping_interval > 0)
+                .then(|| Duration::from_secs(self.http2_ping_interval)),
+            http2_keep_alive_timeout: Duration::from_secs(self.http2_ping_timeout),
+            body_budget_bytes: self.body_budget_mib as usize * 1024 * 1024,
+            body_budget_wait: Duration::from_millis(self.body_budget_wait_ms),
+            ..ListenerLimits::default()
+        }
+    }
+
+    fn rate_limits(
+        &self,
+        services: &[&'static coffer_model::schema::Service],
+    ) -> anyhow::Result<RateLimits> {
+        let mut limits = if self.no_rate_limits {
+            RateLimits::disabled()
+        } else {
+            RateLimits::aws_defaults()
+        };
+        for flag in &self.rate_limits {
+            let (action, rate) = flag.rsplit_once('=').with_context(|| {
+                format!("--rate-limit wants SERVICE:ACTION=PER_SECOND, got {flag:?}")
+            })?;
+            let rate: f64 = rate
+                .parse()
+                .with_context(|| format!("--rate-limit {flag:?}: {rate:?} is not a number"))?;
+            limits
+                .set(action, rate, services)
+                .map_err(|e| anyhow::anyhow!("--rate-limit {e}"))?;
+        }
+        Ok(limits)
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit (each connection holds one) and returns
+/// how many connections fit, keeping some descriptors for the store and the rest of the process.
+fn connections_that_fit(wanted: usize) -> usize {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    const RESERVED: u64 = 256;
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        let raised = Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            tracing::warn!(error = %e, "could not raise the open-file limit");
+        }
+    }
+    let Some(files) = getrlimit(Resource::Nofile).current else {
+        return wanted;
+    };
+    let fit = files.saturating_sub(RESERVED).max(1) as usize;
+    if fit < wanted {
+        tracing::warn!(
+            open_files = files,
+            max_connections = fit,
+            "the open-file limit allows fewer connections than --max-connections"
+        );
+    }
+    wanted.min(fit)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -256,8 +376,15 @@ mod admin {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // Checked first, so a misspelt limit fails the start.
+    let rate_limits = args.limits.rate_limits(&[
+        &coffer_model::secretsmanager::SERVICE,
+        &coffer_model::iam::SERVICE,
+        &coffer_model::sts::SERVICE,
+    ])?;
     let mut config = AppConfig {
         default_region: args.region.clone(),
+        rate_limits,
         ..AppConfig::default()
     };
     let mut notices = Vec::new();
@@ -351,6 +478,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     }
 
+    let mut limits = args.limits.listener_limits();
+    limits.max_connections = connections_that_fit(limits.max_connections);
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -391,14 +520,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         services.handlers,
         Arc::new(SystemClock),
     ));
-    coffer_server::serve(
-        listener,
-        tls,
-        app,
-        ListenerLimits::default(),
-        coffer_server::shutdown_signal(),
-    )
-    .await;
+    coffer_server::serve(listener, tls, app, limits, coffer_server::shutdown_signal()).await;
     tracing::info!("coffer stopped");
     Ok(())
 }

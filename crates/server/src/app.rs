@@ -19,6 +19,7 @@ use crate::authenticate::authenticate;
 use crate::authorize::{AccessRequest, Authorizer, UNAUTHORIZED_ACTIONS};
 use crate::classify::{self, Route};
 use crate::directory::Directory;
+use crate::rate_limit::{self, RateLimiter, RateLimits};
 
 /// One AWS service as the server sees it: its schema and a dispatcher for its operations.
 pub trait ServiceHandler: Send + Sync {
@@ -69,6 +70,8 @@ pub struct AppConfig {
     pub body_timeout: Duration,
     /// Allowed difference between the request's signing time and the server clock.
     pub max_clock_skew: Duration,
+    /// Per-principal request-rate quotas (never enforced in dev mode).
+    pub rate_limits: RateLimits,
 }
 
 impl Default for AppConfig {
@@ -81,6 +84,7 @@ impl Default for AppConfig {
             max_header_bytes: 16 * 1024,
             body_timeout: Duration::from_secs(30),
             max_clock_skew: Duration::from_secs(15 * 60),
+            rate_limits: RateLimits::aws_defaults(),
         }
     }
 }
@@ -92,6 +96,7 @@ pub struct App {
     pub services: Vec<Arc<dyn ServiceHandler>>,
     pub clock: Arc<dyn Clock>,
     schemas: Vec<&'static Service>,
+    rate_limiter: RateLimiter,
 }
 
 /// Operations AWS serves without a signature.
@@ -125,7 +130,12 @@ impl App {
         services: Vec<Arc<dyn ServiceHandler>>,
         clock: Arc<dyn Clock>,
     ) -> App {
-        let schemas = services.iter().map(|s| s.service()).collect();
+        let schemas: Vec<&'static Service> = services.iter().map(|s| s.service()).collect();
+        let rate_limiter = if config.dev_mode {
+            RateLimiter::new(&RateLimits::disabled(), &schemas)
+        } else {
+            RateLimiter::new(&config.rate_limits, &schemas)
+        };
         App {
             config,
             directory,
@@ -133,7 +143,38 @@ impl App {
             services,
             clock,
             schemas,
+            rate_limiter,
         }
+    }
+
+    /// Whether the request names an active access key of this server, judged from its headers
+    /// and query string alone, before its body is read (a SigV4 `Authorization` header or
+    /// presigned URL; the signature itself needs the body). It only decides which share of the
+    /// body budget the request may use; dev mode knows every caller.
+    pub(crate) async fn presents_known_key(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &str,
+        headers: &HeaderMap,
+    ) -> bool {
+        if self.config.dev_mode {
+            return true;
+        }
+        let parts = coffer_auth::RequestParts {
+            method: method.as_str(),
+            path,
+            query,
+            headers,
+            body: &[],
+        };
+        let Ok(Some(signed)) = coffer_auth::parse(&parts) else {
+            return false;
+        };
+        matches!(
+            self.directory.lookup(signed.access_key_id()).await,
+            Ok(Some(entry)) if entry.active
+        )
     }
 
     fn handler_for(&self, service: &'static Service) -> Option<&Arc<dyn ServiceHandler>> {
@@ -215,6 +256,14 @@ impl App {
         .map_err(fail)?;
 
         let (service, op) = resolved.map_err(fail)?;
+        // Before decoding and authorization, so a caller over its quota costs next to nothing.
+        let now_micros = self.clock.now().timestamp_micros();
+        if !self
+            .rate_limiter
+            .admit(&caller.principal, conn.peer_ip, service, op, now_micros)
+        {
+            return Err(fail(rate_limit::throttled(route.protocol())));
+        }
         let handler = self
             .handler_for(service)
             .ok_or_else(|| fail(AwsError::not_implemented(op.name)))?;

@@ -4,12 +4,16 @@
 pub mod app;
 mod authenticate;
 pub mod authorize;
+mod body_budget;
 pub mod classify;
+mod connections;
 pub mod directory;
 pub mod listener;
+pub mod rate_limit;
 pub mod tls;
 
 pub use app::{App, AppConfig, Clock, ServiceHandler, SystemClock};
 pub use authorize::{AccessRequest, Authorizer, Denial, RoleTrust};
 pub use directory::{Directory, KeyEntry, MemoryDirectory, SessionBinding};
 pub use listener::{serve, shutdown_signal, ListenerLimits};
+pub use rate_limit::RateLimits;

@@ -223,6 +223,8 @@ const FRONT_END_CODES: &[&str] = &[
     "InvalidSignatureException",
     "UnrecognizedClientException",
     "ExpiredTokenException",
+    // The front end's throttle (`com.amazon.coral.availability#ThrottlingException`).
+    "ThrottlingException",
 ];
 
 /// `{"__type":"Code","Message":"…"}`: the bare code, as AWS JSON 1.1 servers send it, and

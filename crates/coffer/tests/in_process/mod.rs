@@ -4,25 +4,47 @@
 
 use std::sync::Arc;
 
-use coffer_server::{App, AppConfig, Directory, ListenerLimits, ServiceHandler, SystemClock};
+use coffer_server::{
+    App, AppConfig, Clock, Directory, ListenerLimits, ServiceHandler, SystemClock,
+};
 use coffer_store::Store;
 
 /// The server's URL, and the sender that stops it when sent to or dropped.
+#[allow(dead_code)]
 pub async fn serve(
     store: &Store,
     directory: Arc<dyn Directory>,
     handlers: Vec<Arc<dyn ServiceHandler>>,
+) -> (String, tokio::sync::oneshot::Sender<()>) {
+    serve_with(
+        store,
+        directory,
+        handlers,
+        AppConfig::default(),
+        Arc::new(SystemClock),
+    )
+    .await
+}
+
+/// [`serve`] with the test's own configuration and clock.
+#[allow(dead_code)]
+pub async fn serve_with(
+    store: &Store,
+    directory: Arc<dyn Directory>,
+    handlers: Vec<Arc<dyn ServiceHandler>>,
+    config: AppConfig,
+    clock: Arc<dyn Clock>,
 ) -> (String, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let app = Arc::new(App::new(
-        AppConfig::default(),
+        config,
         directory,
         Arc::new(coffer::authorizer::PolicyAuthorizer::new(store.clone())),
         handlers,
-        Arc::new(SystemClock),
+        clock,
     ));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(coffer_server::serve(
