@@ -1,7 +1,9 @@
 //! Coffer's model generator: reads the AWS models in `data/aws-models/` and produces the
 //! committed Rust in `crates/model/src/generated/` (schema statics, typed shapes, error enums,
-//! service traits with a dispatcher, pagination tables).
+//! service traits with a dispatcher, pagination tables), with each operation's entry of AWS's
+//! Service Authorization Reference (`data/aws/service-authorization.json.gz`).
 
+pub mod authorization;
 pub mod check;
 pub mod docs;
 pub mod emit;
@@ -27,6 +29,14 @@ pub fn default_models_dir() -> PathBuf {
     repo_root().join("data").join("aws-models")
 }
 
+/// AWS's Service Authorization Reference for the services Coffer serves.
+pub fn default_authorization_reference() -> PathBuf {
+    repo_root()
+        .join("data")
+        .join("aws")
+        .join("service-authorization.json.gz")
+}
+
 /// The model crate: generated files go to its `src/generated/` and `tests/model/`.
 pub fn default_out_dir() -> PathBuf {
     repo_root().join("crates/model")
@@ -37,7 +47,11 @@ pub fn default_out_dir() -> PathBuf {
 pub const GENERATED_DIR: &str = "src/generated";
 
 /// Every generated file, keyed by its path relative to the model crate, formatted.
-pub fn generate(models_dir: &Path) -> Result<BTreeMap<PathBuf, String>, String> {
+pub fn generate(
+    models_dir: &Path,
+    authorization_reference: &Path,
+) -> Result<BTreeMap<PathBuf, String>, String> {
+    let reference = authorization::Reference::load(authorization_reference)?;
     let mut files = BTreeMap::new();
     let mut models = Vec::new();
     for spec in overrides::SERVICES {
@@ -51,7 +65,11 @@ pub fn generate(models_dir: &Path) -> Result<BTreeMap<PathBuf, String>, String> 
                 spec.api_version
             ));
         }
-        let ctx = Ctx::new(spec, &model);
+        let mut ctx = Ctx::new(spec, &model);
+        for op in &model.operations {
+            let entry = reference.action(&model.signing_name, &op.name)?;
+            ctx.authorization.insert(op.name.clone(), entry);
+        }
         check::identifiers(&ctx).map_err(|e| format!("{}: {e}", spec.module))?;
         let sources = [
             ("mod.rs", emit::module::service_mod(&ctx)),

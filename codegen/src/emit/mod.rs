@@ -22,6 +22,8 @@ pub struct Ctx<'a> {
     pub schema_shapes: BTreeSet<String>,
     /// Shapes reachable from operation inputs and outputs: they get a Rust type.
     pub typed_shapes: BTreeSet<String>,
+    /// Each operation's entry in the Service Authorization Reference, by operation name.
+    pub authorization: std::collections::BTreeMap<String, crate::authorization::ActionRef>,
 }
 
 impl<'a> Ctx<'a> {
@@ -43,6 +45,7 @@ impl<'a> Ctx<'a> {
             model,
             schema_shapes,
             typed_shapes,
+            authorization: Default::default(),
         }
     }
 

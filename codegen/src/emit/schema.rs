@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::{header, Ctx};
+use crate::authorization::ActionRef;
 use crate::model::{ShapeDef, ShapeType};
 use crate::names::str_lit;
 
@@ -12,7 +13,7 @@ pub fn emit(ctx: &Ctx<'_>) -> String {
         "//! Runtime schema of every shape the operations reach, and the operation table.\n\n\
          // Shapes name only what differs from `Shape::BASE`; the update stays even when nothing does.\n\
          #![allow(clippy::needless_update)]\n\n\
-         use crate::schema::{ErrorInfo, Kind, Member, Operation, Service, Shape, TimestampFormat};\n\n",
+         use crate::schema::{AccessLevel, Authorization, ErrorInfo, Kind, Member, Operation, ResourceType, Service, Shape, TimestampFormat};\n\n",
     );
     let uses_timestamp_format = ctx.schema_shapes.iter().any(|n| {
         let s = ctx.shape(n);
@@ -54,17 +55,54 @@ fn service(ctx: &Ctx<'_>) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "Operation {{ name: {}, input: {}, output: {}, result_wrapper: {}, errors: &[{}], http_method: {} }},",
+            "Operation {{ name: {}, input: {}, output: {}, result_wrapper: {}, errors: &[{}], http_method: {}, authorization: {} }},",
             str_lit(&op.name),
             opt_ref(ctx, op.input.as_deref()),
             opt_ref(ctx, op.output.as_deref()),
             opt_str(op.result_wrapper.as_deref()),
             errors.join(", "),
             str_lit(&op.http_method),
+            authorization(&ctx.authorization[&op.name]),
         );
     }
     out.push_str("],\n};\n\n");
     out
+}
+
+fn str_list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| str_lit(s)).collect();
+    format!("&[{}]", quoted.join(", "))
+}
+
+/// The operation's entry of the Service Authorization Reference, as an `Authorization` literal.
+fn authorization(a: &ActionRef) -> String {
+    let level = match a.access_level.as_str() {
+        "Read" => "Read",
+        "Write" => "Write",
+        "List" => "List",
+        "Tagging" => "Tagging",
+        _ => "PermissionsManagement",
+    };
+    let resources: Vec<String> = a
+        .resources
+        .iter()
+        .map(|r| {
+            format!(
+                "ResourceType {{ name: {}, required: {}, arn: {}, condition_keys: {} }}",
+                str_lit(&r.name),
+                r.required,
+                str_lit(&r.arn),
+                str_list(&r.condition_keys)
+            )
+        })
+        .collect();
+    format!(
+        "&Authorization {{ action: {}, access_level: AccessLevel::{level}, resources: &[{}], condition_keys: {}, dependent_actions: {} }}",
+        str_lit(&a.action),
+        resources.join(", "),
+        str_list(&a.condition_keys),
+        str_list(&a.dependent_actions)
+    )
 }
 
 fn shape(ctx: &Ctx<'_>, s: &ShapeDef) -> String {

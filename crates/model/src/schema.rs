@@ -101,6 +101,44 @@ pub struct Operation {
     pub result_wrapper: Option<&'static str>,
     pub errors: &'static [&'static Shape],
     pub http_method: &'static str,
+    /// The operation's IAM action as AWS's Service Authorization Reference describes it.
+    pub authorization: &'static Authorization,
+}
+
+/// An action's entry in AWS's Service Authorization Reference (generated from
+/// `data/aws/service-authorization.json.gz`): what a request is authorized against.
+#[derive(Debug)]
+pub struct Authorization {
+    /// `service:Action`, e.g. `iam:GetUser`.
+    pub action: &'static str,
+    pub access_level: AccessLevel,
+    /// The resource types the action is authorized against; none means only `*`.
+    pub resources: &'static [ResourceType],
+    /// Condition keys the action supplies whatever the resource.
+    pub condition_keys: &'static [&'static str],
+    /// Other actions a caller needs as well (e.g. `iam:PassRole`).
+    pub dependent_actions: &'static [&'static str],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessLevel {
+    Read,
+    Write,
+    List,
+    Tagging,
+    PermissionsManagement,
+}
+
+#[derive(Debug)]
+pub struct ResourceType {
+    /// The reference's name: `user`, `role`, `Secret`, ...
+    pub name: &'static str,
+    /// Whether a request must name a resource of this type.
+    pub required: bool,
+    /// `arn:${Partition}:iam::${Account}:user/${UserNameWithPath}`.
+    pub arn: &'static str,
+    /// Keys the action supplies for this resource type, then the type's own keys.
+    pub condition_keys: &'static [&'static str],
 }
 
 #[derive(Debug)]
