@@ -1,11 +1,21 @@
-//! What an IAM request is authorized against: the resource ARN AWS documents for the operation
-//! (with the entity's real path, or the caller itself when the operation defaults to it) and the
-//! IAM condition keys it supplies (`iam:PolicyARN`, `iam:PermissionsBoundary`,
-//! `iam:AWSServiceName`, `aws:RequestTag/…`, `aws:TagKeys`, `aws:ResourceTag/…`).
+//! What an IAM request is authorized against, driven by the operation's entry of AWS's Service
+//! Authorization Reference (`Operation::authorization`, generated from
+//! `data/aws/service-authorization.json.gz`): for each resource type the reference lists, the ARN
+//! is built from the request's input as the type's ARN format says — with the entity's stored path
+//! where the format reads `…NameWithPath`, the path the request gives for an entity it creates,
+//! and the caller itself for operations whose user name is optional. An action the reference gives
+//! no resource type is authorized against `*` (except the listing operations of [`listed_kind`]).
+//! When no resource of the listed types can be named
+//! from the input (a role session calling `GetUser` without a name, which the operation refuses
+//! anyway), the request names no resource, so only statements granting on `*` can allow it.
+//!
+//! The condition keys are the IAM keys the reference lists for the operation (`iam:PolicyARN`,
+//! `iam:PermissionsBoundary`, `iam:AWSServiceName`, `aws:RequestTag/…`, `aws:TagKeys`) and the
+//! resource's tags (`aws:ResourceTag/…`, `iam:ResourceTag/…`).
 
-use coffer_iam::{groups, roles, users};
+use coffer_iam::{access_keys, groups, instance_profiles, roles, server_certificates, users};
 use coffer_model::context::{PrincipalKind, RequestContext};
-use coffer_model::schema::Operation;
+use coffer_model::schema::{Kind, Operation, ResourceType};
 use coffer_model::AwsError;
 use coffer_server::AccessRequest;
 use coffer_store::{Store, StoreError, Txn};
@@ -15,78 +25,254 @@ fn field<'a>(input: &'a Value, name: &str) -> Option<&'a str> {
     input.get(name).and_then(Value::as_str)
 }
 
-/// Operations whose `UserName` is optional and means the caller when absent.
-const CALLER_DEFAULT: &[&str] = &[
-    "GetUser",
-    "CreateAccessKey",
-    "UpdateAccessKey",
-    "DeleteAccessKey",
-    "ListAccessKeys",
-    "ListSigningCertificates",
-    "UploadSigningCertificate",
-    "UpdateSigningCertificate",
-    "DeleteSigningCertificate",
-    "ListSSHPublicKeys",
-    "ListMFADevices",
-    "ListServiceSpecificCredentials",
-    "ChangePassword",
-    "ListUserTags",
-];
-
-/// What the store says about the entity an operation names.
+/// The resource a request names, and what the store says about it.
 #[derive(Default)]
-struct Entity {
-    path: Option<String>,
+struct Target {
+    arn: String,
     tags: Vec<(String, String)>,
     boundary: Option<String>,
 }
 
-impl Entity {
-    fn of(path: String, tags: Vec<coffer_model::iam::Tag>, boundary: Option<String>) -> Self {
-        Entity {
-            path: Some(path),
-            tags: tags.into_iter().map(|t| (t.key, t.value)).collect(),
-            boundary,
-        }
-    }
+fn tag_pairs(tags: Vec<coffer_model::iam::Tag>) -> Vec<(String, String)> {
+    tags.into_iter().map(|t| (t.key, t.value)).collect()
 }
 
-fn user(txn: &mut dyn Txn, account: &str, name: &str) -> Result<Entity, StoreError> {
-    Ok(users::find(txn, account, name)?
-        .map(|u| Entity::of(u.path, u.tags, u.permissions_boundary))
-        .unwrap_or_default())
+/// `/` unless the stored entity or the request (for an entity it creates) gives a path.
+fn path_or<'a>(stored: Option<&'a str>, input: &'a Value) -> &'a str {
+    stored.or_else(|| field(input, "Path")).unwrap_or("/")
 }
 
-fn role(txn: &mut dyn Txn, account: &str, name: &str) -> Result<Entity, StoreError> {
-    Ok(roles::find(txn, account, name)?
-        .map(|r| Entity::of(r.path, r.tags, r.permissions_boundary))
-        .unwrap_or_default())
+/// The name of the IAM user behind the caller's credentials (long-term keys or a session token).
+fn caller_user(ctx: &RequestContext) -> Option<&str> {
+    (ctx.principal.kind == PrincipalKind::User)
+        .then(|| ctx.principal.arn.split_once(":user/").map(|(_, r)| r))
+        .flatten()
+        .map(|path_and_name| path_and_name.rsplit('/').next().unwrap_or(path_and_name))
 }
 
-fn group(txn: &mut dyn Txn, account: &str, name: &str) -> Result<Entity, StoreError> {
-    Ok(groups::find(txn, account, name)?
-        .map(|g| Entity {
-            path: Some(g.path),
-            ..Entity::default()
+/// An ARN member of the input naming an entity of resource type `name` (`arn:…:user/…`).
+fn named_arn<'a>(input: &'a Value, members: &[&str], name: &str) -> Option<&'a str> {
+    members.iter().find_map(|m| {
+        field(input, m).filter(|arn| {
+            arn.splitn(6, ':')
+                .nth(5)
+                .is_some_and(|resource| resource.starts_with(&format!("{name}/")))
         })
-        .unwrap_or_default())
+    })
 }
 
-#[derive(Clone, Copy)]
-enum Kind {
-    User,
-    Role,
-    Group,
+/// The ARN of a resource of type `rt` the request names, if it names one.
+fn resolve(
+    txn: &mut dyn Txn,
+    ctx: &RequestContext,
+    op: &Operation,
+    rt: &ResourceType,
+    input: &Value,
+) -> Result<Option<Target>, StoreError> {
+    let account = ctx.principal.account_id.as_str();
+    let arn =
+        |kind: &str, path: &str, name: &str| format!("arn:aws:iam::{account}:{kind}{path}{name}");
+    // Operations that name their subject by ARN (the simulator, access reports).
+    if let Some(named) = named_arn(input, &["Arn", "PolicySourceArn", "EntityArn"], rt.name) {
+        // Another account's entity is refused by the operation itself with InvalidInput (as AWS
+        // answers), not by a cross-account denial.
+        if named.split(':').nth(4).is_some_and(|a| a != account) {
+            return Ok(None);
+        }
+        return Ok(Some(Target {
+            arn: named.to_string(),
+            ..Target::default()
+        }));
+    }
+    let target = match rt.name {
+        "user" => {
+            // Operations whose user name is optional act on the caller; GetAccessKeyLastUsed on
+            // the key's owner.
+            let name = match field(input, "UserName") {
+                Some(n) => Some(n.to_string()),
+                None if op.name == "GetAccessKeyLastUsed" => match field(input, "AccessKeyId") {
+                    Some(key) => access_keys::find(txn, key)?.and_then(|k| k.doc.user_name),
+                    None => None,
+                },
+                None if takes_optional(op, "UserName") || op.name == "ChangePassword" => {
+                    caller_user(ctx).map(str::to_string)
+                }
+                None => None,
+            };
+            match name {
+                Some(name) => {
+                    let found = users::find(txn, account, &name)?;
+                    let path = path_or(found.as_ref().map(|u| u.path.as_str()), input).to_string();
+                    let (tags, boundary) = found
+                        .map(|u| (tag_pairs(u.tags), u.permissions_boundary))
+                        .unwrap_or_default();
+                    Some(Target {
+                        arn: arn("user", &path, &name),
+                        tags,
+                        boundary,
+                    })
+                }
+                None => None,
+            }
+        }
+        "role" => match field(input, "RoleName") {
+            Some(name) => {
+                let found = roles::find(txn, account, name)?;
+                let path = path_or(found.as_ref().map(|r| r.path.as_str()), input).to_string();
+                let (tags, boundary) = found
+                    .map(|r| (tag_pairs(r.tags), r.permissions_boundary))
+                    .unwrap_or_default();
+                Some(Target {
+                    arn: arn("role", &path, name),
+                    tags,
+                    boundary,
+                })
+            }
+            // The role AWS creates for the service lives under its service path.
+            None => match (
+                field(input, "AWSServiceName"),
+                field(input, "DeletionTaskId"),
+            ) {
+                (Some(service), _) => Some(Target {
+                    arn: arn("role", &format!("/aws-service-role/{service}/"), "*"),
+                    ..Target::default()
+                }),
+                // `task/aws-service-role/<service>/<role>/<id>`: the role being deleted.
+                (None, Some(task)) => task
+                    .strip_prefix("task/aws-service-role/")
+                    .and_then(|rest| rest.rsplit_once('/'))
+                    .and_then(|(service_and_role, _)| service_and_role.rsplit_once('/'))
+                    .map(|(service, role)| Target {
+                        arn: arn("role", &format!("/aws-service-role/{service}/"), role),
+                        ..Target::default()
+                    }),
+                (None, None) => None,
+            },
+        },
+        "group" => match field(input, "GroupName") {
+            Some(name) => {
+                let found = groups::find(txn, account, name)?;
+                let path = path_or(found.as_ref().map(|g| g.path.as_str()), input).to_string();
+                Some(Target {
+                    arn: arn("group", &path, name),
+                    ..Target::default()
+                })
+            }
+            None => None,
+        },
+        "policy" => match (field(input, "PolicyArn"), field(input, "PolicyName")) {
+            (Some(policy_arn), _) => Some(Target {
+                arn: policy_arn.to_string(),
+                ..Target::default()
+            }),
+            (None, Some(name)) if op.name == "CreatePolicy" => Some(Target {
+                arn: arn("policy", path_or(None, input), name),
+                ..Target::default()
+            }),
+            _ => None,
+        },
+        "instance-profile" => match field(input, "InstanceProfileName") {
+            Some(name) => {
+                let found = instance_profiles::find(txn, account, name)?;
+                let path = path_or(found.as_ref().map(|p| p.path.as_str()), input).to_string();
+                let tags = found.map(|p| tag_pairs(p.tags)).unwrap_or_default();
+                Some(Target {
+                    arn: arn("instance-profile", &path, name),
+                    tags,
+                    boundary: None,
+                })
+            }
+            None => None,
+        },
+        "server-certificate" => match field(input, "ServerCertificateName") {
+            Some(name) => {
+                let found = server_certificates::path_and_tags(txn, account, name)?;
+                let path = path_or(found.as_ref().map(|(p, _)| p.as_str()), input).to_string();
+                let tags = found.map(|(_, t)| tag_pairs(t)).unwrap_or_default();
+                Some(Target {
+                    arn: arn("server-certificate", &path, name),
+                    tags,
+                    boundary: None,
+                })
+            }
+            None => None,
+        },
+        "mfa" | "sms-mfa" => match field(input, "SerialNumber") {
+            Some(serial) => named_arn(input, &["SerialNumber"], rt.name).map(|_| Target {
+                arn: serial.to_string(),
+                ..Target::default()
+            }),
+            None => field(input, "VirtualMFADeviceName").map(|name| Target {
+                arn: arn("mfa", path_or(None, input), name),
+                ..Target::default()
+            }),
+        },
+        "oidc-provider" => match field(input, "OpenIDConnectProviderArn") {
+            Some(provider) => Some(Target {
+                arn: provider.to_string(),
+                ..Target::default()
+            }),
+            // A provider is named by its URL without the scheme.
+            None => field(input, "Url").map(|url| Target {
+                arn: format!(
+                    "arn:aws:iam::{account}:oidc-provider/{}",
+                    url.trim_start_matches("https://")
+                        .trim_start_matches("http://")
+                ),
+                ..Target::default()
+            }),
+        },
+        "saml-provider" => match field(input, "SAMLProviderArn") {
+            Some(provider) => Some(Target {
+                arn: provider.to_string(),
+                ..Target::default()
+            }),
+            None => field(input, "Name").map(|name| Target {
+                arn: format!("arn:aws:iam::{account}:saml-provider/{name}"),
+                ..Target::default()
+            }),
+        },
+        // Delegation requests and organization access reports: operations Coffer answers as
+        // an account outside an organization does, named by nothing in their input.
+        _ => None,
+    };
+    Ok(target)
 }
 
-impl Kind {
-    fn arn_word(self) -> &'static str {
-        match self {
-            Kind::User => "user",
-            Kind::Role => "role",
-            Kind::Group => "group",
+/// Whether the operation's input has an optional member `member` (a default the operation fills).
+fn takes_optional(op: &Operation, member: &str) -> bool {
+    op.input.is_some_and(|shape| match &shape.kind {
+        Kind::Structure { members } => members.iter().any(|m| m.name == member && !m.required),
+        _ => false,
+    })
+}
+
+/// Listing operations AWS authorizes against the path they list, though the reference gives them
+/// no resource type: AWS's denials read `… iam:ListUsers on resource: arn:aws:iam::<acct>:user/`,
+/// and a policy may grant listing one path (`user/team/*`).
+fn listed_kind(op: &Operation) -> Option<&'static str> {
+    match op.name {
+        "ListUsers" => Some("user"),
+        "ListRoles" => Some("role"),
+        "ListGroups" => Some("group"),
+        "ListInstanceProfiles" => Some("instance-profile"),
+        _ => None,
+    }
+}
+
+/// The first resource of the operation's listed types the request names.
+fn target(
+    txn: &mut dyn Txn,
+    ctx: &RequestContext,
+    op: &Operation,
+    input: &Value,
+) -> Result<Option<Target>, StoreError> {
+    for rt in op.authorization.resources {
+        if let Some(t) = resolve(txn, ctx, op, rt, input)? {
+            return Ok(Some(t));
         }
     }
+    Ok(None)
 }
 
 pub async fn access_request(
@@ -95,148 +281,43 @@ pub async fn access_request(
     op: &'static Operation,
     input: &Value,
 ) -> Result<AccessRequest, AwsError> {
-    let account = ctx.principal.account_id.clone();
-    let action = format!("iam:{}", op.name);
-    let mut conditions: Vec<(String, Vec<String>)> = Vec::new();
-
-    let caller_user = (ctx.principal.kind == PrincipalKind::User)
-        .then(|| ctx.principal.arn.split_once(":user/").map(|(_, r)| r))
-        .flatten()
-        .map(|path_and_name| path_and_name.rsplit('/').next().unwrap_or(path_and_name));
-
-    // The IAM entity the operation acts on; instance profiles and MFA devices come first because
-    // operations such as AddRoleToInstanceProfile and EnableMFADevice name a role or user too but
-    // are authorized against the profile / the user respectively (AWS's service reference).
-    let named: Option<(Kind, String)> = if let Some(name) = field(input, "UserName") {
-        Some((Kind::User, name.to_string()))
-    } else if let Some(name) = field(input, "RoleName") {
-        Some((Kind::Role, name.to_string()))
-    } else if let Some(name) = field(input, "GroupName") {
-        Some((Kind::Group, name.to_string()))
-    } else if CALLER_DEFAULT.contains(&op.name) {
-        caller_user.map(|n| (Kind::User, n.to_string()))
-    } else {
-        None
-    };
-    // Operations that create the entity they name take its path from the input.
-    let creating = matches!(
-        op.name,
-        "CreateUser"
-            | "CreateRole"
-            | "CreateGroup"
-            | "CreateInstanceProfile"
-            | "CreatePolicy"
-            | "CreateVirtualMFADevice"
-            | "UploadServerCertificate"
-    );
-
-    let entity = match &named {
-        Some((kind, name)) if !creating => {
-            let (kind, account, name) = (*kind, account.clone(), name.clone());
-            store
-                .read(move |txn| match kind {
-                    Kind::User => user(txn, &account, &name),
-                    Kind::Role => role(txn, &account, &name),
-                    Kind::Group => group(txn, &account, &name),
-                })
-                .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "reading an IAM entity for authorization failed");
-                    AwsError::new(
-                        503,
-                        "ServiceUnavailable",
-                        "The service is unavailable. Please try again later.",
-                    )
-                })?
-        }
-        _ => Entity::default(),
-    };
-
-    let path_of = |entity_path: Option<&str>| -> String {
-        entity_path
-            .map(str::to_string)
-            .or_else(|| {
-                creating
-                    .then(|| field(input, "Path").map(str::to_string))
-                    .flatten()
-            })
-            .unwrap_or_else(|| "/".to_string())
-    };
-
-    let resource = if let Some(name) = field(input, "InstanceProfileName") {
-        let path = if creating {
-            path_of(None)
-        } else {
-            "/".to_string()
-        };
-        Some(format!(
-            "arn:aws:iam::{account}:instance-profile{path}{name}"
-        ))
-    } else if let Some((kind, name)) = &named {
-        let path = path_of(entity.path.as_deref());
-        Some(format!(
-            "arn:aws:iam::{account}:{}{path}{name}",
-            kind.arn_word()
-        ))
-    } else if let Some(arn) = [
-        "PolicyArn",
-        "OpenIDConnectProviderArn",
-        "SAMLProviderArn",
-        // The simulator's principal: its user, group or role ARN.
-        "PolicySourceArn",
-    ]
-    .iter()
-    .find_map(|m| field(input, m))
-    {
-        // Another account's entity is refused by the simulator itself with InvalidInput (as AWS
-        // answers), not by a cross-account denial.
-        let foreign = op.name.ends_with("PrincipalPolicy")
-            && arn.split(':').nth(4).is_some_and(|a| a != account);
-        (!foreign).then(|| arn.to_string())
-    } else if op.name == "CreateSAMLProvider" {
-        field(input, "Name").map(|name| format!("arn:aws:iam::{account}:saml-provider/{name}"))
-    } else if let Some(name) = field(input, "ServerCertificateName") {
-        let path = if creating {
-            path_of(None)
-        } else {
-            "/".to_string()
-        };
-        Some(format!(
-            "arn:aws:iam::{account}:server-certificate{path}{name}"
-        ))
-    } else if let Some(serial) = field(input, "SerialNumber").filter(|s| s.starts_with("arn:")) {
-        Some(serial.to_string())
-    } else if let Some(name) = field(input, "VirtualMFADeviceName") {
-        Some(format!("arn:aws:iam::{account}:mfa{}{name}", path_of(None)))
-    } else if op.name == "CreatePolicy" {
-        field(input, "PolicyName")
-            .map(|name| format!("arn:aws:iam::{account}:policy{}{name}", path_of(None)))
-    } else if op.name == "CreateServiceLinkedRole" {
-        field(input, "AWSServiceName")
-            .map(|service| format!("arn:aws:iam::{account}:role/aws-service-role/{service}/*"))
-    } else {
-        // Listing operations are authorized against the path they list.
+    let authorization = op.authorization;
+    let target = if let Some(kind) = listed_kind(op) {
         let prefix = field(input, "PathPrefix").unwrap_or("/");
-        match op.name {
-            "ListUsers" => Some(format!("arn:aws:iam::{account}:user{prefix}")),
-            "ListRoles" => Some(format!("arn:aws:iam::{account}:role{prefix}")),
-            "ListGroups" => Some(format!("arn:aws:iam::{account}:group{prefix}")),
-            "ListInstanceProfiles" => {
-                Some(format!("arn:aws:iam::{account}:instance-profile{prefix}"))
-            }
-            _ => None,
-        }
+        Some(Target {
+            arn: format!("arn:aws:iam::{}:{kind}{prefix}", ctx.principal.account_id),
+            ..Target::default()
+        })
+    } else if authorization.resources.is_empty() {
+        None
+    } else {
+        let (ctx_owned, input_owned) = (ctx.clone(), input.clone());
+        store
+            .read(move |txn| target(txn, &ctx_owned, op, &input_owned))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "reading an IAM entity for authorization failed");
+                AwsError::new(
+                    503,
+                    "ServiceUnavailable",
+                    "The service is unavailable. Please try again later.",
+                )
+            })?
     };
-
-    if let Some(arn) = field(input, "PolicyArn") {
-        if named.is_some() {
-            conditions.push(("iam:PolicyARN".into(), vec![arn.to_string()]));
+    let mut conditions: Vec<(String, Vec<String>)> = Vec::new();
+    let supplies = |key: &str| authorization.condition_keys.contains(&key);
+    if let Some(policy_arn) = field(input, "PolicyArn").filter(|_| supplies("iam:PolicyARN")) {
+        conditions.push(("iam:PolicyARN".into(), vec![policy_arn.to_string()]));
+    }
+    if supplies("iam:PermissionsBoundary") {
+        let boundary = field(input, "PermissionsBoundary")
+            .or(target.as_ref().and_then(|t| t.boundary.as_deref()));
+        if let Some(boundary) = boundary {
+            conditions.push(("iam:PermissionsBoundary".into(), vec![boundary.to_string()]));
         }
     }
-    if let Some(boundary) = field(input, "PermissionsBoundary").or(entity.boundary.as_deref()) {
-        conditions.push(("iam:PermissionsBoundary".into(), vec![boundary.to_string()]));
-    }
-    if let Some(service) = field(input, "AWSServiceName") {
+    if let Some(service) = field(input, "AWSServiceName").filter(|_| supplies("iam:AWSServiceName"))
+    {
         conditions.push(("iam:AWSServiceName".into(), vec![service.to_string()]));
     }
     if let Some(tags) = input.get("Tags").and_then(Value::as_array) {
@@ -256,13 +337,15 @@ pub async fn access_request(
             .collect();
         conditions.push(("aws:TagKeys".into(), keys));
     }
-    for (k, v) in &entity.tags {
-        conditions.push((format!("aws:ResourceTag/{k}"), vec![v.clone()]));
-        conditions.push((format!("iam:ResourceTag/{k}"), vec![v.clone()]));
-    }
-
+    let resource = target.map(|t| {
+        for (k, v) in &t.tags {
+            conditions.push((format!("aws:ResourceTag/{k}"), vec![v.clone()]));
+            conditions.push((format!("iam:ResourceTag/{k}"), vec![v.clone()]));
+        }
+        t.arn
+    });
     Ok(AccessRequest {
-        action,
+        action: authorization.action.to_string(),
         resource,
         conditions,
         resource_policy: None,

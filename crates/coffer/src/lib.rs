@@ -1,6 +1,8 @@
 //! The pieces of the `coffer` binary that its tests reuse: the services it serves and the first-start
 //! bootstrap of the root account.
 
+#[cfg(test)]
+mod authorization_table;
 pub mod authorizer;
 pub mod bootstrap;
 pub mod directory;

@@ -75,6 +75,15 @@ fn load(txn: &mut dyn Txn, account: &str, name: &str) -> TxResult<(String, Insta
         .ok_or_else(|| not_found(name))
 }
 
+/// Reads one instance profile, for authorization (its path and tags).
+pub fn find(
+    txn: &mut dyn Txn,
+    account: &str,
+    name: &str,
+) -> Result<Option<InstanceProfileDoc>, coffer_store::StoreError> {
+    records::get(txn, INSTANCE_PROFILES, &records::key(account, name))
+}
+
 fn save(txn: &mut dyn Txn, key: &str, doc: &InstanceProfileDoc) -> TxResult<()> {
     records::put(txn, INSTANCE_PROFILES, key, doc)?;
     Ok(())

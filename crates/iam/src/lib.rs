@@ -34,7 +34,7 @@ pub mod principal_ids;
 mod records;
 pub mod roles;
 pub mod saml_providers;
-mod server_certificates;
+pub mod server_certificates;
 mod service_credentials;
 pub mod service_linked_roles;
 mod signing_certificates;

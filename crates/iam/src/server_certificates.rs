@@ -125,6 +125,18 @@ fn load(txn: &mut dyn Txn, account: &str, name: &str) -> TxResult<(String, Serve
         .ok_or_else(|| not_found(name))
 }
 
+/// A certificate's path and tags, for authorization.
+pub fn path_and_tags(
+    txn: &mut dyn Txn,
+    account: &str,
+    name: &str,
+) -> Result<Option<(String, Vec<Tag>)>, coffer_store::StoreError> {
+    Ok(
+        records::get::<ServerCertDoc>(txn, SERVER_CERTIFICATES, &records::key(account, name))?
+            .map(|d| (d.path, d.tags)),
+    )
+}
+
 /// Rewrites a certificate's document, keeping its sealed private key.
 fn rewrite(txn: &mut dyn Txn, old_key: &str, new_key: &str, doc: &ServerCertDoc) -> TxResult<()> {
     let Some(record) = txn.get(SERVER_CERTIFICATES, old_key)? else {

@@ -120,6 +120,17 @@ pub struct Authorization {
     pub dependent_actions: &'static [&'static str],
 }
 
+impl Authorization {
+    /// For operations built by hand (protocol tests): no action, authorized against `*`.
+    pub const UNLISTED: Authorization = Authorization {
+        action: "",
+        access_level: AccessLevel::Read,
+        resources: &[],
+        condition_keys: &[],
+        dependent_actions: &[],
+    };
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccessLevel {
     Read,

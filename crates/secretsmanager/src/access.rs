@@ -188,7 +188,11 @@ pub async fn access(
             None,
         ),
     };
-    add(&mut conditions, "secretsmanager:SecretId", resource.clone());
+    // CreateSecret names a secret that does not exist yet: the reference lists no
+    // `secretsmanager:SecretId` for it (its keys are the request's `Name`, `Description`, …).
+    if op != "CreateSecret" {
+        add(&mut conditions, "secretsmanager:SecretId", resource.clone());
+    }
     Ok(SecretAccess {
         action,
         resource,

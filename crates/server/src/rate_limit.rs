@@ -308,6 +308,7 @@ mod tests {
             result_wrapper: None,
             errors: &[],
             http_method: "POST",
+            authorization: &coffer_model::schema::Authorization::UNLISTED,
         }
     }
 

@@ -176,6 +176,15 @@ impl StsService {
                 tag_conditions(input, &mut access.conditions);
                 self.mfa_access(ctx, input, &mut access).await?;
             }
+            // Unsigned: the operation decides by the role's trust policy itself; the request still
+            // names the role it is about, as the reference says.
+            "AssumeRoleWithWebIdentity" | "AssumeRoleWithSAML" => {
+                access.resource = field("RoleArn");
+            }
+            "AssumeRoot" => {
+                access.resource =
+                    field("TargetPrincipal").map(|account| format!("arn:aws:iam::{account}:root"));
+            }
             "GetSessionToken" => {
                 self.mfa_access(ctx, input, &mut access).await?;
             }

@@ -176,6 +176,7 @@ mod sts {
             result_wrapper: None,
             errors: &[],
             http_method: "POST",
+            authorization: &coffer_model::schema::Authorization::UNLISTED,
         };
         let leaked: &'static _ = Box::leak(Box::new(iam_like));
         let err = run(dispatch(&Fake, &ctx(), leaked, json!({}))).unwrap_err();

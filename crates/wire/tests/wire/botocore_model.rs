@@ -59,6 +59,7 @@ impl AwsModel {
             result_wrapper: op["output"]["resultWrapper"].as_str().map(s),
             errors: &[],
             http_method: "POST",
+            authorization: &coffer_model::schema::Authorization::UNLISTED,
         })
     }
 

@@ -282,6 +282,7 @@ impl Model {
             result_wrapper: None,
             errors: &[],
             http_method: "POST",
+            authorization: &coffer_model::schema::Authorization::UNLISTED,
         })
     }
 
