@@ -27,10 +27,7 @@ impl Token {
 
     /// Whether this run can take the one character `single` stands for.
     fn run_admits(self, single: Token) -> bool {
-        match (self, single) {
-            (Token::AnyInField, Token::Char(':')) => false,
-            _ => true,
-        }
+        !matches!((self, single), (Token::AnyInField, Token::Char(':')))
     }
 }
 
