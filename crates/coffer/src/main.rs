@@ -289,16 +289,20 @@ fn connections_that_fit(wanted: usize) -> usize {
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    // Offline and short-lived: no logging, no runtime.
-    if let Command::Policy(PolicyCommand::Lint {
-        file,
-        format,
-        policy_type,
-    }) = &cli.command
-    {
-        std::process::exit(policy_lint(file, *format, *policy_type));
+    match Cli::parse().command {
+        Command::Serve(args) => server_runtime()?.block_on(serve(args)),
+        Command::Admin(cmd) => server_runtime()?.block_on(admin::run(cmd)),
+        // Offline and short-lived: no logging, no runtime, and its own exit statuses.
+        Command::Policy(PolicyCommand::Lint {
+            file,
+            format,
+            policy_type,
+        }) => std::process::exit(policy_lint(&file, format, policy_type)),
     }
+}
+
+/// Logging to stderr and the async runtime, for the commands that work on a store or serve.
+fn server_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -307,15 +311,10 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?;
-    match cli.command {
-        Command::Serve(args) => runtime.block_on(serve(args)),
-        Command::Admin(cmd) => runtime.block_on(admin::run(cmd)),
-        Command::Policy(PolicyCommand::Lint { .. }) => Ok(()),
-    }
+        .context("starting the async runtime")
 }
 
 /// Runs `coffer policy lint` and answers its exit status.
