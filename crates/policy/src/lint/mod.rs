@@ -8,8 +8,8 @@
 //! - a condition key with the prefix of a service the Service Authorization Reference covers that
 //!   the service does not define (`INVALID_SERVICE_CONDITION_KEY`, an error as on AWS); global
 //!   `aws:` keys are always accepted;
-//! - a condition key that no action of the statement supplies (`MISSING_ACTION_FOR_CONDITION_KEY`)
-//!   and a resource ARN that no action of the statement is authorized against
+//! - a condition key of a covered service that no action of the statement supplies
+//!   (`MISSING_ACTION_FOR_CONDITION_KEY`) and a resource ARN that no action of the statement is authorized against
 //!   (`MISSING_ACTION_FOR_RESOURCE`), judged from the reference when every action of the
 //!   statement is in a covered service. Warnings: the first is an Access Analyzer issue code whose
 //!   finding type AWS's reference does not state where we could read it, the second is Coffer's
@@ -560,23 +560,23 @@ impl<'a, 'r> StatementCheck<'a, 'r> {
                         span: self.source.span(start, end),
                     }
                 };
-                let own_service = self.reference.service(prefix);
-                if let Some(service) = own_service {
-                    if !service.defines_key(&tokens) {
-                        let finding = Finding::new(
-                            IssueCode::InvalidServiceConditionKey,
-                            format!(
-                                "The condition key {key} does not exist in the service {}.",
-                                service.prefix
-                            ),
-                            vec![location()],
-                        );
-                        self.findings.push(finding);
-                        continue;
-                    }
-                }
-                // Keys of identity providers (`accounts.google.com:aud`) are not a service's.
-                if !self.reference.knows_service(prefix) {
+                // Only the keys of covered services are judged. Identity providers' keys
+                // (`accounts.google.com:aud`) belong to no service, and other services put some of
+                // theirs on every request made with their role credentials, whatever the action
+                // (`ec2:SourceInstanceARN`, `glue:RoleAssumedBy`): the reference does not say which.
+                let Some(service) = self.reference.service(prefix) else {
+                    continue;
+                };
+                if !service.defines_key(&tokens) {
+                    let finding = Finding::new(
+                        IssueCode::InvalidServiceConditionKey,
+                        format!(
+                            "The condition key {key} does not exist in the service {}.",
+                            service.prefix
+                        ),
+                        vec![location()],
+                    );
+                    self.findings.push(finding);
                     continue;
                 }
                 let Some(actions) = actions else {
@@ -592,12 +592,7 @@ impl<'a, 'r> StatementCheck<'a, 'r> {
                     ),
                     None => "Remove the condition key.".to_owned(),
                 };
-                let page = own_service
-                    .or_else(|| {
-                        let first = actions.first()?.qualified_name.split(':').next()?;
-                        self.reference.service(first)
-                    })
-                    .map(|s| s.authorization_url.as_str());
+                let page = Some(service.authorization_url.as_str());
                 let finding = Finding::new(
                     IssueCode::MissingActionForConditionKey,
                     format!(

@@ -54,7 +54,12 @@ fn reference() -> Reference {
             resource("user", "arn:${Partition}:iam::${Account}:user/${UserNameWithPath}", &["iam:ResourceTag/${TagKey}"]),
             resource("role", "arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}", &["iam:ResourceTag/${TagKey}"]),
         ],
-        condition_keys: vec!["iam:PassedToService".into(), "iam:AssociatedResourceArn".into()],
+        // Defined by the service, supplied by none of these actions.
+        condition_keys: vec![
+            "iam:PassedToService".into(),
+            "iam:AssociatedResourceArn".into(),
+            "iam:OrganizationsPolicyId".into(),
+        ],
     };
     let sts = ServiceDefinition {
         prefix: "sts".into(),
@@ -198,11 +203,12 @@ fn service_condition_keys_must_exist_in_their_service() {
 #[test]
 fn condition_keys_no_action_supplies_are_warnings() {
     let findings = identity(
-        r#"{"Effect":"Allow","Action":["secretsmanager:ListSecrets","iam:GetUser"],"Resource":"*","Condition":{"StringEquals":{"secretsmanager:VersionStage":"AWSCURRENT","s3:prefix":"home/","iam:ResourceTag/team":"a"}}}"#,
+        r#"{"Effect":"Allow","Action":["secretsmanager:ListSecrets","iam:GetUser"],"Resource":"*","Condition":{"StringEquals":{"secretsmanager:VersionStage":"AWSCURRENT","sts:ExternalId":"x","iam:ResourceTag/team":"a","iam:OrganizationsPolicyId":"p"}}}"#,
     );
     assert_eq!(
         codes(&findings),
         [
+            "MISSING_ACTION_FOR_CONDITION_KEY",
             "MISSING_ACTION_FOR_CONDITION_KEY",
             "MISSING_ACTION_FOR_CONDITION_KEY"
         ]
@@ -216,10 +222,25 @@ fn condition_keys_no_action_supplies_are_warnings() {
         findings[0].learn_more_link,
         "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html"
     );
-    assert!(findings[1].finding_details.contains("s3:prefix"));
     assert!(findings[1]
         .finding_details
-        .ends_with("Remove the condition key."));
+        .contains("sts:ExternalId: requests for these actions never carry it. Add an action that supports it, such as sts:AssumeRole,"));
+    assert_eq!(
+        findings[1].learn_more_link,
+        "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html"
+    );
+    assert!(findings[2]
+        .finding_details
+        .ends_with("iam:OrganizationsPolicyId: requests for these actions never carry it. Remove the condition key."));
+}
+
+#[test]
+fn keys_of_services_the_reference_does_not_cover_are_not_judged() {
+    // `ec2:SourceInstanceARN` comes with every request made with an instance's role credentials.
+    let findings = identity(
+        r#"{"Effect":"Allow","Action":"secretsmanager:ListSecrets","Resource":"*","Condition":{"StringEquals":{"ec2:SourceInstanceARN":"arn:aws:ec2:us-east-1:111122223333:instance/i-1","s3:prefix":"x"}}}"#,
+    );
+    assert_eq!(findings, vec![]);
 }
 
 #[test]
