@@ -1,5 +1,5 @@
-//! The pieces of the `coffer` binary that its tests reuse: the services it serves and the first-start
-//! bootstrap of the root account.
+//! The pieces of the `coffer` binary that its tests reuse: the services it serves, the first-start
+//! bootstrap of the root account, and `coffer policy lint`.
 
 #[cfg(test)]
 mod authorization_table;
@@ -8,4 +8,5 @@ pub mod bootstrap;
 pub mod directory;
 pub mod iam_access;
 pub mod policy_cache;
+pub mod policy_lint;
 pub mod services;

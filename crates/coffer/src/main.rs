@@ -35,6 +35,28 @@ enum Command {
     /// Operate on the stored state: backup, restore, master-key rotation.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Check IAM policy documents offline.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Report what IAM Access Analyzer's policy validation reports, offline: actions, services
+    /// and condition keys that do not exist, resource ARNs of no known format, condition keys and
+    /// resources no action of the statement can use, and grants to everyone. Exits with 1 when a
+    /// finding is an ERROR or a SECURITY_WARNING, with 2 when FILE cannot be read.
+    Lint {
+        /// The policy document (JSON); `-` reads standard input.
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: coffer::policy_lint::Format,
+        /// What the document is; when left out, a document naming principals is a resource policy
+        /// (a trust policy when it names no resource and only `sts:` actions), otherwise an
+        /// identity policy.
+        #[arg(long, value_enum)]
+        policy_type: Option<coffer::policy_lint::PolicyType>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -267,7 +289,20 @@ fn connections_that_fit(wanted: usize) -> usize {
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    match Cli::parse().command {
+        Command::Serve(args) => server_runtime()?.block_on(serve(args)),
+        Command::Admin(cmd) => server_runtime()?.block_on(admin::run(cmd)),
+        // Offline and short-lived: no logging, no runtime, and its own exit statuses.
+        Command::Policy(PolicyCommand::Lint {
+            file,
+            format,
+            policy_type,
+        }) => std::process::exit(policy_lint(&file, format, policy_type)),
+    }
+}
+
+/// Logging to stderr and the async runtime, for the commands that work on a store or serve.
+fn server_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -276,14 +311,43 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?;
-    match cli.command {
-        Command::Serve(args) => runtime.block_on(serve(args)),
-        Command::Admin(cmd) => runtime.block_on(admin::run(cmd)),
+        .context("starting the async runtime")
+}
+
+/// Runs `coffer policy lint` and answers its exit status.
+fn policy_lint(
+    file: &std::path::Path,
+    format: coffer::policy_lint::Format,
+    policy_type: Option<coffer::policy_lint::PolicyType>,
+) -> i32 {
+    use std::io::{Read, Write};
+    let (name, read) = if file.as_os_str() == "-" {
+        let mut text = String::new();
+        let read = std::io::stdin().read_to_string(&mut text).map(|_| text);
+        ("-".to_owned(), read)
+    } else {
+        (file.display().to_string(), std::fs::read_to_string(file))
+    };
+    let document = match read {
+        Ok(document) => document,
+        Err(e) => {
+            eprintln!("coffer policy lint: cannot read {name}: {e}");
+            return 2;
+        }
+    };
+    let outcome = coffer::policy_lint::run(&name, &document, policy_type, format);
+    let mut stdout = std::io::stdout().lock();
+    if stdout
+        .write_all(outcome.output.as_bytes())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        return 2;
     }
+    i32::from(outcome.blocking)
 }
 
 mod admin {

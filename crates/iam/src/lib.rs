@@ -9,6 +9,7 @@ mod attachments;
 pub mod authorization;
 mod authorization_details;
 mod aws_managed;
+pub mod aws_reference;
 mod boundaries;
 mod caller;
 mod credential_report;

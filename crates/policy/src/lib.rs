@@ -7,6 +7,9 @@
 //!   statements that decided and the text of AWS's `AccessDenied` message.
 //! - [`public_grants`] says which statements of a resource-based policy grant public access
 //!   (Secrets Manager's `BlockPublicPolicy`).
+//! - [`lint::lint`] reports what IAM Access Analyzer's policy validation reports (unknown
+//!   actions and condition keys, resource ARNs no action can use, public grants) from AWS
+//!   reference data the caller supplies.
 
 mod condition;
 mod context;
@@ -14,6 +17,7 @@ mod document;
 mod error;
 mod evaluate;
 pub mod limits;
+pub mod lint;
 mod matching;
 mod message;
 mod variables;

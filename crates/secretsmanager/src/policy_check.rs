@@ -37,6 +37,23 @@ pub(crate) fn grammar_error(doc: &str) -> Option<String> {
         .map(|e| e.message().to_string())
 }
 
+/// What IAM Access Analyzer's policy validation, which `ValidateResourcePolicy` runs, finds wrong
+/// in a document the grammar accepts: its errors (an action or service that does not exist, a
+/// condition key its service does not define, a resource ARN of no known format), checked
+/// against AWS's reference data. Its warnings do not fail a policy, and public access has its own
+/// check.
+pub(crate) fn reference_errors(doc: &str) -> Vec<String> {
+    coffer_policy::lint::lint(
+        doc,
+        coffer_policy::PolicyKind::Resource,
+        coffer_iam::aws_reference::policy_reference(),
+    )
+    .into_iter()
+    .filter(|finding| finding.finding_type == coffer_policy::lint::FindingType::Error)
+    .map(|finding| finding.finding_details)
+    .collect()
+}
+
 /// Why each public statement of `doc` is public, in document order: the findings of
 /// `ValidateResourcePolicy`'s public-access check; `BlockPublicPolicy` refuses a policy with any.
 /// The rule (an `Allow` for everyone not pinned to fixed accounts, organizations, principals,
@@ -92,5 +109,21 @@ mod tests {
         );
         let fine = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#;
         assert_eq!(grammar_error(fine), None);
+        assert_eq!(reference_errors(fine), Vec::<String>::new());
+    }
+
+    #[test]
+    fn unknown_actions_and_keys_are_errors_but_warnings_are_not() {
+        let typo = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":["secretsmanager:GetSecretValu","secretsmanager:ListSecrets"],"Resource":"*","Condition":{"StringEquals":{"secretsmanager:Stage":"x","secretsmanager:VersionStage":"AWSCURRENT"}}}]}"#;
+        assert_eq!(
+            reference_errors(typo),
+            vec![
+                "The action secretsmanager:GetSecretValu does not exist.".to_string(),
+                "The condition key secretsmanager:Stage does not exist in the service secretsmanager.".to_string(),
+            ]
+        );
+        // ListSecrets does not supply VersionStage: a warning, which does not fail the policy.
+        let unsupplied = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"secretsmanager:ListSecrets","Resource":"*","Condition":{"StringEquals":{"secretsmanager:VersionStage":"AWSCURRENT"}}}]}"#;
+        assert_eq!(reference_errors(unsupplied), Vec::<String>::new());
     }
 }

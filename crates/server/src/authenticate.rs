@@ -7,6 +7,7 @@ use coffer_model::{AwsError, Protocol};
 use subtle::ConstantTimeEq;
 
 use crate::app::{dev_principal, App};
+use crate::directory::KeyEntry;
 
 pub struct Caller {
     pub principal: Principal,
@@ -43,7 +44,7 @@ pub(crate) async fn authenticate(
     let region = signed.scope().map(|s| s.region.clone());
     if app.config.dev_mode {
         return Ok(Caller {
-            principal: dev_principal(signed.access_key_id(), &app.config.default_account),
+            principal: dev_caller(app, &signed, expected_service, region.as_deref()).await?,
             region,
         });
     }
@@ -58,24 +59,13 @@ pub(crate) async fn authenticate(
         .filter(|e| e.active)
         .ok_or_else(|| reject(AuthError::UnknownAccessKey))?;
     let now = app.clock.now();
-    match (&entry.session, signed.session_token()) {
-        (None, None) => {}
-        (Some(session), Some(token)) => {
-            let same: bool = session
-                .token
-                .expose()
-                .as_bytes()
-                .ct_eq(token.as_bytes())
-                .into();
-            if !same {
-                return Err(reject(AuthError::UnknownAccessKey));
-            }
-            if now.timestamp_millis() >= session.expires_at_millis {
-                return Err(reject(AuthError::ExpiredToken));
-            }
+    if !presents_issued_token(&entry, signed.session_token()) {
+        return Err(reject(AuthError::UnknownAccessKey));
+    }
+    if let Some(session) = &entry.session {
+        if now.timestamp_millis() >= session.expires_at_millis {
+            return Err(reject(AuthError::ExpiredToken));
         }
-        // A temporary key without its token, or a long-term key with one, is not a valid credential.
-        _ => return Err(reject(AuthError::UnknownAccessKey)),
     }
 
     let opts = VerifyOptions {
@@ -97,6 +87,60 @@ pub(crate) async fn authenticate(
     })
 }
 
+/// Who is calling in dev mode, which accepts any credentials and enforces nothing but still knows
+/// the callers Coffer issued credentials to: a user's access key answers as that user, temporary
+/// credentials as their session (assumed role, federated user, or the user or root behind
+/// `GetSessionToken`), so `GetCallerIdentity` and the "calling user" defaults of IAM work as on
+/// AWS. Anything else is an unknown key and answers as an account's root ([`dev_principal`]).
+///
+/// What identifies a credential is the key id and, for temporary credentials, the session token:
+/// a session key sent with a wrong token or none (or a long-term key sent with a token) is treated
+/// as an unknown key rather than as the session. Such a request almost always comes from mixed-up
+/// credentials (a stale `AWS_SESSION_TOKEN` beside another profile's key), and answering as the
+/// account's root rather than as the session makes `GetCallerIdentity` show that the session is
+/// not the one in use, where production would refuse the request. A disabled key or an expired
+/// session is still its owner: status and expiry are enforcement, which dev mode does without.
+/// The signature is not verified, as for every dev-mode caller.
+async fn dev_caller(
+    app: &App,
+    signed: &SignedRequest,
+    service: Option<&str>,
+    region: Option<&str>,
+) -> Result<Principal, AwsError> {
+    let issued = app
+        .directory
+        .lookup(signed.access_key_id())
+        .await?
+        .filter(|entry| presents_issued_token(entry, signed.session_token()));
+    let Some(entry) = issued else {
+        return Ok(dev_principal(
+            signed.access_key_id(),
+            &app.config.default_account,
+        ));
+    };
+    if let Some(service) = service {
+        let used_region = region.unwrap_or(&app.config.default_region);
+        app.directory
+            .record_use(signed.access_key_id(), service, used_region);
+    }
+    Ok(entry.principal.clone())
+}
+
+/// Whether the session token sent with a key is the one it was issued with: none for a long-term
+/// key, the session's own (compared in constant time) for temporary credentials.
+fn presents_issued_token(entry: &KeyEntry, presented: Option<&str>) -> bool {
+    match (&entry.session, presented) {
+        (None, None) => true,
+        (Some(session), Some(token)) => session
+            .token
+            .expose()
+            .as_bytes()
+            .ct_eq(token.as_bytes())
+            .into(),
+        _ => false,
+    }
+}
+
 fn anonymous() -> Principal {
     Principal {
         account_id: String::new(),
@@ -104,5 +148,36 @@ fn anonymous() -> Principal {
         user_id: String::new(),
         kind: PrincipalKind::Anonymous,
         access_key_id: String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::SessionBinding;
+    use coffer_auth::SecretAccessKey;
+
+    fn entry(session_token: Option<&str>) -> KeyEntry {
+        KeyEntry {
+            secret: SecretAccessKey::new("secret"),
+            principal: anonymous(),
+            active: true,
+            session: session_token.map(|token| SessionBinding {
+                token: SecretAccessKey::new(token),
+                expires_at_millis: 0,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_credential_is_its_key_with_exactly_the_token_it_was_issued_with() {
+        let long_term = entry(None);
+        assert!(presents_issued_token(&long_term, None));
+        assert!(!presents_issued_token(&long_term, Some("any token")));
+        let session = entry(Some("the-token"));
+        assert!(presents_issued_token(&session, Some("the-token")));
+        assert!(!presents_issued_token(&session, Some("the-token-")));
+        assert!(!presents_issued_token(&session, Some("")));
+        assert!(!presents_issued_token(&session, None));
     }
 }

@@ -50,18 +50,26 @@ impl Node {
 const MAX_DEPTH: usize = 64;
 
 pub(crate) fn parse(text: &str) -> Option<Node> {
+    parse_at(text).ok()
+}
+
+/// Like [`parse`], but a failure says where the reader stopped (a byte offset), for policy
+/// validation's "JSON syntax error at index …" finding.
+pub(crate) fn parse_at(text: &str) -> Result<Node, usize> {
     let mut p = Parser {
         bytes: text.as_bytes(),
         text,
         pos: 0,
     };
     p.skip_ws();
-    let node = p.value(0)?;
+    let Some(node) = p.value(0) else {
+        return Err(p.pos);
+    };
     p.skip_ws();
     if p.pos != p.bytes.len() {
-        return None;
+        return Err(p.pos);
     }
-    Some(node)
+    Ok(node)
 }
 
 /// Converts byte offsets into line/column positions for one document.

@@ -13,7 +13,7 @@ use coffer_store::{Store, Txn};
 use crate::common::scope_of;
 use crate::error::{marked_for_deletion, Fail, OpResult};
 use crate::lookup::{parse_secret_id, require};
-use crate::policy_check::{grammar_error, public_access_findings, syntax_error};
+use crate::policy_check::{grammar_error, public_access_findings, reference_errors, syntax_error};
 use crate::state::save;
 
 fn public_policy() -> SecretsManagerError {
@@ -162,12 +162,20 @@ pub(crate) async fn validate(
         return Err(SecretsManagerError::malformed_policy_document(msg));
     }
     let mut errors = Vec::new();
-    if let Some(why) = grammar_error(&input.resource_policy) {
-        errors.push(ValidationErrorsEntry {
-            check_name: Some("SYNTAX_CHECK".to_string()),
-            error_message: Some(why),
-        });
-    }
+    // The grammar first, as IAM refuses a malformed document before anything else is judged; a
+    // well-formed one is then checked against AWS's reference data, as Access Analyzer does.
+    let syntax_errors = match grammar_error(&input.resource_policy) {
+        Some(why) => vec![why],
+        None => reference_errors(&input.resource_policy),
+    };
+    errors.extend(
+        syntax_errors
+            .into_iter()
+            .map(|message| ValidationErrorsEntry {
+                check_name: Some("SYNTAX_CHECK".to_string()),
+                error_message: Some(message),
+            }),
+    );
     errors.extend(
         public_access_findings(&input.resource_policy)
             .into_iter()
