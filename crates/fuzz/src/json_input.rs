@@ -90,3 +90,36 @@ fn assert_client_error(e: &WireError) {
     let parsed: serde_json::Value = serde_json::from_slice(&body).expect("the error body is JSON");
     assert_eq!(parsed["__type"], aws.code.as_ref(), "error body {parsed}");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_real_body_goes_all_the_way() {
+        let op = operations::by_target("secretsmanager.CreateSecret").unwrap();
+        let body = br#"{"Name":"n","SecretBinary":"AAEC","Tags":[{"Key":"k","Value":"v"}]}"#;
+        let decoded = decode_json_input(body, op.op.input).unwrap();
+        validate(&decoded, op.op.input.unwrap()).unwrap();
+        let mut input = b"secretsmanager.CreateSecret\n".to_vec();
+        input.extend_from_slice(body);
+        run(&input);
+    }
+
+    #[test]
+    fn errors_are_400_with_a_json_body() {
+        for body in [
+            &b"{"[..],
+            b"[]",
+            br#"{"SecretId": 5}"#,
+            br#"{"SecretId": ""}"#,
+        ] {
+            let mut input = b"secretsmanager.GetSecretValue\n".to_vec();
+            input.extend_from_slice(body);
+            run(&input);
+        }
+        let op = operations::by_target("secretsmanager.GetSecretValue").unwrap();
+        let err = decode_json_input(br#"{"SecretId": 5}"#, op.op.input).unwrap_err();
+        assert_client_error(&err);
+    }
+}
