@@ -141,7 +141,7 @@ fn run_one(target: Target, name: &str, data: &[u8]) {
 pub struct SplitMix64(pub u64);
 
 impl SplitMix64 {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -154,7 +154,7 @@ impl SplitMix64 {
         if n == 0 {
             0
         } else {
-            (self.next() % n as u64) as usize
+            (self.next_u64() % n as u64) as usize
         }
     }
 }
@@ -206,7 +206,7 @@ pub fn mutate(rng: &mut SplitMix64, base: &[u8], other: &[u8], dictionary: &[Vec
             }
             1 if len > 0 => {
                 let i = rng.below(len);
-                data[i] = rng.next() as u8;
+                data[i] = rng.next_u64() as u8;
             }
             2 if len > 0 => {
                 let start = rng.below(len);
@@ -244,7 +244,7 @@ pub fn mutate(rng: &mut SplitMix64, base: &[u8], other: &[u8], dictionary: &[Vec
             7 if len > 0 => data.truncate(rng.below(len)),
             _ => {
                 let at = rng.below(len + 1);
-                data.insert(at, rng.next() as u8);
+                data.insert(at, rng.next_u64() as u8);
             }
         }
     }

@@ -44,7 +44,7 @@ pub fn parse(data: &[u8]) -> HttpRequest {
         if line.starts_with([' ', '\t']) {
             // An obsolete folded continuation line: part of the previous header's value.
             if let Some(name) = &last {
-                if let Some(prev) = headers.get_all(name).iter().last() {
+                if let Some(prev) = headers.get_all(name).iter().next_back() {
                     let mut joined = prev.as_bytes().to_vec();
                     joined.push(b' ');
                     joined.extend_from_slice(line.trim_start().as_bytes());

@@ -85,10 +85,10 @@ pub fn assert_well_formed(xml: &[u8]) -> Element {
         match reader.read_event() {
             Ok(Event::Start(e)) => {
                 assert!(root.is_none(), "content after the root element: {text}");
-                stack.push(Element::new(&e.name().into_inner()));
+                stack.push(Element::new(e.name().into_inner()));
             }
             Ok(Event::Empty(e)) => {
-                let element = Element::new(&e.name().into_inner());
+                let element = Element::new(e.name().into_inner());
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(element),
                     None => root = Some(element),
