@@ -17,6 +17,8 @@ use crate::Target;
 pub struct Summary {
     pub seeds: usize,
     pub regressions: usize,
+    /// Inputs replayed from `extra_corpus` (a corpus a long `cargo fuzz` session grew).
+    pub extra: usize,
     pub mutations: usize,
 }
 
@@ -84,9 +86,10 @@ fn unescape(token: &str) -> Vec<u8> {
     out
 }
 
-/// Runs `target` on its seeds and regressions, then `mutations` inputs derived from them with
-/// `seed`. Panics, naming the input and where it was saved, on the first failure.
-pub fn run(target: Target, seed: u64, mutations: usize) -> Summary {
+/// Runs `target` on its seeds and regressions, on every input of `extra_corpus/<target>` if
+/// given, then `mutations` inputs derived from the seeds with `seed`. Panics, naming the input
+/// and where it was saved, on the first failure.
+pub fn run(target: Target, seed: u64, mutations: usize, extra_corpus: Option<&Path>) -> Summary {
     let corpus = inputs(&fuzz_dir().join("corpus").join(target.name));
     let regressions = inputs(&fuzz_dir().join("regressions").join(target.name));
     assert!(
@@ -95,7 +98,8 @@ pub fn run(target: Target, seed: u64, mutations: usize) -> Summary {
         target.name,
         fuzz_dir().display()
     );
-    for (name, data) in corpus.iter().chain(&regressions) {
+    let extra = extra_corpus.map_or_else(Vec::new, |dir| inputs(&dir.join(target.name)));
+    for (name, data) in corpus.iter().chain(&regressions).chain(&extra) {
         run_one(target, name, data);
     }
     let dictionary = dictionary(target.name);
@@ -110,6 +114,7 @@ pub fn run(target: Target, seed: u64, mutations: usize) -> Summary {
     Summary {
         seeds: corpus.len(),
         regressions: regressions.len(),
+        extra: extra.len(),
         mutations,
     }
 }
@@ -287,7 +292,7 @@ mod tests {
             name: "query_form",
             run: fails,
         };
-        let err = catch_unwind(|| run(target, 1, 0)).unwrap_err();
+        let err = catch_unwind(|| run(target, 1, 0, None)).unwrap_err();
         let message = err.downcast_ref::<String>().unwrap();
         assert!(message.contains("found it"), "{message}");
         assert!(message.contains("input saved to"), "{message}");

@@ -3,8 +3,9 @@
 //! the same inputs run every time.
 //!
 //! `COFFER_FUZZ_MUTATIONS=N` runs N mutations per target instead (and `COFFER_FUZZ_SEED=S` picks
-//! another sequence) for a longer session on stable; coverage-guided sessions use `cargo fuzz`
-//! (fuzz/README.md).
+//! another sequence) for a longer session on stable; `COFFER_FUZZ_CORPUS=DIR` also replays
+//! `DIR/<target>/*`, e.g. a corpus a `cargo fuzz` session grew, with this build's overflow checks.
+//! Coverage-guided sessions use `cargo fuzz` (fuzz/README.md).
 
 use coffer_fuzz::{driver, target};
 
@@ -23,7 +24,13 @@ fn env_number(name: &str) -> Option<u64> {
 fn run(name: &str) {
     let mutations = env_number("COFFER_FUZZ_MUTATIONS").map_or(DEFAULT_MUTATIONS, |n| n as usize);
     let seed = env_number("COFFER_FUZZ_SEED").unwrap_or(DEFAULT_SEED);
-    let summary = driver::run(target(name).expect("known target"), seed, mutations);
+    let extra = std::env::var_os("COFFER_FUZZ_CORPUS").map(std::path::PathBuf::from);
+    let summary = driver::run(
+        target(name).expect("known target"),
+        seed,
+        mutations,
+        extra.as_deref(),
+    );
     eprintln!("{name}: {summary:?}");
     assert!(summary.seeds > 0);
 }
