@@ -13,7 +13,8 @@
 //!   signature mismatch;
 //! - tampering is caught: once a request verifies, a change to its method, path, query, body or
 //!   any header verifies only if the string to sign is unchanged (the change was to something
-//!   the signature does not cover, or canonicalises away).
+//!   the signature does not cover, or canonicalises away), and a changed body never verifies
+//!   unless the request declares an unsigned payload.
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -129,7 +130,13 @@ fn check_resigned(resigned: &HttpRequest, expected_string_to_sign: &str) -> Opti
         Err(AuthError::SignatureMismatch) => Some(false),
         Ok(()) => {
             for tampered in tamperings(resigned) {
-                assert_tamper_detected(&tampered, expected_string_to_sign, &secret, &options);
+                assert_tamper_detected(
+                    resigned,
+                    &tampered,
+                    expected_string_to_sign,
+                    &secret,
+                    &options,
+                );
             }
             Some(true)
         }
@@ -138,6 +145,7 @@ fn check_resigned(resigned: &HttpRequest, expected_string_to_sign: &str) -> Opti
 }
 
 fn assert_tamper_detected(
+    original: &HttpRequest,
     tampered: &HttpRequest,
     original_string_to_sign: &str,
     secret: &SecretAccessKey,
@@ -147,14 +155,29 @@ fn assert_tamper_detected(
     let Ok(Some(signed)) = parse(&parts) else {
         return;
     };
-    if verify(&signed, &parts, secret, options).is_ok() {
-        let string_to_sign = signed.string_to_sign(&parts).ok();
-        assert_eq!(
-            string_to_sign.as_deref(),
-            Some(original_string_to_sign),
-            "a tampered request verified: {tampered:?}"
-        );
+    if verify(&signed, &parts, secret, options).is_err() {
+        return;
     }
+    let string_to_sign = signed.string_to_sign(&parts).ok();
+    assert_eq!(
+        string_to_sign.as_deref(),
+        Some(original_string_to_sign),
+        "a tampered request verified: {tampered:?}"
+    );
+    // SigV4 covers the body through its hash, or through `X-Amz-Content-Sha256` and the check
+    // that the body matches it; only an explicitly unsigned payload may change. (SigV2 covers
+    // a form body as parameters, so the string to sign above; the server refuses other bodies.)
+    if signed.version() == SignatureVersion::V2 {
+        return;
+    }
+    let unsigned_payload = tampered
+        .headers
+        .get("x-amz-content-sha256")
+        .is_some_and(|v| v.as_bytes() == coffer_auth::UNSIGNED_PAYLOAD.as_bytes());
+    assert!(
+        tampered.body == original.body || unsigned_payload,
+        "a request verified with another body: {tampered:?}"
+    );
 }
 
 /// Copies of `req`, each with one change.
