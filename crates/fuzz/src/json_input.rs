@@ -10,6 +10,7 @@
 //! - nothing panics; every error is a 400 whose JSON 1.1 error body parses and names its code;
 //! - decoding is deterministic, and decoding is a fixpoint: encoding a decoded value and
 //!   decoding it again gives the same value;
+//! - no value of a sensitive member appears in a validation message, in any service's wording;
 //! - a value that passes validation deserializes into the operation's typed request.
 
 use coffer_model::schema::{Kind, Shape};
@@ -57,6 +58,7 @@ pub fn run(data: &[u8]) {
         );
     }
 
+    crate::sensitive::assert_never_echoed(&decoded, shape);
     match validate(&decoded, shape) {
         Ok(()) => assert_typed_decoding_accepts(op, decoded),
         Err(e) => {

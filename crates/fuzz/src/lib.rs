@@ -20,6 +20,7 @@ mod operations;
 pub mod policy;
 mod query_encode;
 pub mod query_form;
+mod sensitive;
 pub mod sigv;
 mod split;
 pub mod xml_output;

@@ -9,6 +9,7 @@
 //! - decoding is deterministic, and decode ∘ encode is the identity on decoded values: the
 //!   reference serializer's parameters, as pairs and as a percent-encoded body, decode back to
 //!   the same canonical value;
+//! - no value of a sensitive member appears in a validation message, in any service's wording;
 //! - a value that passes validation deserializes into the operation's typed request.
 
 use coffer_model::Protocol;
@@ -49,6 +50,7 @@ pub fn run(data: &[u8]) {
         .unwrap_or_else(|e| panic!("encoded body {body:?} does not parse: {e:?}"));
     assert_eq!(reparsed, encoded, "percent-encoding does not round trip");
 
+    crate::sensitive::assert_never_echoed(&decoded, shape);
     match validate(&decoded, shape) {
         Ok(()) => assert_typed_decoding_accepts(op, decoded),
         Err(e) => {
