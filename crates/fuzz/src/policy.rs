@@ -176,6 +176,14 @@ fn check_policy(attached: &AttachedPolicy, request: &Request, fixed: &FixedPolic
         let decision = evaluate(request, set);
         assert_same(&decision, &evaluate(request, set));
         assert_explains_itself(&decision, request);
+        // Assuming a role is never allowed unless its trust policy allows it (issue 11).
+        if set.trust.is_some() && decision.is_allowed() {
+            assert_eq!(
+                decision.trust,
+                Some(EvalDecision::Allowed),
+                "allowed without the trust policy's allow for {request:?}"
+            );
+        }
 
         let mut with_deny: Vec<AttachedPolicy> = set.identity.to_vec();
         with_deny.push(fixed.deny_all.clone());
