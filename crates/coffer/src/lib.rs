@@ -3,7 +3,9 @@
 
 pub mod authorizer;
 pub mod bootstrap;
+pub mod data_dir;
 pub mod directory;
 pub mod iam_access;
 pub mod policy_cache;
+pub mod restore;
 pub mod services;

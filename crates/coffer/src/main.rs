@@ -17,10 +17,20 @@ use tokio::net::TcpListener;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `coffer --version`: the package version, the git revision and the build date (see build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("COFFER_GIT_REVISION"),
+    ", built ",
+    env!("COFFER_BUILD_DATE"),
+    ")"
+);
+
 #[derive(Parser)]
 #[command(
     name = "coffer",
-    version,
+    version = VERSION,
     about = "Self-hosted, AWS-compatible Secrets Manager, IAM and STS"
 )]
 struct Cli {
@@ -45,7 +55,9 @@ enum AdminCommand {
         #[command(flatten)]
         storage: StorageArgs,
     },
-    /// Load a backup into an empty data directory or database (opened with the backup's master key).
+    /// Load a backup into a data directory without a database, or an empty PostgreSQL database.
+    /// Needs the master key the backup was taken with (e.g. copied to `<data-dir>/master.key`);
+    /// all or nothing: a failed restore leaves the target as it was.
     Restore {
         file: PathBuf,
         #[command(flatten)]
@@ -90,11 +102,11 @@ struct StorageArgs {
     #[arg(long, default_value = "coffer-data")]
     data_dir: PathBuf,
     /// Where state lives: `<data-dir>/coffer.db` (SQLite) by default, a SQLite path, or
-    /// `postgres://…` shared by several nodes. `--dev` keeps everything in memory.
+    /// `postgres://…` shared by several nodes.
     #[arg(long)]
     storage: Option<String>,
-    /// Master key file (32 bytes, base64). Default: `<data-dir>/master.key`, created on first start,
-    /// unless COFFER_MASTER_KEY holds the key.
+    /// Master key file (32 bytes, base64). Default: `<data-dir>/master.key` (which `serve` creates
+    /// on first start), unless COFFER_MASTER_KEY holds the key.
     #[arg(long)]
     master_key_file: Option<PathBuf>,
     /// Command whose standard output is the base64 master key (an HSM or a cloud KMS).
@@ -122,7 +134,8 @@ struct ServeArgs {
     /// Serve plain HTTP instead of HTTPS.
     #[arg(long)]
     http: bool,
-    /// Development mode: in memory, plain HTTP, any credentials accepted, nothing enforced.
+    /// Development mode: in memory (no data directory, no --storage), plain HTTP, any credentials
+    /// accepted, nothing enforced.
     #[arg(long)]
     dev: bool,
     /// Account id (12 digits) of the account created on first start; in --dev, the default account.
@@ -146,7 +159,7 @@ struct ServeArgs {
     oidc_ca: Option<PathBuf>,
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -156,13 +169,23 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?;
-    match cli.command {
-        Command::Serve(args) => runtime.block_on(serve(args)),
-        Command::Admin(cmd) => runtime.block_on(admin::run(cmd)),
+        .context("starting the async runtime")
+        .and_then(|runtime| match cli.command {
+            Command::Serve(args) => runtime.block_on(serve(args)),
+            Command::Admin(cmd) => runtime.block_on(admin::run(cmd)),
+        });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // The message chain only: an error returned from `main` prints its Debug form, which
+            // carries a backtrace whenever RUST_BACKTRACE is set (common in CI) — noise for a
+            // user who mistyped a path.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }
 
@@ -177,11 +200,8 @@ mod admin {
                 println!("backed up {} records to {}", report.records, file.display());
             }
             AdminCommand::Restore { file, storage } => {
-                create_private_dir(&storage.data_dir)?;
-                let store = Store::open(store_config(&storage))
-                    .await
-                    .context("opening the store")?;
-                let report = store.restore(&file).await?;
+                coffer::data_dir::check(&storage.data_dir)?;
+                let report = coffer::restore::restore(&file, store_config(&storage)).await?;
                 println!(
                     "restored {} records from {}",
                     report.records,
@@ -245,6 +265,7 @@ mod admin {
     }
 
     async fn open_existing(storage: &StorageArgs) -> anyhow::Result<Store> {
+        coffer::data_dir::check(&storage.data_dir)?;
         let config = store_config(storage);
         if let coffer_store::BackendConfig::Sqlite(path) = &config.backend {
             if !path.exists() {
@@ -255,7 +276,7 @@ mod admin {
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
     let mut config = AppConfig {
         default_region: args.region.clone(),
         ..AppConfig::default()
@@ -270,6 +291,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         (Store::open(StoreConfig::memory()).await?, None)
     } else {
         create_private_dir(&args.storage.data_dir)?;
+        // Absolute, so that the paths printed below (CA bundle, credentials) work from anywhere.
+        args.storage.data_dir = std::path::absolute(&args.storage.data_dir)
+            .with_context(|| format!("resolving {}", args.storage.data_dir.display()))?;
         let store = Store::open(store_config(&args.storage))
             .await
             .context("opening the store")?;
@@ -419,13 +443,5 @@ fn store_config(args: &StorageArgs) -> StoreConfig {
 }
 
 fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if !dir.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .with_context(|| format!("creating {}", dir.display()))?;
-    }
-    Ok(())
+    coffer::data_dir::create_private_dirs(dir)
 }
