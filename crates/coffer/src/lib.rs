@@ -3,6 +3,7 @@
 
 pub mod authorizer;
 pub mod bootstrap;
+pub mod clock;
 pub mod data_dir;
 pub mod directory;
 pub mod iam_access;

@@ -128,9 +128,10 @@ struct ServeArgs {
     /// Endpoint for one rotation function: `FUNCTION_ARN=http://host:port` (repeatable).
     #[arg(long = "lambda-function", value_name = "ARN=URL")]
     lambda_functions: Vec<String>,
-    /// Seconds between purges of expired deleted secrets and scheduled-rotation checks.
-    #[arg(long, default_value_t = 60)]
-    maintenance_interval: u64,
+    /// Seconds between purges of expired deleted secrets and scheduled-rotation checks (at least
+    /// 0.1; fractions let tests see several passes quickly).
+    #[arg(long, default_value = "60", value_parser = parse_interval)]
+    maintenance_interval: std::time::Duration,
     /// Serve plain HTTP instead of HTTPS.
     #[arg(long)]
     http: bool,
@@ -138,6 +139,10 @@ struct ServeArgs {
     /// accepted, nothing enforced.
     #[arg(long)]
     dev: bool,
+    /// With --dev: the server's clock reads this time (RFC 3339, e.g. 2030-06-14T12:00:00Z) at
+    /// start and advances from there, for tests of time-dependent behaviour (rotation windows).
+    #[arg(long, requires = "dev", value_name = "TIME", value_parser = coffer::clock::parse_start)]
+    dev_clock_start: Option<chrono::DateTime<chrono::Utc>>,
     /// Account id (12 digits) of the account created on first start; in --dev, the default account.
     #[arg(long)]
     account_id: Option<String>,
@@ -365,7 +370,11 @@ async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
         };
         (store, tls)
     };
-    let directory = Arc::new(StoreDirectory::new(store.clone()));
+    let clock: Arc<dyn coffer_server::Clock> = match args.dev_clock_start {
+        Some(start) => Arc::new(coffer::clock::ShiftedClock::starting_at(start)),
+        None => Arc::new(SystemClock),
+    };
+    let directory = Arc::new(StoreDirectory::new(store.clone()).with_clock(clock.clone()));
     // Checked before the server announces itself, so a bad CA file fails the start.
     let mut sts = coffer_sts::StsService::new(store.clone());
     if let Some(path) = &args.oidc_ca {
@@ -406,14 +415,15 @@ async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
     tokio::spawn(services::maintenance(
         services.secrets_manager.clone(),
         services.sts.clone(),
-        std::time::Duration::from_secs(args.maintenance_interval.max(1)),
+        args.maintenance_interval,
+        clock.clone(),
     ));
     let app = Arc::new(App::new(
         config,
         directory,
         authorizer,
         services.handlers,
-        Arc::new(SystemClock),
+        clock,
     ));
     coffer_server::serve(
         listener,
@@ -425,6 +435,16 @@ async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
     .await;
     tracing::info!("coffer stopped");
     Ok(())
+}
+
+fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(0.1..=1e9).contains(&secs) {
+        return Err(format!("{text} is outside 0.1 to 1e9 seconds"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 fn store_config(args: &StorageArgs) -> StoreConfig {
