@@ -5,10 +5,9 @@ import os
 import subprocess
 import tempfile
 import threading
-import time
 import uuid
 
-from conftest import ACCOUNT, ROOT_ENV, boto_client, coffer_bin
+from conftest import ACCOUNT, ROOT_ENV, boto_client, coffer_bin, wait_until
 
 
 def admin(*args):
@@ -38,7 +37,7 @@ def test_backup_and_rotation_while_serving(start_server):
     t = threading.Thread(target=writer)
     t.start()
     try:
-        time.sleep(0.5)
+        wait_until(lambda: len(acknowledged) >= 20 or failures, "the writer wrote before the backup")
         work = tempfile.mkdtemp(prefix="coffer-online-")
         backup = os.path.join(work, "state.backup")
         backed_up = len(acknowledged)
@@ -48,7 +47,8 @@ def test_backup_and_rotation_while_serving(start_server):
         out = admin("rotate-master-key", "--data-dir", srv.data_dir)
         assert out.returncode == 0, out.stderr
         assert open(os.path.join(srv.data_dir, "master.key")).read() != old_key
-        time.sleep(0.5)
+        rotated = len(acknowledged)
+        wait_until(lambda: len(acknowledged) >= rotated + 20 or failures, "the writer wrote after the rotation")
     finally:
         stop.set()
         t.join()
