@@ -134,21 +134,26 @@ async fn restore_sqlite(backup: &Path, db: &Path, key: MasterKey) -> anyhow::Res
             MasterKeySource::Key(key.clone()),
         )
     };
+    let unwritten =
+        |what: &str, e: StoreError| anyhow::anyhow!("{what}: {e}. Nothing was written.");
     let store = Store::open(staged_config())
         .await
-        .context("creating the staged database")?;
+        .map_err(|e| unwritten("creating the staged database", e))?;
     let report = store
         .restore(backup)
         .await
-        .with_context(|| format!("restoring {}. Nothing was written", backup.display()))?;
-    store.close().await.context("closing the staged database")?;
-    // Verify before anything is moved: the staged database opens under the key.
-    Store::open(staged_config())
-        .await
-        .context("reopening the staged database to verify it. Nothing was written")?
+        .map_err(|e| unwritten(&format!("restoring {}", backup.display()), e))?;
+    store
         .close()
         .await
-        .context("closing the staged database")?;
+        .map_err(|e| unwritten("closing the staged database", e))?;
+    // Verify before anything is moved: the staged database opens under the key, and closes clean.
+    Store::open(staged_config())
+        .await
+        .map_err(|e| unwritten("reopening the staged database to verify it", e))?
+        .close()
+        .await
+        .map_err(|e| unwritten("closing the staged database", e))?;
     for suffix in SQLITE_SIDE_FILES {
         if with_suffix(&staged_db, suffix).exists() {
             bail!("the staged database was not closed cleanly. Nothing was written.");
