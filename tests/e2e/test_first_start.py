@@ -68,10 +68,12 @@ def test_version_names_the_git_revision_and_build_date():
     assert out.returncode == 0
     m = re.fullmatch(r"coffer (\d+\.\d+\.\d+) \(git ([0-9a-f]{12}|unknown), built (\d{4}-\d{2}-\d{2})\)\n", out.stdout)
     assert m, out.stdout
-    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--show-toplevel", "HEAD"], capture_output=True, text=True)
-    if head.returncode == 0 and pathlib.Path(head.stdout.split()[0]).resolve() == REPO.resolve():
-        # Built from this checkout (the tests build before they run): its revision.
-        assert head.stdout.split()[1].startswith(m.group(2))
+    top = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--show-toplevel"], capture_output=True, text=True)
+    if top.returncode == 0 and pathlib.Path(top.stdout.strip()).resolve() == REPO.resolve():
+        # Built from this checkout: a commit of its history (HEAD when nothing was committed since
+        # the build).
+        revision = m.group(2)
+        assert subprocess.run(["git", "-C", str(REPO), "merge-base", "--is-ancestor", revision, "HEAD"]).returncode == 0, revision
     else:
         # A copy without .git, as CI builds.
         assert m.group(2) == "unknown"
