@@ -120,6 +120,16 @@ def start_server():
         s.cleanup()
 
 
+def wait_until(predicate, what, timeout=60):
+    """Waits for an event another thread or process causes (writes acknowledged, a line logged),
+    polling: `timeout` only bounds a failure, it is never the thing waited for."""
+    import time
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.01)
+
+
 def boto_client(service, srv, region="us-east-1", key=ROOT_KEY, secret=ROOT_SECRET, token=None, **config):
     import boto3
     import botocore.config

@@ -3,12 +3,10 @@
 acknowledged survives, and after a restart it opens the store with the rotated key."""
 import os
 import subprocess
-import tempfile
 import threading
-import time
 import uuid
 
-from conftest import ACCOUNT, ROOT_ENV, boto_client, coffer_bin
+from conftest import ACCOUNT, ROOT_ENV, boto_client, coffer_bin, wait_until
 
 
 def admin(*args):
@@ -16,7 +14,7 @@ def admin(*args):
                           env=dict(os.environ))
 
 
-def test_backup_and_rotation_while_serving(start_server):
+def test_backup_and_rotation_while_serving(start_server, tmp_path):
     srv = start_server(["--account-id", ACCOUNT, "--http"], env=ROOT_ENV)
     sm = boto_client("secretsmanager", srv)
     name = f"online/{uuid.uuid4().hex[:8]}"
@@ -38,8 +36,8 @@ def test_backup_and_rotation_while_serving(start_server):
     t = threading.Thread(target=writer)
     t.start()
     try:
-        time.sleep(0.5)
-        work = tempfile.mkdtemp(prefix="coffer-online-")
+        wait_until(lambda: len(acknowledged) >= 20 or failures, "the writer wrote before the backup")
+        work = str(tmp_path)  # pytest's: removed later, unlike a mkdtemp holding an old master key
         backup = os.path.join(work, "state.backup")
         backed_up = len(acknowledged)
         out = admin("backup", backup, "--data-dir", srv.data_dir)
@@ -48,7 +46,8 @@ def test_backup_and_rotation_while_serving(start_server):
         out = admin("rotate-master-key", "--data-dir", srv.data_dir)
         assert out.returncode == 0, out.stderr
         assert open(os.path.join(srv.data_dir, "master.key")).read() != old_key
-        time.sleep(0.5)
+        rotated = len(acknowledged)
+        wait_until(lambda: len(acknowledged) >= rotated + 20 or failures, "the writer wrote after the rotation")
     finally:
         stop.set()
         t.join()

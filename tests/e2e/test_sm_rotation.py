@@ -299,27 +299,53 @@ def test_builtin_rotation_through_the_binary(sm):
 
 
 def wait_for(predicate, timeout=30):
+    """Polls for an event (a rotation done by the scheduler); `timeout` only bounds a failure."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         result = predicate()
         if result:
             return result
-        time.sleep(0.25)
+        time.sleep(0.05)
     return None
 
 
-def test_scheduler_rotates_when_a_cron_window_is_open(sm, functions):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    if now.hour == 23 and now.minute >= 58:
-        # The daily window below closes at midnight; start in tomorrow's.
-        time.sleep((60 - now.minute) * 60 - now.second + 1)
-        now = datetime.datetime.now(datetime.timezone.utc)
+# The scheduler tests run against a --dev server whose clock starts at noon UTC on a fixed day:
+# the daily window below is open for twelve hours whatever the real time of day, so no test waits
+# for midnight to pass, and the dates it checks are exact.
+NOON = datetime.datetime(2030, 6, 14, 12, 0, tzinfo=datetime.timezone.utc)
+MAINTENANCE_PASS = "maintenance pass finished"
+
+
+@pytest.fixture
+def scheduler():
+    """A --dev server at NOON with its own rotation functions; the maintenance task runs ten times a
+    second and logs each finished pass, which is how tests know the scheduler looked again."""
+    from conftest import Server
+    functions = RotationFunctions()
+    srv = Server(["--dev", "--account-id", ACCOUNT, "--lambda-endpoint", functions.url,
+                  "--maintenance-interval", "0.1", "--dev-clock-start", NOON.isoformat()],
+                 env={"COFFER_LOG": "info,coffer::services=debug"})
+    functions.coffer = srv
+    yield boto_client("secretsmanager", srv), functions, srv
+    srv.cleanup()
+    functions.close()
+
+
+def wait_for_passes(srv, count):
+    """Returns once `count` more maintenance passes have finished: each began after this call."""
+    passes = lambda: sum(MAINTENANCE_PASS in line for line in list(srv.stderr_lines))  # noqa: E731
+    target = passes() + count + 1  # the pass running now may have begun before this call
+    assert wait_for(lambda: passes() >= target), f"no maintenance pass: {srv.stderr_lines[-5:]}"
+
+
+def test_scheduler_rotates_when_a_cron_window_is_open(scheduler):
+    sm, functions, srv = scheduler
     name = unique()
     created = sm.create_secret(Name=name, SecretString="pw0")
     arn, v1 = created["ARN"], created["VersionId"]
-    # Today's window opened at the top of this hour and closes at the end of the UTC day; the
-    # secret was never rotated in it, so it is due now and the scheduler (every second) rotates it.
-    schedule = f"cron(0 {now.hour} * * ? *)"
+    # Today's window opened at noon (the server's clock) and closes at the end of the UTC day;
+    # the secret was never rotated in it, so it is due now and the scheduler rotates it.
+    schedule = "cron(0 12 * * ? *)"
     r = sm.rotate_secret(SecretId=name, RotationLambdaARN=fn_arn("rotator"),
                          RotationRules={"ScheduleExpression": schedule}, RotateImmediately=False)
     assert "VersionId" not in r
@@ -333,24 +359,25 @@ def test_scheduler_rotates_when_a_cron_window_is_open(sm, functions):
     assert stages_of(sm, name) == {v1: ["AWSPREVIOUS"], new: ["AWSCURRENT"]}
     assert sm.get_secret_value(SecretId=name)["SecretString"] == "pw0+rotated"
     assert desc["RotationRules"] == {"ScheduleExpression": schedule}
+    assert NOON <= desc["LastRotatedDate"] < NOON + datetime.timedelta(hours=1)
     # The next window is tomorrow's, opening at the same hour.
-    tomorrow = (now + datetime.timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
-    assert desc["NextRotationDate"] == tomorrow
-    # It does not rotate again in the same window.
-    time.sleep(2.5)
+    assert desc["NextRotationDate"] == NOON + datetime.timedelta(days=1)
+    # It does not rotate again in the same window, however often the scheduler looks.
+    wait_for_passes(srv, 2)
     assert len(functions.steps_for(arn)) == 5
 
 
-def test_scheduler_leaves_a_rotation_that_is_not_due(sm, functions):
+def test_scheduler_leaves_a_rotation_that_is_not_due(scheduler):
+    sm, functions, srv = scheduler
     name = unique()
     arn = sm.create_secret(Name=name, SecretString="pw0")["ARN"]
-    before = datetime.datetime.now(datetime.timezone.utc)
     sm.rotate_secret(SecretId=name, RotationLambdaARN=fn_arn("rotator"),
                      RotationRules={"ScheduleExpression": "rate(10 days)", "Duration": "3h"}, RotateImmediately=False)
     desc = sm.describe_secret(SecretId=name)
     assert desc["RotationEnabled"] is True and "LastRotatedDate" not in desc
-    assert datetime.timedelta(days=10) - datetime.timedelta(seconds=5) < desc["NextRotationDate"] - before < datetime.timedelta(days=10, seconds=5)
-    time.sleep(2.5)
+    # Ten days from the server's now, which began at NOON.
+    assert NOON + datetime.timedelta(days=10) <= desc["NextRotationDate"] < NOON + datetime.timedelta(days=10, hours=1)
+    wait_for_passes(srv, 2)
     assert [s for s, _ in functions.steps_for(arn)] == ["testSecret"]
     assert list(stages_of(sm, name).values()) == [["AWSCURRENT"]]
 

@@ -189,9 +189,12 @@ def test_postgres_restart_under_load(start_server):
         threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
         for t in threads:
             t.start()
-        time.sleep(0.5)
+        from conftest import wait_until
+        wait_until(lambda: len(acknowledged) >= 20, "writes were acknowledged before the restart")
         pg.restart()
-        time.sleep(1.0)
+        # Writers hit the restart (errors) and then the database that came back (writes again).
+        restarted = len(acknowledged)
+        wait_until(lambda: len(acknowledged) >= restarted + 20, "writes were acknowledged after the restart")
         stop.set()
         for t in threads:
             t.join(timeout=60)

@@ -9,13 +9,14 @@ use coffer_auth::SecretAccessKey;
 use coffer_iam::access_keys::{self, KeyStatus};
 use coffer_model::context::{Principal, PrincipalKind};
 use coffer_model::AwsError;
-use coffer_server::{Directory, KeyEntry, SessionBinding};
+use coffer_server::{Clock, Directory, KeyEntry, SessionBinding, SystemClock};
 use coffer_store::Store;
 use coffer_sts::sessions::{self, SessionKind};
 use futures_util::future::BoxFuture;
 
 pub struct StoreDirectory {
     store: Store,
+    clock: Arc<dyn Clock>,
     /// Last use recorded per key (seconds, service, region), so that the store is written at most
     /// once per key, service and region per minute, off the request path.
     recorded: Mutex<HashMap<String, (i64, String, String)>>,
@@ -25,8 +26,15 @@ impl StoreDirectory {
     pub fn new(store: Store) -> Self {
         StoreDirectory {
             store,
+            clock: Arc::new(SystemClock),
             recorded: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Reads the time of a key's last use from `clock` (the server's) instead of the system's.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 }
 
@@ -113,7 +121,7 @@ impl Directory for StoreDirectory {
         if access_key_id.starts_with(sessions::TEMPORARY_KEY_PREFIX) {
             return;
         }
-        let now = chrono::Utc::now().timestamp();
+        let now = self.clock.now().timestamp();
         {
             let mut recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
             if let Some((at, s, r)) = recorded.get(access_key_id) {

@@ -5,8 +5,11 @@
 mod authorization_table;
 pub mod authorizer;
 pub mod bootstrap;
+pub mod clock;
+pub mod data_dir;
 pub mod directory;
 pub mod iam_access;
 pub mod policy_cache;
 pub mod policy_lint;
+pub mod restore;
 pub mod services;

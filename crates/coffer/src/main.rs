@@ -17,10 +17,20 @@ use tokio::net::TcpListener;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `coffer --version`: the package version, the git revision and the build date (see build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("COFFER_GIT_REVISION"),
+    ", built ",
+    env!("COFFER_BUILD_DATE"),
+    ")"
+);
+
 #[derive(Parser)]
 #[command(
     name = "coffer",
-    version,
+    version = VERSION,
     about = "Self-hosted, AWS-compatible Secrets Manager, IAM and STS"
 )]
 struct Cli {
@@ -67,7 +77,9 @@ enum AdminCommand {
         #[command(flatten)]
         storage: StorageArgs,
     },
-    /// Load a backup into an empty data directory or database (opened with the backup's master key).
+    /// Load a backup into a data directory without a database, or an empty PostgreSQL database.
+    /// Needs the master key the backup was taken with (e.g. copied to `<data-dir>/master.key`);
+    /// all or nothing: a failed restore leaves the target as it was.
     Restore {
         file: PathBuf,
         #[command(flatten)]
@@ -112,11 +124,11 @@ struct StorageArgs {
     #[arg(long, default_value = "coffer-data")]
     data_dir: PathBuf,
     /// Where state lives: `<data-dir>/coffer.db` (SQLite) by default, a SQLite path, or
-    /// `postgres://…` shared by several nodes. `--dev` keeps everything in memory.
+    /// `postgres://…` shared by several nodes.
     #[arg(long)]
     storage: Option<String>,
-    /// Master key file (32 bytes, base64). Default: `<data-dir>/master.key`, created on first start,
-    /// unless COFFER_MASTER_KEY holds the key.
+    /// Master key file (32 bytes, base64). Default: `<data-dir>/master.key` (which `serve` creates
+    /// on first start), unless COFFER_MASTER_KEY holds the key.
     #[arg(long)]
     master_key_file: Option<PathBuf>,
     /// Command whose standard output is the base64 master key (an HSM or a cloud KMS).
@@ -138,15 +150,21 @@ struct ServeArgs {
     /// Endpoint for one rotation function: `FUNCTION_ARN=http://host:port` (repeatable).
     #[arg(long = "lambda-function", value_name = "ARN=URL")]
     lambda_functions: Vec<String>,
-    /// Seconds between purges of expired deleted secrets and scheduled-rotation checks.
-    #[arg(long, default_value_t = 60)]
-    maintenance_interval: u64,
+    /// Seconds between purges of expired deleted secrets and scheduled-rotation checks (at least
+    /// 0.1; fractions let tests see several passes quickly).
+    #[arg(long, default_value = "60", value_parser = parse_interval)]
+    maintenance_interval: std::time::Duration,
     /// Serve plain HTTP instead of HTTPS.
     #[arg(long)]
     http: bool,
-    /// Development mode: in memory, plain HTTP, any credentials accepted, nothing enforced.
+    /// Development mode: in memory (no data directory, no --storage), plain HTTP, any credentials
+    /// accepted, nothing enforced.
     #[arg(long)]
     dev: bool,
+    /// With --dev: the server's clock reads this time (RFC 3339, e.g. 2030-06-14T12:00:00Z) at
+    /// start and advances from there, for tests of time-dependent behaviour (rotation windows).
+    #[arg(long, requires = "dev", value_name = "TIME", value_parser = coffer::clock::parse_start)]
+    dev_clock_start: Option<chrono::DateTime<chrono::Utc>>,
     /// Account id (12 digits) of the account created on first start; in --dev, the default account.
     #[arg(long)]
     account_id: Option<String>,
@@ -288,16 +306,26 @@ fn connections_that_fit(wanted: usize) -> usize {
     wanted.min(fit)
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
-        Command::Serve(args) => server_runtime()?.block_on(serve(args)),
-        Command::Admin(cmd) => server_runtime()?.block_on(admin::run(cmd)),
+fn main() -> std::process::ExitCode {
+    let result = match Cli::parse().command {
+        Command::Serve(args) => server_runtime().and_then(|r| r.block_on(serve(args))),
+        Command::Admin(cmd) => server_runtime().and_then(|r| r.block_on(admin::run(cmd))),
         // Offline and short-lived: no logging, no runtime, and its own exit statuses.
         Command::Policy(PolicyCommand::Lint {
             file,
             format,
             policy_type,
         }) => std::process::exit(policy_lint(&file, format, policy_type)),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // The message chain only: an error returned from `main` prints its Debug form, which
+            // carries a backtrace whenever RUST_BACKTRACE is set (common in CI) — noise for a
+            // user who mistyped a path.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }
 
@@ -361,11 +389,8 @@ mod admin {
                 println!("backed up {} records to {}", report.records, file.display());
             }
             AdminCommand::Restore { file, storage } => {
-                create_private_dir(&storage.data_dir)?;
-                let store = Store::open(store_config(&storage))
-                    .await
-                    .context("opening the store")?;
-                let report = store.restore(&file).await?;
+                coffer::data_dir::check(&storage.data_dir)?;
+                let report = coffer::restore::restore(&file, store_config(&storage)).await?;
                 println!(
                     "restored {} records from {}",
                     report.records,
@@ -429,6 +454,7 @@ mod admin {
     }
 
     async fn open_existing(storage: &StorageArgs) -> anyhow::Result<Store> {
+        coffer::data_dir::check(&storage.data_dir)?;
         let config = store_config(storage);
         if let coffer_store::BackendConfig::Sqlite(path) = &config.backend {
             if !path.exists() {
@@ -439,7 +465,7 @@ mod admin {
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
     // Checked first, so a misspelt limit fails the start.
     let rate_limits = args.limits.rate_limits(&[
         &coffer_model::secretsmanager::SERVICE,
@@ -461,6 +487,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         (Store::open(StoreConfig::memory()).await?, None)
     } else {
         create_private_dir(&args.storage.data_dir)?;
+        // Absolute, so that the paths printed below (CA bundle, credentials) work from anywhere.
+        args.storage.data_dir = std::path::absolute(&args.storage.data_dir)
+            .with_context(|| format!("resolving {}", args.storage.data_dir.display()))?;
         let store = Store::open(store_config(&args.storage))
             .await
             .context("opening the store")?;
@@ -532,7 +561,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         };
         (store, tls)
     };
-    let directory = Arc::new(StoreDirectory::new(store.clone()));
+    let clock: Arc<dyn coffer_server::Clock> = match args.dev_clock_start {
+        Some(start) => Arc::new(coffer::clock::ShiftedClock::starting_at(start)),
+        None => Arc::new(SystemClock),
+    };
+    let directory = Arc::new(StoreDirectory::new(store.clone()).with_clock(clock.clone()));
     // Checked before the server announces itself, so a bad CA file fails the start.
     let mut sts = coffer_sts::StsService::new(store.clone());
     if let Some(path) = &args.oidc_ca {
@@ -549,6 +582,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
+    // Before announcing the server: a SIGTERM sent as soon as the line appears must find the
+    // handler in place.
+    let shutdown = coffer_server::shutdown_signal().context("installing signal handlers")?;
     // The first stdout line is a contract: tests and scripts wait for it.
     println!("coffer listening on {scheme}://{addr}");
     for notice in notices {
@@ -575,18 +611,29 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tokio::spawn(services::maintenance(
         services.secrets_manager.clone(),
         services.sts.clone(),
-        std::time::Duration::from_secs(args.maintenance_interval.max(1)),
+        args.maintenance_interval,
+        clock.clone(),
     ));
     let app = Arc::new(App::new(
         config,
         directory,
         authorizer,
         services.handlers,
-        Arc::new(SystemClock),
+        clock,
     ));
-    coffer_server::serve(listener, tls, app, limits, coffer_server::shutdown_signal()).await;
+    coffer_server::serve(listener, tls, app, limits, shutdown).await;
     tracing::info!("coffer stopped");
     Ok(())
+}
+
+fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(0.1..=1e9).contains(&secs) {
+        return Err(format!("{text} is outside 0.1 to 1e9 seconds"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 fn store_config(args: &StorageArgs) -> StoreConfig {
@@ -605,13 +652,5 @@ fn store_config(args: &StorageArgs) -> StoreConfig {
 }
 
 fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if !dir.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .with_context(|| format!("creating {}", dir.display()))?;
-    }
-    Ok(())
+    coffer::data_dir::create_private_dirs(dir)
 }

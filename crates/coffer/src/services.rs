@@ -7,7 +7,7 @@ use coffer_model::context::RequestContext;
 use coffer_model::schema::{Operation, Service};
 use coffer_model::AwsError;
 use coffer_model::Protocol;
-use coffer_server::{AccessRequest, Authorizer, RoleTrust, ServiceHandler};
+use coffer_server::{AccessRequest, Authorizer, Clock, RoleTrust, ServiceHandler};
 use coffer_store::Store;
 use futures_util::future::BoxFuture;
 use serde_json::Value;
@@ -190,16 +190,19 @@ pub async fn keep_keys_fresh(store: Store) {
 }
 
 /// Every `interval`: purges secrets whose recovery window ended, runs due rotations and deletes
-/// ended STS sessions. All are safe when several nodes share a database.
+/// ended STS sessions, as of the server's `clock`. All are safe when several nodes share a
+/// database. Each finished pass is logged (debug, with its number), so tests can wait for passes
+/// rather than for time.
 pub async fn maintenance(
     secrets_manager: coffer_secretsmanager::SecretsManagerService,
     sts: coffer_sts::StsService,
     interval: std::time::Duration,
+    clock: Arc<dyn Clock>,
 ) {
     let mut ticker = tokio::time::interval(interval);
-    loop {
+    for pass in 1u64.. {
         ticker.tick().await;
-        let now = chrono::Utc::now().timestamp_millis();
+        let now = clock.now().timestamp_millis();
         if let Err(e) = secrets_manager.purge_expired(now).await {
             tracing::warn!(error = %e, "purging deleted secrets failed");
         }
@@ -209,5 +212,6 @@ pub async fn maintenance(
         if let Err(e) = sts.purge_expired(now).await {
             tracing::warn!(error = %e, "purging ended STS sessions failed");
         }
+        tracing::debug!(pass, "maintenance pass finished");
     }
 }

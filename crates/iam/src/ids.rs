@@ -3,8 +3,10 @@
 use rand::rngs::OsRng;
 use rand::Rng;
 
-/// Unique ids (`AIDA…`) and access key ids (`AKIA…`) use upper-case letters and digits.
-const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+/// After their 4-letter prefix, AWS's unique ids (`AIDA…`) and access key ids (`AKIA…`) are
+/// RFC 4648 base32: upper-case letters and the digits 2-7, never 0, 1, 8 or 9 (which some
+/// client-side validators check, e.g. `^AKIA[A-Z2-7]{16}$`).
+const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 /// Secret access keys are 40 characters of the Base64 alphabet.
 const SECRET_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -31,16 +33,16 @@ fn random_string(prefix: &str, len: usize, alphabet: &[u8]) -> String {
 
 /// `AIDA` + 17 characters: the stable id of a user, group (`AGPA`), policy (`ANPA`) or role (`AROA`).
 pub fn unique_id(prefix: &str) -> String {
-    random_string(prefix, UNIQUE_ID_LEN, UPPER_ALNUM)
+    random_string(prefix, UNIQUE_ID_LEN, BASE32)
 }
 
 /// `APKA` + 16 characters, as IAM names SSH public keys.
 pub fn ssh_public_key_id() -> String {
-    random_string("APKA", ACCESS_KEY_ID_LEN, UPPER_ALNUM)
+    random_string("APKA", ACCESS_KEY_ID_LEN, BASE32)
 }
 
 pub fn access_key_id() -> String {
-    random_string(ACCESS_KEY_PREFIX, ACCESS_KEY_ID_LEN, UPPER_ALNUM)
+    random_string(ACCESS_KEY_PREFIX, ACCESS_KEY_ID_LEN, BASE32)
 }
 
 pub fn secret_access_key() -> String {
@@ -53,13 +55,30 @@ mod tests {
 
     #[test]
     fn formats_match_aws() {
-        let id = unique_id(USER_PREFIX);
-        assert_eq!(id.len(), 21);
-        assert!(id.starts_with("AIDA"));
-        assert!(id.bytes().all(|b| UPPER_ALNUM.contains(&b)));
-        let key = access_key_id();
-        assert_eq!(key.len(), 20);
-        assert!(key.starts_with("AKIA"));
+        let base32 = |s: &str| {
+            s.bytes()
+                .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+        };
+        for prefix in [
+            USER_PREFIX,
+            GROUP_PREFIX,
+            POLICY_PREFIX,
+            ROLE_PREFIX,
+            INSTANCE_PROFILE_PREFIX,
+        ] {
+            for _ in 0..200 {
+                let id = unique_id(prefix);
+                assert_eq!(id.len(), 21);
+                assert!(id.starts_with(prefix) && base32(&id[4..]), "{id}");
+            }
+        }
+        for _ in 0..200 {
+            let key = access_key_id();
+            assert_eq!(key.len(), 20);
+            assert!(key.starts_with("AKIA") && base32(&key[4..]), "{key}");
+            let ssh = ssh_public_key_id();
+            assert!(ssh.starts_with("APKA") && base32(&ssh[4..]), "{ssh}");
+        }
         let secret = secret_access_key();
         assert_eq!(secret.len(), 40);
         assert!(secret.bytes().all(|b| SECRET_CHARS.contains(&b)));

@@ -36,8 +36,9 @@ struct CertDoc {
     uploaded: i64,
 }
 
+/// Base32 like IAM's other ids (AWS's examples: `TA7SMP42TDN5Z26OBPJE7EXAMPLE`).
 fn certificate_id() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut rng = OsRng;
     (0..ID_LEN)
         .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
 use crate::keyring::{KeyState, Keyring, KEY_STATE};
+use crate::master_key::MasterKey;
 use crate::record::RawRecord;
 use crate::schema::SCHEMA_VERSION;
 use crate::store::Store;
@@ -79,11 +80,7 @@ impl Store {
             .await
             .map_err(|_| StoreError::Backend("backup reading task failed".to_string()))??;
         // Refuse before writing anything if none of our keys opens the backup.
-        Keyring::build(&state, &self.inner.keys.known()).map_err(|_| {
-            StoreError::Backup(
-                "the backup was sealed under a different master key than this store's".to_string(),
-            )
-        })?;
+        Keyring::build(&state, &self.inner.keys.known()).map_err(|_| different_key())?;
         let state_in = state.clone();
         let records = self
             .run(true, move |t: &mut SealingTxn<'_>| {
@@ -103,6 +100,52 @@ impl Store {
         }
         Ok(BackupReport { records })
     }
+}
+
+/// Checks, reading only its header, that `key` opens the backup at `path` (for a backup taken
+/// mid-rotation, either of the two keys does): lets a restore refuse before it writes anything.
+pub fn verify_backup_key(path: &Path, key: &MasterKey) -> Result<(), StoreError> {
+    let file = File::open(path).map_err(|e| io_error(path, e))?;
+    let mut first = String::new();
+    BufReader::new(file)
+        .read_line(&mut first)
+        .map_err(|e| io_error(path, e))?;
+    if first.is_empty() {
+        return Err(io_error(path, "empty file"));
+    }
+    let state = read_header(path, &first)?;
+    Keyring::build(&state, std::slice::from_ref(key))
+        .map(|_| ())
+        .map_err(|_| different_key())
+}
+
+fn different_key() -> StoreError {
+    StoreError::Backup(
+        "the backup was sealed under a different master key than this store's".to_string(),
+    )
+}
+
+/// The key state recorded in a backup's header line.
+fn read_header(path: &Path, first: &str) -> Result<Vec<u8>, StoreError> {
+    let header: Header =
+        serde_json::from_str(first).map_err(|_| io_error(path, "not a coffer backup"))?;
+    if header.format != FORMAT {
+        return Err(io_error(path, "not a coffer backup"));
+    }
+    if header.schema > SCHEMA_VERSION {
+        return Err(io_error(
+            path,
+            format!(
+                "made by a newer Coffer (schema {} > {SCHEMA_VERSION})",
+                header.schema
+            ),
+        ));
+    }
+    let state = STANDARD
+        .decode(&header.key_state)
+        .map_err(|_| io_error(path, "line 1: bad base64"))?;
+    KeyState::decode(&state)?;
+    Ok(state)
 }
 
 fn write_snapshot(t: &mut SealingTxn<'_>, path: &Path) -> Result<u64, StoreError> {
@@ -161,27 +204,12 @@ fn read_backup(path: &Path) -> Result<(Vec<u8>, Rows), StoreError> {
         .next()
         .ok_or_else(|| io_error(path, "empty file"))?
         .map_err(|e| io_error(path, e))?;
-    let header: Header =
-        serde_json::from_str(&first).map_err(|_| io_error(path, "not a coffer backup"))?;
-    if header.format != FORMAT {
-        return Err(io_error(path, "not a coffer backup"));
-    }
-    if header.schema > SCHEMA_VERSION {
-        return Err(io_error(
-            path,
-            format!(
-                "made by a newer Coffer (schema {} > {SCHEMA_VERSION})",
-                header.schema
-            ),
-        ));
-    }
+    let state = read_header(path, &first)?;
     let b64 = |s: &str, n: usize| {
         STANDARD
             .decode(s)
             .map_err(|_| io_error(path, format!("line {n}: bad base64")))
     };
-    let state = b64(&header.key_state, 1)?;
-    KeyState::decode(&state)?;
     let mut rows = Vec::new();
     for (i, line) in lines.enumerate() {
         let n = i + 2;

@@ -23,7 +23,7 @@ mod secret;
 mod store;
 mod txn;
 
-pub use backup::BackupReport;
+pub use backup::{verify_backup_key, BackupReport};
 pub use config::{BackendConfig, StoreConfig, DATABASE_FILE, MASTER_KEY_FILE};
 pub use error::StoreError;
 pub use master_key::{MasterKey, MasterKeySource, MASTER_KEY_ENV};

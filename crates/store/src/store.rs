@@ -52,6 +52,18 @@ impl Store {
         Ok(store)
     }
 
+    /// Closes the store and waits until its backend released the storage: for SQLite, every
+    /// connection is closed and the WAL checkpointed, so the database file can be moved (as a
+    /// staged restore does). Fails if other handles (clones) of this store are still alive.
+    pub async fn close(self) -> Result<(), StoreError> {
+        let inner = Arc::try_unwrap(self.inner).map_err(|_| {
+            StoreError::Backend("the store is still in use by other handles".to_string())
+        })?;
+        tokio::task::spawn_blocking(move || inner.backend.close())
+            .await
+            .map_err(|_| StoreError::Backend("store closing task failed".to_string()))
+    }
+
     pub fn backend_kind(&self) -> BackendKind {
         self.inner.kind
     }

@@ -18,4 +18,7 @@ pub(crate) trait Backend: Send + Sync {
     fn get_now(&self, _table: &str, _key: &str) -> Option<Result<Option<RawRecord>, StoreError>> {
         None
     }
+    /// Stops taking jobs and returns once the engine released its storage (every connection
+    /// closed), so that files can be moved. Blocks: call it off the async runtime.
+    fn close(self: Box<Self>) {}
 }

@@ -143,8 +143,28 @@ pub async fn backup_restore(h: &Harness) {
         Err(StoreError::Backup(_))
     ));
 
+    // The header alone tells whether a key opens the backup, before anything is written.
+    coffer_store::verify_backup_key(&file, &key).unwrap();
+    assert!(matches!(
+        coffer_store::verify_backup_key(&file, &MasterKey::generate()),
+        Err(StoreError::Backup(_))
+    ));
+    assert!(matches!(
+        coffer_store::verify_backup_key(&h.dir.path().join("missing"), &key),
+        Err(StoreError::Backup(_))
+    ));
+
     if h.durable() {
-        drop(target);
+        // A clone still open keeps the store from closing; once it is gone, `close` returns with
+        // the storage released: for SQLite the WAL is checkpointed into the database file.
+        let clone = target.clone();
+        assert!(target.close().await.is_err());
+        clone.close().await.unwrap();
+        if matches!(target_h.kind, crate::support::Kind::Sqlite) {
+            let mut wal = target_h.db_path().into_os_string();
+            wal.push("-wal");
+            assert!(!std::path::Path::new(&wal).exists(), "WAL left after close");
+        }
         let target = target_h.open(&key).await;
         assert_eq!(dump(&target).await.len(), 1502);
     }

@@ -39,6 +39,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) struct SqliteBackend {
     writer: Sender<Box<dyn Job>>,
     readers: Sender<Box<dyn Job>>,
+    /// The connection threads, the writer's first, joined by `close` (each ends when its channel
+    /// closes).
+    threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl SqliteBackend {
@@ -63,9 +66,9 @@ impl SqliteBackend {
         migrate(&conn)?;
 
         let (writer_tx, writer_rx) = channel::<Box<dyn Job>>();
-        std::thread::Builder::new()
+        let mut threads = vec![std::thread::Builder::new()
             .name("coffer-sqlite-writer".to_string())
-            .spawn(move || writer::run(conn, writer_rx))?;
+            .spawn(move || writer::run(conn, writer_rx))?];
 
         let (reader_tx, reader_rx) = channel::<Box<dyn Job>>();
         let reader_rx = Arc::new(Mutex::new(reader_rx));
@@ -76,13 +79,16 @@ impl SqliteBackend {
             )?;
             conn.busy_timeout(BUSY_TIMEOUT)?;
             let rx = reader_rx.clone();
-            std::thread::Builder::new()
-                .name(format!("coffer-sqlite-reader-{i}"))
-                .spawn(move || reader::run(conn, rx))?;
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("coffer-sqlite-reader-{i}"))
+                    .spawn(move || reader::run(conn, rx))?,
+            );
         }
         Ok(SqliteBackend {
             writer: writer_tx,
             readers: reader_tx,
+            threads,
         })
     }
 }
@@ -151,5 +157,26 @@ impl Backend for SqliteBackend {
 
     fn read(&self, job: Box<dyn Job>) {
         let _ = self.readers.send(job);
+    }
+
+    fn close(self: Box<Self>) {
+        let SqliteBackend {
+            writer,
+            readers,
+            threads,
+        } = *self;
+        // Closing a channel ends its threads once their queued jobs ran, and each connection
+        // closes with its thread. Readers first: the last connection to close checkpoints the WAL
+        // into the database file and removes it, which a read-only connection cannot do.
+        let mut threads = threads.into_iter();
+        let writer_thread = threads.next();
+        drop(readers);
+        for reader in threads {
+            let _ = reader.join();
+        }
+        drop(writer);
+        if let Some(thread) = writer_thread {
+            let _ = thread.join();
+        }
     }
 }

@@ -1,14 +1,16 @@
 //! Temporary credentials stored by STS end to end through the store-backed key directory: they
 //! authenticate until they expire (then `ExpiredToken`), and once the maintenance purge deleted
-//! them they are unknown. Runs the server in process so the session can be made to end within a
-//! second, which STS's 900-second minimum does not allow through the API.
-
-mod in_process;
+//! them they are unknown. Runs the server in process with a clock the test moves: the session is
+//! stored to end a minute after it began (STS's 900-second minimum, plus moving past it, would
+//! exceed the 15 minutes of signing-time skew the server accepts from the SDK's real clock).
 
 use std::sync::Arc;
 
 use coffer::directory::StoreDirectory;
+use coffer_server::Clock;
 use coffer_sts::sessions::{self, SessionDoc, SessionKind};
+
+use crate::in_process::{self, ManualClock};
 
 const ACCOUNT: &str = "111122223333";
 
@@ -29,22 +31,24 @@ async fn stored_sessions_expire_and_are_purged() {
         .await
         .expect("store");
     let services = coffer::services::build(&store, None);
-    let (url, _stop) = in_process::serve(
+    let clock = Arc::new(ManualClock::at(chrono::Utc::now()));
+    let (url, _stop) = in_process::serve_with_clock(
         &store,
-        Arc::new(StoreDirectory::new(store.clone())),
+        Arc::new(StoreDirectory::new(store.clone()).with_clock(clock.clone())),
         services.handlers,
+        clock.clone(),
     )
     .await;
 
     let (key, secret, token) = sessions::new_credentials();
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = clock.now().timestamp_millis();
     let doc = SessionDoc {
         kind: SessionKind::SessionToken,
         account_id: ACCOUNT.into(),
         arn: format!("arn:aws:iam::{ACCOUNT}:root"),
         user_id: ACCOUNT.into(),
         issued_at_millis: now,
-        expires_at_millis: now + 1_500,
+        expires_at_millis: now + 60_000,
         role: None,
         user_name: None,
         source_user_id: None,
@@ -92,14 +96,21 @@ async fn stored_sessions_expire_and_are_purged() {
         .expect_err("wrong token");
     assert_eq!(code(&e).as_deref(), Some("InvalidClientTokenId"));
 
-    tokio::time::sleep(std::time::Duration::from_millis(1_700)).await;
+    // Still live a moment before its end; ended at its end.
+    clock.advance(chrono::Duration::milliseconds(59_999));
+    sts.get_caller_identity()
+        .send()
+        .await
+        .expect("live until it ends");
+    clock.advance(chrono::Duration::milliseconds(1));
     let e = sts.get_caller_identity().send().await.expect_err("expired");
     assert_eq!(code(&e).as_deref(), Some("ExpiredToken"));
 
-    // The maintenance task's purge deletes it; the key is then unknown.
+    // A later pass of the maintenance task's purge deletes it; the key is then unknown.
+    clock.advance(chrono::Duration::seconds(1));
     let purged = services
         .sts
-        .purge_expired(chrono::Utc::now().timestamp_millis())
+        .purge_expired(clock.now().timestamp_millis())
         .await
         .expect("purge");
     assert_eq!(purged, 1);

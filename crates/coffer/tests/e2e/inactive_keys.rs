@@ -2,13 +2,13 @@
 //! session token. The server runs in process with a directory the test controls directly, on a real
 //! socket, called by aws-sdk-rust (the same through IAM's API: tests/e2e/test_authorization.py).
 
-mod in_process;
-
 use std::sync::Arc;
 
 use coffer_auth::SecretAccessKey;
 use coffer_model::context::{Principal, PrincipalKind};
 use coffer_server::{KeyEntry, MemoryDirectory, SessionBinding};
+
+use crate::in_process;
 
 const SECRET: &str = "inactiveKeysTestSecret0123456789abcdefgh";
 

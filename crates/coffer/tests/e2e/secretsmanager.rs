@@ -1,14 +1,12 @@
 //! Secrets Manager end to end: the real binary over HTTPS, called with aws-sdk-secretsmanager.
 
-mod support;
-
+use crate::support::{self, Server};
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::primitives::Blob;
 use aws_sdk_secretsmanager::types::{
     Filter, FilterNameStringType, ReplicaRegionType, RotationRulesType, Tag,
 };
 use aws_sdk_secretsmanager::Client;
-use support::Server;
 
 fn client(server: &Server) -> Client {
     Client::new(&server.root_config())

@@ -2,32 +2,16 @@
 //! AWS's throttling errors over Query and JSON 1.1 once a quota is spent, the bucket refills only as
 //! the test's clock moves, and another principal is not affected.
 
-mod in_process;
+use std::sync::Arc;
 
-use std::sync::{Arc, Mutex};
-
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use coffer_auth::SecretAccessKey;
 use coffer_model::context::{Principal, PrincipalKind};
-use coffer_server::{AppConfig, Clock, KeyEntry, MemoryDirectory, RateLimits};
+use coffer_server::{AppConfig, KeyEntry, MemoryDirectory, RateLimits};
+
+use crate::in_process::{self, ManualClock};
 
 const SECRET: &str = "rateLimitTestSecret0123456789abcdefghijk";
-
-/// Time stands still unless the test moves it.
-struct ManualClock(Mutex<DateTime<Utc>>);
-
-impl ManualClock {
-    fn advance(&self, by: Duration) {
-        let mut now = self.0.lock().unwrap();
-        *now += by;
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-}
 
 fn key(directory: &MemoryDirectory, id: &str, user: &str) {
     directory.insert(
@@ -76,7 +60,7 @@ async fn quotas_refill_from_the_injected_clock() {
     limits
         .set("secretsmanager:ListSecrets", 1.0, &schemas)
         .unwrap();
-    let clock = Arc::new(ManualClock(Mutex::new(Utc::now())));
+    let clock = Arc::new(ManualClock::at(Utc::now()));
     let (url, _stop) = in_process::serve_with(
         &store,
         Arc::new(directory),

@@ -1,8 +1,6 @@
 //! End-to-end tests: the real binary, called with aws-sdk-rust over HTTPS with the generated CA.
 
-mod support;
-
-use support::{Server, ACCOUNT, ROOT_KEY};
+use crate::support::{Server, ACCOUNT, ROOT_KEY};
 
 #[tokio::test]
 async fn sdk_get_caller_identity_over_https() {
