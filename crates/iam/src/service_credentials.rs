@@ -8,8 +8,6 @@ use coffer_model::iam::*;
 use coffer_model::sensitive::Sensitive;
 use coffer_model::types::Timestamp;
 use coffer_store::{NewRecord, Txn};
-use rand::rngs::OsRng;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::to_json;
@@ -42,10 +40,7 @@ struct CredentialDoc {
 }
 
 fn password() -> String {
-    let mut rng = OsRng;
-    (0..PASSWORD_LEN)
-        .map(|_| char::from(PASSWORD_CHARS[rng.gen_range(0..PASSWORD_CHARS.len())]))
-        .collect()
+    ids::random_string("", PASSWORD_LEN, PASSWORD_CHARS)
 }
 
 pub(crate) fn user_has_credentials(txn: &mut dyn Txn, account: &str, user: &str) -> TxResult<bool> {

@@ -6,8 +6,6 @@ use coffer_model::context::RequestContext;
 use coffer_model::iam::*;
 use coffer_model::types::Timestamp;
 use coffer_store::Txn;
-use rand::rngs::OsRng;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::caller::named_user;
@@ -39,10 +37,7 @@ struct CertDoc {
 /// Base32 like IAM's other ids (AWS's examples: `TA7SMP42TDN5Z26OBPJE7EXAMPLE`).
 fn certificate_id() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut rng = OsRng;
-    (0..ID_LEN)
-        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
-        .collect()
+    crate::ids::random_string("", ID_LEN, ALPHABET)
 }
 
 fn malformed() -> IamError {

@@ -2,7 +2,6 @@
 
 use coffer_model::context::RequestContext;
 use coffer_model::Timestamp;
-use rand::rngs::OsRng;
 use rand::Rng;
 
 use crate::state::Scope;
@@ -54,16 +53,13 @@ const SUFFIX_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu
 
 /// The 6 random characters AWS appends to a secret's name in its ARN.
 pub(crate) fn random_suffix() -> String {
-    let mut rng = OsRng;
-    (0..6)
-        .map(|_| char::from(SUFFIX_ALPHABET[rng.gen_range(0..SUFFIX_ALPHABET.len())]))
-        .collect()
+    coffer_iam::ids::random_string("", 6, SUFFIX_ALPHABET)
 }
 
 /// A random (version 4) UUID, as AWS uses for version ids it generates itself.
 pub(crate) fn new_uuid() -> String {
     let mut b = [0u8; 16];
-    OsRng.fill(&mut b);
+    rand::thread_rng().fill(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();

@@ -3,8 +3,6 @@
 //! an index by expiry lets the maintenance task purge ended sessions without a full scan.
 
 use coffer_store::{NewRecord, Record, StoreError, Txn};
-use rand::rngs::OsRng;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 pub const SESSIONS: &str = "sts_sessions";
@@ -99,13 +97,7 @@ const UPPER_BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 fn random(prefix: &str, len: usize, alphabet: &[u8]) -> String {
-    let mut rng = OsRng;
-    let mut s = String::with_capacity(len);
-    s.push_str(prefix);
-    while s.len() < len {
-        s.push(char::from(alphabet[rng.gen_range(0..alphabet.len())]));
-    }
-    s
+    coffer_iam::ids::random_string(prefix, len, alphabet)
 }
 
 /// New temporary credentials: `ASIA…` (20 characters), a 40-character secret and an opaque token

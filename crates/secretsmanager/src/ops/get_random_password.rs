@@ -4,7 +4,6 @@ use coffer_model::secretsmanager::{
     GetRandomPasswordRequest, GetRandomPasswordResponse, SecretsManagerError,
 };
 use coffer_model::Sensitive;
-use rand::rngs::OsRng;
 use rand::seq::SliceRandom;
 use zeroize::Zeroize;
 
@@ -65,7 +64,8 @@ pub(crate) fn generate(input: &GetRandomPasswordRequest) -> OpResult<String> {
             "Password length is too short based on the required types.",
         ));
     }
-    let mut rng = OsRng;
+    // A CSPRNG seeded from the OS: one system call per password, not one per character.
+    let mut rng = rand::thread_rng();
     let mut chars: Vec<char> = Vec::with_capacity(length);
     for c in &required {
         if let Some(ch) = c.choose(&mut rng) {
