@@ -25,6 +25,7 @@ fn ctx(principal: Principal) -> RequestContext {
         source_ip: Some("10.1.2.3".parse().unwrap()),
         secure_transport: true,
         now_millis: 1_767_323_045_678,
+        mfa_authenticated_at_millis: None,
     }
 }
 

@@ -21,6 +21,7 @@ fn ctx(principal: Principal) -> RequestContext {
         source_ip: None,
         secure_transport: true,
         now_millis: 1_780_000_000_000,
+        mfa_authenticated_at_millis: None,
     }
 }
 

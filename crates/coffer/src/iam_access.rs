@@ -350,5 +350,6 @@ pub async fn access_request(
         conditions,
         resource_policy: None,
         role_trust: None,
+        mfa_authenticated_at_millis: None,
     })
 }

@@ -66,6 +66,7 @@ impl Sts {
             role_trust: access.assumes_role.then_some(RoleTrust {
                 document: access.trust_policy,
             }),
+            mfa_authenticated_at_millis: access.mfa_authenticated_at_millis,
         })
     }
 }
@@ -86,6 +87,7 @@ impl SecretsManager {
             conditions: access.conditions.into_iter().collect(),
             resource_policy: access.resource_policy,
             role_trust: None,
+            mfa_authenticated_at_millis: None,
         })
     }
 }
@@ -142,6 +144,7 @@ impl coffer_secretsmanager::AccessCheck for AuthorizerCheck {
                 conditions: access.conditions.into_iter().collect(),
                 resource_policy: access.resource_policy,
                 role_trust: None,
+                mfa_authenticated_at_millis: None,
             };
             self.0
                 .authorize(ctx, &request)

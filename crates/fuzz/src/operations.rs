@@ -82,6 +82,7 @@ fn context() -> RequestContext {
         source_ip: None,
         secure_transport: true,
         now_millis: 1_700_000_000_000,
+        mfa_authenticated_at_millis: None,
     }
 }
 

@@ -38,4 +38,9 @@ pub struct RequestContext {
     pub secure_transport: bool,
     /// Request time in milliseconds since the epoch (the server's clock, injectable in tests).
     pub now_millis: i64,
+    /// When an MFA code sent with the request (`SerialNumber` + `TokenCode` of `AssumeRole`,
+    /// `GetSessionToken`) was verified: part of who the caller is, established once before
+    /// authorization (the trust policy may require `aws:MultiFactorAuthPresent`) and read by the
+    /// operation (a code is good only once, so it cannot be verified twice).
+    pub mfa_authenticated_at_millis: Option<i64>,
 }

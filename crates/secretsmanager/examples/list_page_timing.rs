@@ -28,6 +28,7 @@ fn ctx(now: i64) -> RequestContext {
         source_ip: None,
         secure_transport: true,
         now_millis: now,
+        mfa_authenticated_at_millis: None,
     }
 }
 

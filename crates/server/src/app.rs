@@ -284,7 +284,7 @@ impl App {
             coffer_wire::validate(&input, shape).map_err(wire_error)?;
         }
 
-        let ctx = RequestContext {
+        let mut ctx = RequestContext {
             request_id: request_id.to_string(),
             principal: caller.principal,
             region: caller
@@ -293,11 +293,13 @@ impl App {
             source_ip: conn.peer_ip,
             secure_transport: conn.secure,
             now_millis: self.clock.now().timestamp_millis(),
+            mfa_authenticated_at_millis: None,
         };
         if !self.config.dev_mode {
             let action = format!("{}:{}", service.signing_name, op.name);
             if !UNAUTHORIZED_ACTIONS.contains(&action.as_str()) {
                 let request = handler.access(&ctx, op, &input).await.map_err(fail)?;
+                ctx.mfa_authenticated_at_millis = request.mfa_authenticated_at_millis;
                 self.authorizer
                     .authorize(&ctx, &request)
                     .await

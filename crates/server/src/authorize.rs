@@ -20,6 +20,9 @@ pub struct AccessRequest {
     /// Set when the request assumes a role: the role's trust policy must allow it, whatever
     /// else does.
     pub role_trust: Option<RoleTrust>,
+    /// An MFA code sent with the request, verified while its access was worked out: the pipeline
+    /// puts it into the request context for the authorizer and the operation.
+    pub mfa_authenticated_at_millis: Option<i64>,
 }
 
 /// The trust policy of a role being assumed.
@@ -37,6 +40,7 @@ impl AccessRequest {
             conditions: Vec::new(),
             resource_policy: None,
             role_trust: None,
+            mfa_authenticated_at_millis: None,
         }
     }
 }

@@ -6,7 +6,7 @@ use coffer_model::context::{PrincipalKind, RequestContext};
 use coffer_model::AwsError;
 use serde_json::Value;
 
-use crate::common::{access_denied, remember_mfa, store_failed, verify_mfa};
+use crate::common::{access_denied, store_failed, verify_mfa};
 use crate::StsService;
 
 /// An STS request's action, resource, condition keys and resource policy.
@@ -19,6 +19,8 @@ pub struct Access {
     pub assumes_role: bool,
     /// The role's trust policy as stored; `None` when the role does not exist.
     pub trust_policy: Option<String>,
+    /// When the MFA code sent with the request was verified.
+    pub mfa_authenticated_at_millis: Option<i64>,
 }
 
 /// A role ARN's parts: account, path (`/` or `/a/b/`) and name.
@@ -95,7 +97,9 @@ fn tag_conditions(input: &Value, conditions: &mut Vec<(String, Vec<String>)>) {
 
 impl StsService {
     /// Verifies an MFA code passed with the request now, so that the trust policy sees
-    /// `aws:MultiFactorAuthPresent`; a wrong code is refused before anything else.
+    /// `aws:MultiFactorAuthPresent`; a wrong code is refused before anything else. The time of
+    /// the verification goes into the request context (see `RequestContext`), where the operation
+    /// finds it.
     async fn mfa_access(
         &self,
         ctx: &RequestContext,
@@ -104,7 +108,7 @@ impl StsService {
     ) -> Result<(), AwsError> {
         let field = |name: &str| input.get(name).and_then(Value::as_str);
         if let Some(at) = verify_mfa(self, ctx, field("SerialNumber"), field("TokenCode")).await? {
-            remember_mfa(self, ctx, at);
+            access.mfa_authenticated_at_millis = Some(at);
             access
                 .conditions
                 .push(("aws:MultiFactorAuthPresent".into(), vec!["true".into()]));
@@ -129,6 +133,7 @@ impl StsService {
             conditions: Vec::new(),
             assumes_role: false,
             trust_policy: None,
+            mfa_authenticated_at_millis: None,
         };
         match op {
             "AssumeRole" => {

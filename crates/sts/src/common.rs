@@ -227,8 +227,8 @@ pub(crate) async fn verify_mfa(
     }
 }
 
-/// The MFA verification of this request: done while authorizing it, or now (in --dev, where
-/// nothing is authorized).
+/// The MFA verification of this request: done while its access was worked out (the request
+/// context carries it), or now (in --dev, where nothing is authorized).
 pub(crate) async fn check_mfa(
     svc: &StsService,
     ctx: &RequestContext,
@@ -238,23 +238,10 @@ pub(crate) async fn check_mfa(
     if serial.is_none() && code.is_none() {
         return Ok(None);
     }
-    let earlier = svc
-        .mfa_verified
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&ctx.request_id);
-    match earlier {
+    match ctx.mfa_authenticated_at_millis {
         Some(at) => Ok(Some(at)),
         None => verify_mfa(svc, ctx, serial, code).await,
     }
-}
-
-/// Remembers a verification for the operation of the same request.
-pub(crate) fn remember_mfa(svc: &StsService, ctx: &RequestContext, at: i64) {
-    let mut map = svc.mfa_verified.lock().unwrap_or_else(|e| e.into_inner());
-    // Requests denied after verification never collect theirs.
-    map.retain(|_, when| ctx.now_millis - *when < 60_000);
-    map.insert(ctx.request_id.clone(), at);
 }
 
 /// New credentials stored for `doc` (whose expiry decides `Expiration`).

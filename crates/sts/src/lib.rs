@@ -23,9 +23,6 @@ pub use access::Access;
 #[derive(Clone)]
 pub struct StsService {
     store: Store,
-    /// MFA codes verified while authorizing a request (a code can be used only once, and the trust
-    /// policy needs `aws:MultiFactorAuthPresent`): request id → when, for the operation that follows.
-    mfa_verified: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
     /// OIDC issuers' keys for `AssumeRoleWithWebIdentity`, cached and fetched within limits.
     oidc: std::sync::Arc<oidc::Fetcher>,
 }
@@ -34,7 +31,6 @@ impl StsService {
     pub fn new(store: Store) -> Self {
         StsService {
             store,
-            mfa_verified: Default::default(),
             oidc: std::sync::Arc::new(oidc::Fetcher::new(Vec::new())),
         }
     }

@@ -72,6 +72,7 @@ fn ctx(principal: Principal) -> RequestContext {
         source_ip: None,
         secure_transport: true,
         now_millis: NOW_MILLIS,
+        mfa_authenticated_at_millis: None,
     }
 }
 

@@ -317,5 +317,6 @@ fn scheduler_context(scope: &Scope, now: i64) -> RequestContext {
         source_ip: None,
         secure_transport: true,
         now_millis: now,
+        mfa_authenticated_at_millis: None,
     }
 }

@@ -42,6 +42,7 @@ pub fn ctx_for(region: &str, now: i64) -> RequestContext {
         source_ip: None,
         secure_transport: true,
         now_millis: now,
+        mfa_authenticated_at_millis: None,
     }
 }
 
