@@ -67,6 +67,9 @@ pub struct LoadReport {
     pub server_cpu_us_per_req: Option<f64>,
     /// One clock tick over the responses: the precision of the figure above.
     pub cpu_resolution_us: Option<f64>,
+    /// CPU the rest of the machine used meanwhile, in cores: a figure measured beside other work
+    /// is not a figure (see `suite::QUIET_CORES`).
+    pub foreign_load_cores: Option<f64>,
     pub server_memory: Option<Memory>,
 }
 
@@ -117,6 +120,7 @@ pub async fn run(
     let ticks_before = config
         .server_pid
         .and_then(|p| proc_stats::cpu_ticks(p).ok());
+    let load_before = proc_stats::LoadSample::now(config.server_pid);
     let start = Instant::now();
 
     let mut total = WorkerResult::default();
@@ -138,6 +142,7 @@ pub async fn run(
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
+    let load_after = proc_stats::LoadSample::now(config.server_pid);
     let ticks_after = config
         .server_pid
         .and_then(|p| proc_stats::cpu_ticks(p).ok());
@@ -167,6 +172,10 @@ pub async fn run(
         max_us: l.max_us(),
         server_cpu_us_per_req: cpu,
         cpu_resolution_us: cpu.and(proc_stats::cpu_resolution_us(hz, responses)),
+        foreign_load_cores: match (load_before, load_after) {
+            (Some(b), Some(a)) => b.foreign_cores(&a, elapsed, hz),
+            _ => None,
+        },
         server_memory: config.server_pid.and_then(|p| proc_stats::memory(p).ok()),
     }
 }

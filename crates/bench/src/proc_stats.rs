@@ -86,6 +86,66 @@ pub fn cpu_us_per_request(before: u64, after: u64, ticks_per_s: u64, requests: u
     Some(cpu_s * 1e6 / requests as f64)
 }
 
+/// Busy clock ticks of the whole machine, all cores (`cpu` line of /proc/stat: user, nice, system,
+/// irq, softirq, steal; not idle or iowait).
+pub fn machine_busy_ticks() -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").context("reading /proc/stat")?;
+    parse_machine_busy_ticks(&stat)
+}
+
+pub fn parse_machine_busy_ticks(stat: &str) -> anyhow::Result<u64> {
+    let line = stat
+        .lines()
+        .find(|l| l.starts_with("cpu "))
+        .ok_or_else(|| anyhow!("no cpu line in /proc/stat"))?;
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse::<u64>().context("/proc/stat field"))
+        .collect::<anyhow::Result<_>>()?;
+    // user nice system idle iowait irq softirq steal [guest guest_nice, already in user/nice]
+    let at = |i: usize| fields.get(i).copied().unwrap_or(0);
+    Ok(at(0) + at(1) + at(2) + at(5) + at(6) + at(7))
+}
+
+/// The machine's CPU use that is neither the server's nor the load generator's, between two
+/// samples: what else ran while a figure was measured, in cores (1.0 = one core busy throughout).
+#[derive(Clone, Copy, Debug)]
+pub struct LoadSample {
+    machine: u64,
+    server: u64,
+    generator: u64,
+}
+
+impl LoadSample {
+    pub fn now(server_pid: Option<u32>) -> Option<LoadSample> {
+        Some(LoadSample {
+            machine: machine_busy_ticks().ok()?,
+            server: match server_pid {
+                Some(pid) => cpu_ticks(pid).ok()?,
+                None => 0,
+            },
+            generator: cpu_ticks(std::process::id()).ok()?,
+        })
+    }
+
+    /// Cores of foreign load from `self` to `later`, over `elapsed_s` seconds.
+    pub fn foreign_cores(
+        &self,
+        later: &LoadSample,
+        elapsed_s: f64,
+        ticks_per_s: u64,
+    ) -> Option<f64> {
+        if elapsed_s <= 0.0 || ticks_per_s == 0 {
+            return None;
+        }
+        let ours =
+            later.server.checked_sub(self.server)? + later.generator.checked_sub(self.generator)?;
+        let all = later.machine.checked_sub(self.machine)?;
+        Some(all.saturating_sub(ours) as f64 / ticks_per_s as f64 / elapsed_s)
+    }
+}
+
 /// The granularity of that figure: one clock tick spread over the requests, in microseconds.
 pub fn cpu_resolution_us(ticks_per_s: u64, requests: u64) -> Option<f64> {
     if requests == 0 || ticks_per_s == 0 {
@@ -97,6 +157,34 @@ pub fn cpu_resolution_us(ticks_per_s: u64, requests: u64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn machine_busy_ticks_leave_idle_and_iowait_out() {
+        let stat = "cpu  100 5 50 9000 40 3 2 1 0 0\ncpu0 50 2 25 4500 20 1 1 0 0 0\nintr 1\n";
+        assert_eq!(
+            parse_machine_busy_ticks(stat).unwrap(),
+            100 + 5 + 50 + 3 + 2 + 1
+        );
+        assert!(parse_machine_busy_ticks("intr 1\n").is_err());
+    }
+
+    #[test]
+    fn foreign_load_is_what_neither_side_used() {
+        let a = LoadSample {
+            machine: 1000,
+            server: 100,
+            generator: 50,
+        };
+        let b = LoadSample {
+            machine: 1300,
+            server: 200,
+            generator: 100,
+        };
+        // 300 busy ticks in 1 s at 100 ticks/s, of which 150 ours: 1.5 cores of others.
+        assert_eq!(a.foreign_cores(&b, 1.0, 100), Some(1.5));
+        // Counters going backwards (another process took the pid) give no figure.
+        assert_eq!(b.foreign_cores(&a, 1.0, 100), None);
+    }
 
     const STAT: &str = "4242 (tokio (rt) x) S 1 4242 4242 0 -1 4194560 1234 0 0 0 \
                         350 125 0 0 20 0 5 0 99999 123456789 2048 18446744073709551615";

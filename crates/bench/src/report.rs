@@ -108,13 +108,16 @@ pub fn results_markdown(r: &SuiteResult) -> String {
     let _ = writeln!(
         s,
         "- Machine: {} × {}, Linux {}; servers pinned to core {}, load generator on the other. \
-         Load average before / after: {} / {}.\n",
+         Load average before / after: {} / {}; other processes' CPU when the run began: {}.\n",
         m.cores,
         m.cpu,
         m.kernel,
         m.server_core.as_deref().unwrap_or("(not pinned)"),
         m.load_average_before,
-        r.load_average_after
+        r.load_average_after,
+        m.foreign_load_at_start
+            .map(|c| format!("{c:.2} cores"))
+            .unwrap_or_else(|| "unknown".into())
     );
 
     let _ = writeln!(s, "### Start-up and memory\n");
@@ -180,7 +183,10 @@ pub fn results_markdown(r: &SuiteResult) -> String {
     let _ = writeln!(
         s,
         "\n### Peak throughput and server CPU per request\n\nEach cell: successful requests/s at the best concurrency tried (in brackets), then the \
-         server's CPU time (user + system) per response at that point.\n"
+         server's CPU time (user + system) per response at that point; **busy** and a figure mark a point \
+         measured while other processes used that many cores (more than {:.2}) after {} attempts.\n",
+        crate::suite::QUIET_CORES,
+        crate::suite::POINT_ATTEMPTS
     );
     let kinds: Vec<&TargetResult> = r.targets.iter().collect();
     let _ = write!(s, "| workload |");
@@ -198,7 +204,7 @@ pub fn results_markdown(r: &SuiteResult) -> String {
             let ran = t.points.iter().any(|p| p.workload == w);
             let cell = match peak(r, t.target, w) {
                 Some(p) => format!(
-                    " {} ({}) · {}{} |",
+                    " {} ({}) · {}{}{} |",
                     rate(p.rps),
                     p.concurrency,
                     fmt_us(p.server_cpu_us_per_req),
@@ -206,7 +212,8 @@ pub fn results_markdown(r: &SuiteResult) -> String {
                         format!(" · {} errors", p.errors)
                     } else {
                         String::new()
-                    }
+                    },
+                    busy_mark(p)
                 ),
                 None if ran => {
                     let first = t
@@ -548,4 +555,12 @@ pub fn benchmarks_md(r: &SuiteResult, results_md: &str, notes: Option<&str>) -> 
         s.push('\n');
     }
     s
+}
+
+/// ` · busy 0.80` for a point measured beside other work, else nothing.
+fn busy_mark(p: &LoadReport) -> String {
+    match p.foreign_load_cores {
+        Some(cores) if cores >= crate::suite::QUIET_CORES => format!(" · **busy** {cores:.2}"),
+        _ => String::new(),
+    }
 }
