@@ -15,8 +15,8 @@ use crate::error::{Fail, OpResult};
 use crate::filter::check_filters;
 use crate::lookup::{parse_secret_id, require, SecretRef};
 use crate::ops::get_secret_value::{read_value, touch, Accessed};
-use crate::state::Scope;
 use crate::ops::list_secrets::{page_size, select, Selection};
+use crate::state::Scope;
 use crate::token;
 
 const MAX_PAGE: usize = 20;
@@ -106,7 +106,8 @@ pub(crate) async fn run(
                         Ok((v, touched)) => {
                             values.push(entry(v));
                             accessed.extend(
-                                touched.map(|(name, version)| (secret_scope.clone(), name, version)),
+                                touched
+                                    .map(|(name, version)| (secret_scope.clone(), name, version)),
                             );
                         }
                         Err(Fail::Aws(e)) => errors.push(error_entry(id, e)),

@@ -192,7 +192,10 @@ async fn batch_by_ids_reads_other_accounts_secrets_by_full_arn() {
         errors,
         [
             (default_key, "InvalidRequestException".to_string()),
-            ("shared".to_string(), "ResourceNotFoundException".to_string())
+            (
+                "shared".to_string(),
+                "ResourceNotFoundException".to_string()
+            )
         ]
     );
 }
