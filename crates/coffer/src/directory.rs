@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use coffer_auth::SecretAccessKey;
 use coffer_iam::access_keys::{self, KeyStatus};
+use coffer_iam::service_access;
 use coffer_model::context::{Principal, PrincipalKind};
 use coffer_model::AwsError;
 use coffer_server::{Clock, Directory, KeyEntry, SessionBinding, SystemClock};
@@ -20,7 +21,13 @@ pub struct StoreDirectory {
     /// Last use recorded per key (seconds, service, region), so that the store is written at most
     /// once per key, service and region per minute, off the request path.
     recorded: Mutex<HashMap<String, (i64, String, String)>>,
+    /// Last attempt recorded per entity, service, action and region (seconds), for service
+    /// last-accessed data: written at most once a minute each, off the request path.
+    attempts: Mutex<HashMap<AttemptKey, i64>>,
 }
+
+/// An IAM entity's attempt on an action from a region: (unique id, service, action, region).
+type AttemptKey = (String, String, String, String);
 
 impl StoreDirectory {
     pub fn new(store: Store) -> Self {
@@ -28,6 +35,7 @@ impl StoreDirectory {
             store,
             clock: Arc::new(SystemClock),
             recorded: Mutex::new(HashMap::new()),
+            attempts: Mutex::new(HashMap::new()),
         }
     }
 
@@ -149,6 +157,54 @@ impl Directory for StoreDirectory {
                 tracing::warn!(error = %e, "recording an access key's last use failed");
             }
         });
+    }
+
+    fn record_access(&self, principal: &Principal, service: &str, action: &str, region: &str) {
+        let Some(entity) = service_access::tracked_entity(principal) else {
+            return;
+        };
+        let now = self.clock.now().timestamp();
+        let key = (
+            entity.to_string(),
+            service.to_string(),
+            action.to_string(),
+            region.to_string(),
+        );
+        if !self.attempt_is_new(key, now) {
+            return;
+        }
+        let store = self.store.clone();
+        let (account, entity, service, action, region) = (
+            principal.account_id.clone(),
+            entity.to_string(),
+            service.to_string(),
+            action.to_string(),
+            region.to_string(),
+        );
+        tokio::spawn(async move {
+            let written = store
+                .write(move |txn| {
+                    service_access::record(txn, &account, &entity, &service, &action, &region, now)
+                })
+                .await;
+            if let Err(e) = written {
+                tracing::warn!(error = %e, "recording a service's last access failed");
+            }
+        });
+    }
+}
+
+impl StoreDirectory {
+    /// Whether an attempt must be written: not when the same one was, less than a minute ago.
+    fn attempt_is_new(&self, key: AttemptKey, now: i64) -> bool {
+        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        match attempts.get(&key) {
+            Some(at) if now - at < service_access::GRANULARITY_SECS => false,
+            _ => {
+                attempts.insert(key, now);
+                true
+            }
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! reads access keys through [`access_keys::find`] / [`access_keys::from_record`].
 
 pub mod access_keys;
+mod access_reports;
 mod account;
 pub mod accounts;
 mod attachments;
@@ -36,6 +37,7 @@ mod records;
 pub mod roles;
 pub mod saml_providers;
 pub mod server_certificates;
+pub mod service_access;
 mod service_credentials;
 pub mod service_linked_roles;
 mod signing_certificates;
@@ -1309,4 +1311,38 @@ impl Iam for IamService {
     ) -> Result<ListOpenIDConnectProviderTagsResponse, IamError> {
         oidc_providers::list_open_id_connect_provider_tags(self, ctx, input).await
     }
+
+    // Service last-accessed data
+    async fn generate_service_last_accessed_details(
+        &self,
+        ctx: &RequestContext,
+        input: GenerateServiceLastAccessedDetailsRequest,
+    ) -> Result<GenerateServiceLastAccessedDetailsResponse, IamError> {
+        access_reports::generate_service_last_accessed_details(self, ctx, input).await
+    }
+
+    async fn get_service_last_accessed_details(
+        &self,
+        ctx: &RequestContext,
+        input: GetServiceLastAccessedDetailsRequest,
+    ) -> Result<GetServiceLastAccessedDetailsResponse, IamError> {
+        access_reports::get_service_last_accessed_details(self, ctx, input).await
+    }
+
+    async fn get_service_last_accessed_details_with_entities(
+        &self,
+        ctx: &RequestContext,
+        input: GetServiceLastAccessedDetailsWithEntitiesRequest,
+    ) -> Result<GetServiceLastAccessedDetailsWithEntitiesResponse, IamError> {
+        access_reports::get_service_last_accessed_details_with_entities(self, ctx, input).await
+    }
+
+    async fn list_policies_granting_service_access(
+        &self,
+        ctx: &RequestContext,
+        input: ListPoliciesGrantingServiceAccessRequest,
+    ) -> Result<ListPoliciesGrantingServiceAccessResponse, IamError> {
+        access_reports::list_policies_granting_service_access(self, ctx, input).await
+    }
+    // End of service last-accessed data
 }
