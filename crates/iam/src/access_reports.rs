@@ -116,7 +116,7 @@ fn invalid_arn(arn: &str) -> IamError {
     ))
 }
 
-fn no_such_job(job_id: &str) -> IamError {
+pub(crate) fn no_such_job(job_id: &str) -> IamError {
     IamError::no_such_entity(format!("No report with job ID {job_id} exists."))
 }
 

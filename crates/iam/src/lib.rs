@@ -27,6 +27,8 @@ pub mod login_profiles;
 mod membership;
 pub mod mfa;
 pub mod oidc_providers;
+mod organizations;
+pub mod outbound_federation;
 mod paging;
 pub mod password_policy;
 pub mod policies;
@@ -1345,4 +1347,85 @@ impl Iam for IamService {
         access_reports::list_policies_granting_service_access(self, ctx, input).await
     }
     // End of service last-accessed data
+
+    // AWS Organizations: a Coffer account belongs to none.
+    async fn enable_organizations_root_credentials_management(
+        &self,
+        _ctx: &RequestContext,
+        _input: EnableOrganizationsRootCredentialsManagementRequest,
+    ) -> Result<EnableOrganizationsRootCredentialsManagementResponse, IamError> {
+        Err(organizations::no_organization())
+    }
+
+    async fn disable_organizations_root_credentials_management(
+        &self,
+        _ctx: &RequestContext,
+        _input: DisableOrganizationsRootCredentialsManagementRequest,
+    ) -> Result<DisableOrganizationsRootCredentialsManagementResponse, IamError> {
+        Err(organizations::no_organization())
+    }
+
+    async fn enable_organizations_root_sessions(
+        &self,
+        _ctx: &RequestContext,
+        _input: EnableOrganizationsRootSessionsRequest,
+    ) -> Result<EnableOrganizationsRootSessionsResponse, IamError> {
+        Err(organizations::no_organization())
+    }
+
+    async fn disable_organizations_root_sessions(
+        &self,
+        _ctx: &RequestContext,
+        _input: DisableOrganizationsRootSessionsRequest,
+    ) -> Result<DisableOrganizationsRootSessionsResponse, IamError> {
+        Err(organizations::no_organization())
+    }
+
+    async fn list_organizations_features(
+        &self,
+        _ctx: &RequestContext,
+        _input: ListOrganizationsFeaturesRequest,
+    ) -> Result<ListOrganizationsFeaturesResponse, IamError> {
+        Err(organizations::no_organization())
+    }
+
+    async fn generate_organizations_access_report(
+        &self,
+        _ctx: &RequestContext,
+        _input: GenerateOrganizationsAccessReportRequest,
+    ) -> Result<GenerateOrganizationsAccessReportResponse, IamError> {
+        Err(organizations::no_organization())
+    }
+
+    async fn get_organizations_access_report(
+        &self,
+        _ctx: &RequestContext,
+        input: GetOrganizationsAccessReportRequest,
+    ) -> Result<GetOrganizationsAccessReportResponse, IamError> {
+        organizations::get_organizations_access_report(input)
+    }
+    // End of AWS Organizations
+
+    // Outbound identity federation
+    async fn enable_outbound_web_identity_federation(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<EnableOutboundWebIdentityFederationResponse, IamError> {
+        outbound_federation::enable_outbound_web_identity_federation(self, ctx).await
+    }
+
+    async fn disable_outbound_web_identity_federation(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<(), IamError> {
+        outbound_federation::disable_outbound_web_identity_federation(self, ctx).await
+    }
+
+    async fn get_outbound_web_identity_federation_info(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<GetOutboundWebIdentityFederationInfoResponse, IamError> {
+        outbound_federation::get_outbound_web_identity_federation_info(self, ctx).await
+    }
+    // End of outbound identity federation
 }
