@@ -119,3 +119,15 @@ pub fn of_entity(
         }
     }
 }
+
+/// The entity's most recent attempt on any service (a role's `RoleLastUsed`).
+pub fn last_use(
+    txn: &mut dyn Txn,
+    account: &str,
+    unique_id: &str,
+) -> Result<Option<AccessMark>, StoreError> {
+    Ok(of_entity(txn, account, unique_id)?
+        .into_values()
+        .filter_map(|a| a.last)
+        .max_by_key(|m| m.at))
+}
