@@ -225,7 +225,7 @@ fn groups_of_user(txn: &mut dyn Txn, account: &str, user: &str) -> TxResult<Vec<
             out.push(g);
         }
     }
-    out.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    out.sort_by_key(|a| a.name.to_lowercase());
     Ok(out)
 }
 
@@ -565,7 +565,7 @@ pub(crate) async fn get_service_last_accessed_details(
         } else {
             AccessAdvisorUsageGranularityType::ServiceLevel
         }),
-        job_creation_date: created.clone(),
+        job_creation_date: created,
         services_last_accessed: page.items.iter().map(service_shape).collect(),
         job_completion_date: created,
         is_truncated: Some(page.marker.is_some()),
@@ -604,7 +604,7 @@ pub(crate) async fn get_service_last_accessed_details_with_entities(
     let created = Timestamp::from_millis(job.created_ms);
     Ok(GetServiceLastAccessedDetailsWithEntitiesResponse {
         job_status: JobStatusType::Completed,
-        job_creation_date: created.clone(),
+        job_creation_date: created,
         job_completion_date: created,
         entity_details_list: page
             .items
