@@ -3,6 +3,7 @@
 //! authenticating at once.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 
 use coffer_auth::SecretAccessKey;
@@ -21,13 +22,13 @@ pub struct StoreDirectory {
     /// Last use recorded per key (seconds, service, region), so that the store is written at most
     /// once per key, service and region per minute, off the request path.
     recorded: Mutex<HashMap<String, (i64, String, String)>>,
-    /// Last attempt recorded per entity, service, action and region (seconds), for service
-    /// last-accessed data: written at most once a minute each, off the request path.
-    attempts: Mutex<HashMap<AttemptKey, i64>>,
+    /// Last attempt recorded (seconds) per entity, service, action and region, for service
+    /// last-accessed data: written at most once a minute each, off the request path. Keyed by a
+    /// keyed SipHash of the four, so that checking costs no allocation on every request (a
+    /// collision, with a random key per process, would at worst delay one record by a minute).
+    attempts: Mutex<HashMap<u64, i64>>,
+    attempt_keys: RandomState,
 }
-
-/// An IAM entity's attempt on an action from a region: (unique id, service, action, region).
-type AttemptKey = (String, String, String, String);
 
 impl StoreDirectory {
     pub fn new(store: Store) -> Self {
@@ -36,6 +37,7 @@ impl StoreDirectory {
             clock: Arc::new(SystemClock),
             recorded: Mutex::new(HashMap::new()),
             attempts: Mutex::new(HashMap::new()),
+            attempt_keys: RandomState::new(),
         }
     }
 
@@ -164,13 +166,7 @@ impl Directory for StoreDirectory {
             return;
         };
         let now = self.clock.now().timestamp();
-        let key = (
-            entity.to_string(),
-            service.to_string(),
-            action.to_string(),
-            region.to_string(),
-        );
-        if !self.attempt_is_new(key, now) {
+        if !self.attempt_is_new([entity, service, action, region], now) {
             return;
         }
         let store = self.store.clone();
@@ -196,7 +192,8 @@ impl Directory for StoreDirectory {
 
 impl StoreDirectory {
     /// Whether an attempt must be written: not when the same one was, less than a minute ago.
-    fn attempt_is_new(&self, key: AttemptKey, now: i64) -> bool {
+    fn attempt_is_new(&self, attempt: [&str; 4], now: i64) -> bool {
+        let key = self.attempt_keys.hash_one(attempt);
         let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
         match attempts.get(&key) {
             Some(at) if now - at < service_access::GRANULARITY_SECS => false,
@@ -233,4 +230,25 @@ fn key_entry(
         active: doc.status == KeyStatus::Active,
         session: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_attempt_is_written_once_a_minute() {
+        let store = Store::open(coffer_store::StoreConfig::memory())
+            .await
+            .expect("store");
+        let directory = StoreDirectory::new(store);
+        let attempt = ["AIDAEXAMPLE", "iam", "GetUser", "us-east-1"];
+        assert!(directory.attempt_is_new(attempt, 1_000));
+        assert!(!directory.attempt_is_new(attempt, 1_059));
+        // Another region, action or entity is another attempt.
+        assert!(directory.attempt_is_new(["AIDAEXAMPLE", "iam", "GetUser", "eu-west-1"], 1_059));
+        assert!(directory.attempt_is_new(["AIDAEXAMPLE", "iam", "ListUsers", "us-east-1"], 1_059));
+        assert!(directory.attempt_is_new(["AIDAOTHER", "iam", "GetUser", "us-east-1"], 1_059));
+        assert!(directory.attempt_is_new(attempt, 1_060));
+    }
 }
