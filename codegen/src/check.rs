@@ -91,3 +91,24 @@ fn unique(what: &str, items: impl Iterator<Item = (String, String)>) -> Result<(
     }
     Ok(())
 }
+
+/// An `enum_message_order` override must name an enum shape and list exactly its values: a model
+/// update that adds or drops one must be looked at, not silently misreported.
+pub fn enum_message_orders(ctx: &Ctx<'_>) -> Result<(), String> {
+    for (name, order) in ctx.spec.enum_message_order {
+        let shape = ctx
+            .enums()
+            .find(|s| s.name == *name)
+            .ok_or_else(|| format!("enum_message_order names {name}, not an enum of the model"))?;
+        let mut listed: Vec<&str> = order.to_vec();
+        let mut modeled: Vec<&str> = shape.enum_values.iter().map(String::as_str).collect();
+        listed.sort_unstable();
+        modeled.sort_unstable();
+        if listed != modeled {
+            return Err(format!(
+                "enum_message_order of {name} lists {listed:?}, the model has {modeled:?}"
+            ));
+        }
+    }
+    Ok(())
+}

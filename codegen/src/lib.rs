@@ -71,6 +71,7 @@ pub fn generate(
             ctx.authorization.insert(op.name.clone(), entry);
         }
         check::identifiers(&ctx).map_err(|e| format!("{}: {e}", spec.module))?;
+        check::enum_message_orders(&ctx).map_err(|e| format!("{}: {e}", spec.module))?;
         let sources = [
             ("mod.rs", emit::module::service_mod(&ctx)),
             ("schema.rs", emit::schema::emit(&ctx)),

@@ -20,6 +20,9 @@ pub struct ServiceSpec {
     /// `(structure, member)` pairs the model marks required that AWS leaves out of some answers:
     /// the field stays a `String`, and an empty one is not sent.
     pub omit_when_empty: &'static [(&'static str, &'static str)],
+    /// Enum shapes whose values AWS lists, in its validation messages, in an order other than
+    /// the model's: `(shape, values in AWS's order)`.
+    pub enum_message_order: &'static [(&'static str, &'static [&'static str])],
 }
 
 pub const SERVICES: &[ServiceSpec] = &[
@@ -37,6 +40,7 @@ pub const SERVICES: &[ServiceSpec] = &[
         // (the account id), `Arn` (`arn:aws:iam::<acct>:root`) and `CreateDate`, but neither
         // `Path` nor `UserName`.
         omit_when_empty: &[("User", "Path"), ("User", "UserName")],
+        enum_message_order: &[],
     },
     ServiceSpec {
         module: "secretsmanager",
@@ -53,6 +57,22 @@ pub const SERVICES: &[ServiceSpec] = &[
         extra_sensitive: &[],
         static_renames: &[],
         omit_when_empty: &[],
+        // An unknown filter key answered `Member must satisfy enum value set: [all, name, tag-key,
+        // description, tag-value]` when AWS had those five (quoted by getmoto/moto's
+        // `test_with_invalid_filter_key`, written against AWS in 2020): AWS's own order, not the
+        // model's. `primary-region` and `owning-service` came later; they are taken to follow.
+        enum_message_order: &[(
+            "FilterNameStringType",
+            &[
+                "all",
+                "name",
+                "tag-key",
+                "description",
+                "tag-value",
+                "primary-region",
+                "owning-service",
+            ],
+        )],
     },
     ServiceSpec {
         module: "sts",
@@ -81,5 +101,6 @@ pub const SERVICES: &[ServiceSpec] = &[
             ),
         ],
         omit_when_empty: &[],
+        enum_message_order: &[],
     },
 ];

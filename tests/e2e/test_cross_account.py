@@ -109,3 +109,53 @@ def test_default_key_secrets_are_not_shared(server, account_b):
     with pytest.raises(ClientError) as e:
         reader.get_secret_value(SecretId=arn)
     assert denied(e) == ("InvalidRequestException", DEFAULT_KEY)
+
+
+def test_batch_get_secret_value_across_accounts(server, account_b):
+    """BatchGetSecretValue takes full ARNs of another account's secrets, as GetSecretValue does: each
+    one needs B's identity policy and A's resource policy, a default-key secret is refused, and
+    a secret B may not read tells B nothing, not even whether it exists."""
+    sm_a = boto_client("secretsmanager", server)
+    b = account_b["AccountId"]
+    tag = uuid.uuid4().hex[:8]
+    shared = sm_a.create_secret(Name=f"batch/{tag}/shared", SecretString="shared-value", KmsKeyId=KMS_KEY)["ARN"]
+    private = sm_a.create_secret(Name=f"batch/{tag}/private", SecretString="private-value", KmsKeyId=KMS_KEY)["ARN"]
+    default_key = sm_a.create_secret(Name=f"batch/{tag}/default-key", SecretString="x")["ARN"]
+    missing = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:batch/{tag}/missing-AbCdEf"
+    for arn in (shared, default_key):
+        sm_a.put_resource_policy(SecretId=arn, ResourcePolicy=resource_policy(f"arn:aws:iam::{b}:root"))
+    reader_arn, reader = user_in(server, account_b, f"batch-reader-{tag}", {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "secretsmanager:BatchGetSecretValue", "Resource": "*"},
+                      {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "secretsmanager:CreateSecret",
+                                  "secretsmanager:ListSecrets"],
+                       "Resource": "*"}]})
+    own = reader.create_secret(Name=f"own-{tag}", SecretString="own-value")["ARN"]
+
+    out = reader.batch_get_secret_value(SecretIdList=[shared, private, default_key, missing, f"own-{tag}"])
+    assert sorted((v["ARN"], v["SecretString"]) for v in out["SecretValues"]) == sorted(
+        [(shared, "shared-value"), (own, "own-value")])
+    errors = {e["SecretId"]: (e["ErrorCode"], e["Message"]) for e in out["Errors"]}
+
+    def no_resource_policy(arn):
+        return ("AccessDeniedException",
+                f"User: {reader_arn} is not authorized to perform: secretsmanager:GetSecretValue on resource: "
+                f"{arn} because no resource-based policy allows the secretsmanager:GetSecretValue action")
+
+    assert errors == {
+        private: no_resource_policy(private),
+        default_key: ("InvalidRequestException", DEFAULT_KEY),
+        missing: no_resource_policy(missing),
+    }
+    # The value B read is recorded as accessed in A; the refused one is not.
+    assert "LastAccessedDate" in sm_a.describe_secret(SecretId=shared)
+    assert "LastAccessedDate" not in sm_a.describe_secret(SecretId=private)
+
+    # Without BatchGetSecretValue in its own policies, B's user is refused the whole call.
+    _, plain = user_in(server, account_b, f"batch-plain-{tag}", allow("secretsmanager:GetSecretValue", "*"))
+    with pytest.raises(ClientError) as e:
+        plain.batch_get_secret_value(SecretIdList=[shared])
+    assert denied(e)[0] == "AccessDeniedException"
+    # Filters list the caller's own account only.
+    listed = reader.batch_get_secret_value(Filters=[{"Key": "name", "Values": [f"batch/{tag}"]}])
+    assert listed["SecretValues"] == [] and listed["Errors"] == []

@@ -238,6 +238,23 @@ def test_update_secret_and_version_stages(client):
     assert len(old) == 1 and "VersionStages" not in old[0]
 
 
+def test_first_version_always_gets_awscurrent(client):
+    # AWS API reference, PutSecretValue: "If this operation creates the first version for the
+    # secret, then Secrets Manager automatically attaches the staging label AWSCURRENT to it."
+    name = unique()
+    client.create_secret(Name=name)
+    first = client.put_secret_value(SecretId=name, SecretString="1", VersionStages=["blue", "green"])
+    assert sorted(first["VersionStages"]) == ["AWSCURRENT", "blue", "green"]
+    got = client.get_secret_value(SecretId=name)
+    assert (got["VersionId"], got["SecretString"]) == (first["VersionId"], "1")
+    # Later versions get only the labels they name: AWSCURRENT stays where it is.
+    second = client.put_secret_value(SecretId=name, SecretString="2", VersionStages=["blue"])
+    assert second["VersionStages"] == ["blue"]
+    stages = client.describe_secret(SecretId=name)["VersionIdsToStages"]
+    assert sorted(stages[first["VersionId"]]) == ["AWSCURRENT", "green"]
+    assert client.get_secret_value(SecretId=name)["SecretString"] == "1"
+
+
 def test_tags(client):
     name = unique()
     client.create_secret(Name=name)

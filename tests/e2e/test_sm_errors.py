@@ -135,7 +135,7 @@ CASES = [
      "InvalidParameterException",
      "'Filters' not specified. 'Filters' must also be specified when 'MaxResults' is provided.", None),
     ("batch_get_secret_value", {"Filters": [{"Key": "name"}]}, "InvalidParameterException",
-     "Invalid filter values. Filter values must not be empty.", None),
+     "Invalid filter values for key: name", None),
     ("batch_get_secret_value", {"Filters": [{"Key": "name", "Values": ["x"]}], "NextToken": "garbage"},
      "InvalidNextTokenException", "The NextToken value is invalid.", None),
     # CancelRotateSecret
@@ -194,7 +194,7 @@ CASES = [
      "The NextToken value is invalid.", None),
     # ListSecrets
     ("list_secrets", {"Filters": [{"Key": "name"}]}, "InvalidParameterException",
-     "Invalid filter values. Filter values must not be empty.", None),
+     "Invalid filter values for key: name", None),
     ("list_secrets", {"NextToken": "garbage"}, "InvalidNextTokenException", "The NextToken value is invalid.", None),
     # PutResourcePolicy
     ("put_resource_policy", {"SecretId": "{missing}", "ResourcePolicy": NO_ACTION_POLICY.replace("\"Resource\"", "\"Action\":\"secretsmanager:*\",\"Resource\"")},
@@ -434,3 +434,64 @@ def test_error_over_query(sm, sm_query, secrets, case):  # noqa: F811
     assert (err["Error"]["Code"], err["Error"].get("Message"), err["ResponseMetadata"]["HTTPStatusCode"]) == (
         code, fill(message, secrets), 400)
     assert snapshot(sm, secrets) == before
+
+
+# Filter validation, ListSecrets and BatchGetSecretValue alike. A missing key or missing values are
+# the service's InvalidParameterException with the messages getmoto/moto quotes from AWS
+# (test_with_no_filter_key, test_with_no_filter_values); everything the model constrains (the key's
+# enum, 1-10 values of at most 512 characters matching `^\!?[a-zA-Z0-9 :_@\/\+\=\.\-\!]*$`)
+# is a ValidationException naming the member, the enum with AWS's value order (moto's
+# test_with_invalid_filter_key quotes it).
+KEY_SET = "[all, name, tag-key, description, tag-value, primary-region, owning-service]"
+VALUE_PATTERN = r"^\!?[a-zA-Z0-9 :_@\/\+\=\.\-\!]*$"
+FILTER_CASES = [
+    ([{"Values": ["x"]}], "InvalidParameterException", "Invalid filter key"),
+    ([{"Key": "description"}], "InvalidParameterException", "Invalid filter values for key: description"),
+    ([{"Key": "name", "Values": ["x"]}, {"Key": "tag-key"}], "InvalidParameterException",
+     "Invalid filter values for key: tag-key"),
+    ([{"Key": "name", "Values": ["x"]}, {"Key": "bogus", "Values": ["x"]}], "ValidationException",
+     "1 validation error detected: Value 'bogus' at 'filters.2.member.key' failed to satisfy constraint: "
+     f"Member must satisfy enum value set: {KEY_SET}"),
+    # The model's constraints come first: the missing values of the first filter are not reached.
+    ([{"Key": "name"}, {"Key": "Name", "Values": ["x"]}], "ValidationException",
+     "1 validation error detected: Value 'Name' at 'filters.2.member.key' failed to satisfy constraint: "
+     f"Member must satisfy enum value set: {KEY_SET}"),
+    ([{"Key": "name", "Values": []}], "ValidationException",
+     "1 validation error detected: Value '[]' at 'filters.1.member.values' failed to satisfy constraint: "
+     "Member must have length greater than or equal to 1"),
+    ([{"Key": "name", "Values": [f"v{i}" for i in range(11)]}], "ValidationException",
+     "1 validation error detected: Value '[v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10]' at "
+     "'filters.1.member.values' failed to satisfy constraint: Member must have length less than or equal to 10"),
+    # `!` negates only as the first character of a value, but the pattern admits it anywhere;
+    # other punctuation is refused.
+    ([{"Key": "name", "Values": ["!a*"]}], "ValidationException",
+     "1 validation error detected: Value '[!a*]' at 'filters.1.member.values' failed to satisfy constraint: "
+     f"Member must satisfy constraint: [Member must satisfy regular expression pattern: {VALUE_PATTERN}]"),
+]
+
+
+@pytest.mark.parametrize("operation", ["list_secrets", "batch_get_secret_value"])
+@pytest.mark.parametrize("filters,code,message", FILTER_CASES, ids=[f"{c[1]}-{i}" for i, c in enumerate(FILTER_CASES)])
+def test_filter_validation(server, operation, filters, code, message):
+    raw = boto_client("secretsmanager", server, parameter_validation=False)
+    with pytest.raises(ClientError) as e:
+        getattr(raw, operation)(Filters=filters)
+    err = e.value.response
+    assert (err["Error"]["Code"], err["Error"]["Message"], err["ResponseMetadata"]["HTTPStatusCode"]) == (
+        code, message, 400)
+
+
+def test_negation_values_that_pass_validation(server, sm):
+    """`!` alone negates the empty prefix (every secret), `!!x` negates the prefix `!x`, and
+    `a!b` is a plain prefix: all valid, as the pattern allows."""
+    tag = uuid.uuid4().hex[:8]
+    names = [f"neg{tag}/a", f"neg{tag}/b"]
+    for n in names:
+        sm.create_secret(Name=n, SecretString="v")
+    prefix = {"Key": "name", "Values": [f"neg{tag}/"]}
+    listed = lambda values: [s["Name"] for s in sm.list_secrets(  # noqa: E731
+        Filters=[prefix, {"Key": "name", "Values": values}])["SecretList"]]
+    assert listed(["!"]) == []
+    assert listed(["!!x"]) == names
+    assert listed([f"!neg{tag}/a"]) == [names[1]]
+    assert listed([f"neg{tag}/a!b"]) == []

@@ -187,6 +187,15 @@ fn shape(ctx: &Ctx<'_>, s: &ShapeDef) -> String {
         let values: Vec<String> = s.enum_values.iter().map(|v| str_lit(v)).collect();
         let _ = writeln!(fields, "enum_values: &[{}],", values.join(", "));
     }
+    if let Some((_, order)) = ctx
+        .spec
+        .enum_message_order
+        .iter()
+        .find(|(name, _)| *name == s.name)
+    {
+        let values: Vec<String> = order.iter().map(|v| str_lit(v)).collect();
+        let _ = writeln!(fields, "enum_message_order: &[{}],", values.join(", "));
+    }
     if ctx.is_sensitive(s) {
         fields.push_str("sensitive: true,\n");
     }

@@ -3,10 +3,12 @@
 //! authenticating at once.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 
 use coffer_auth::SecretAccessKey;
 use coffer_iam::access_keys::{self, KeyStatus};
+use coffer_iam::service_access;
 use coffer_model::context::{Principal, PrincipalKind};
 use coffer_model::AwsError;
 use coffer_server::{Clock, Directory, KeyEntry, SessionBinding, SystemClock};
@@ -20,6 +22,12 @@ pub struct StoreDirectory {
     /// Last use recorded per key (seconds, service, region), so that the store is written at most
     /// once per key, service and region per minute, off the request path.
     recorded: Mutex<HashMap<String, (i64, String, String)>>,
+    /// Last attempt recorded (seconds) per entity, service, action and region, for service
+    /// last-accessed data: written at most once a minute each, off the request path. Keyed by a
+    /// keyed SipHash of the four, so that checking costs no allocation on every request (a
+    /// collision, with a random key per process, would at worst delay one record by a minute).
+    attempts: Mutex<HashMap<u64, i64>>,
+    attempt_keys: RandomState,
 }
 
 impl StoreDirectory {
@@ -28,6 +36,8 @@ impl StoreDirectory {
             store,
             clock: Arc::new(SystemClock),
             recorded: Mutex::new(HashMap::new()),
+            attempts: Mutex::new(HashMap::new()),
+            attempt_keys: RandomState::new(),
         }
     }
 
@@ -150,6 +160,49 @@ impl Directory for StoreDirectory {
             }
         });
     }
+
+    fn record_access(&self, principal: &Principal, service: &str, action: &str, region: &str) {
+        let Some(entity) = service_access::tracked_entity(principal) else {
+            return;
+        };
+        let now = self.clock.now().timestamp();
+        if !self.attempt_is_new([entity, service, action, region], now) {
+            return;
+        }
+        let store = self.store.clone();
+        let (account, entity, service, action, region) = (
+            principal.account_id.clone(),
+            entity.to_string(),
+            service.to_string(),
+            action.to_string(),
+            region.to_string(),
+        );
+        tokio::spawn(async move {
+            let written = store
+                .write(move |txn| {
+                    service_access::record(txn, &account, &entity, &service, &action, &region, now)
+                })
+                .await;
+            if let Err(e) = written {
+                tracing::warn!(error = %e, "recording a service's last access failed");
+            }
+        });
+    }
+}
+
+impl StoreDirectory {
+    /// Whether an attempt must be written: not when the same one was, less than a minute ago.
+    fn attempt_is_new(&self, attempt: [&str; 4], now: i64) -> bool {
+        let key = self.attempt_keys.hash_one(attempt);
+        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        match attempts.get(&key) {
+            Some(at) if now - at < service_access::GRANULARITY_SECS => false,
+            _ => {
+                attempts.insert(key, now);
+                true
+            }
+        }
+    }
 }
 
 /// The credential an access key record holds.
@@ -177,4 +230,25 @@ fn key_entry(
         active: doc.status == KeyStatus::Active,
         session: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_attempt_is_written_once_a_minute() {
+        let store = Store::open(coffer_store::StoreConfig::memory())
+            .await
+            .expect("store");
+        let directory = StoreDirectory::new(store);
+        let attempt = ["AIDAEXAMPLE", "iam", "GetUser", "us-east-1"];
+        assert!(directory.attempt_is_new(attempt, 1_000));
+        assert!(!directory.attempt_is_new(attempt, 1_059));
+        // Another region, action or entity is another attempt.
+        assert!(directory.attempt_is_new(["AIDAEXAMPLE", "iam", "GetUser", "eu-west-1"], 1_059));
+        assert!(directory.attempt_is_new(["AIDAEXAMPLE", "iam", "ListUsers", "us-east-1"], 1_059));
+        assert!(directory.attempt_is_new(["AIDAOTHER", "iam", "GetUser", "us-east-1"], 1_059));
+        assert!(directory.attempt_is_new(attempt, 1_060));
+    }
 }

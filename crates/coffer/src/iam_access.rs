@@ -232,8 +232,15 @@ fn resolve(
                 ..Target::default()
             }),
         },
-        // Delegation requests and organization access reports: operations Coffer answers as
-        // an account outside an organization does, named by nothing in their input.
+        // An organization entity's access report, by the entity's path.
+        "access-report" => field(input, "EntityPath").map(|path| Target {
+            arn: arn("access-report/", "", path),
+            ..Target::default()
+        }),
+        "delegation-request" => field(input, "DelegationRequestId").map(|id| Target {
+            arn: arn("delegation-request/", "", id),
+            ..Target::default()
+        }),
         _ => None,
     };
     Ok(target)

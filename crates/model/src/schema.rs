@@ -57,6 +57,9 @@ pub struct Shape {
     pub pattern: Option<&'static str>,
     /// Allowed values for enum strings; empty when unconstrained.
     pub enum_values: &'static [&'static str],
+    /// The enum values in the order AWS lists them in a validation message, where that order is
+    /// known and differs from the model's; empty: the model's order.
+    pub enum_message_order: &'static [&'static str],
     /// The model marks the value as sensitive: never log or echo it.
     pub sensitive: bool,
     pub timestamp_format: Option<TimestampFormat>,

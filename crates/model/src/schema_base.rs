@@ -13,6 +13,7 @@ impl Shape {
         max: None,
         pattern: None,
         enum_values: &[],
+        enum_message_order: &[],
         sensitive: false,
         timestamp_format: None,
         error: None,

@@ -256,6 +256,20 @@ impl App {
         .map_err(fail)?;
 
         let (service, op) = resolved.map_err(fail)?;
+        // IAM's service last-accessed data counts every authenticated attempt, denied and
+        // throttled ones included, as AWS does.
+        if let Some((_, action)) = op.authorization.action.split_once(':') {
+            let attempt_region = caller
+                .region
+                .as_deref()
+                .unwrap_or(&self.config.default_region);
+            self.directory.record_access(
+                &caller.principal,
+                service.signing_name,
+                action,
+                attempt_region,
+            );
+        }
         // Before decoding and authorization, so a caller over its quota costs next to nothing.
         let now_micros = self.clock.now().timestamp_micros();
         if !self

@@ -37,6 +37,11 @@ pub trait Directory: Send + Sync {
     /// Called after a request authenticated with the key, for `GetAccessKeyLastUsed`. Must not
     /// delay the request: implementations record in the background.
     fn record_use(&self, _access_key_id: &str, _service: &str, _region: &str) {}
+
+    /// Called once an authenticated request's action is known, whether or not it is then
+    /// allowed, for IAM's service last-accessed data (`action` is `GetSecretValue` for
+    /// `secretsmanager:GetSecretValue`). Must not delay the request either.
+    fn record_access(&self, _principal: &Principal, _service: &str, _action: &str, _region: &str) {}
 }
 
 /// Keys held in memory: the root keys of the accounts the server was started with.

@@ -188,7 +188,7 @@ impl StsService {
             }
             "AssumeRoot" => {
                 access.resource =
-                    field("TargetPrincipal").map(|account| format!("arn:aws:iam::{account}:root"));
+                    field("TargetPrincipal").map(|target| crate::unavailable::target_root(&target));
             }
             "GetSessionToken" => {
                 self.mfa_access(ctx, input, &mut access).await?;

@@ -1,8 +1,9 @@
 //! AWS Security Token Service: temporary credentials (`AssumeRole`, `GetSessionToken`,
 //! `GetFederationToken`), stored sealed by [`sessions`] and authenticated by the server's key
-//! directory; `AssumeRoleWithWebIdentity` against IAM OIDC providers. Operations not implemented
-//! answer `NotImplemented` through the generated trait's defaults (`AssumeRoleWithSAML`,
-//! `AssumeRoot`, ...).
+//! directory; `AssumeRoleWithWebIdentity` against IAM OIDC providers. `AssumeRoot` and
+//! `GetWebIdentityToken` answer as for an account outside AWS Organizations and without outbound
+//! identity federation. Operations not implemented answer `NotImplemented` through the generated
+//! trait's defaults (`AssumeRoleWithSAML`, ...).
 
 mod access;
 mod assume_role;
@@ -11,6 +12,7 @@ mod info;
 mod oidc;
 pub mod sessions;
 mod tokens;
+mod unavailable;
 mod web_identity;
 
 use coffer_model::context::RequestContext;
@@ -119,5 +121,21 @@ impl Sts for StsService {
             account: Some(principal.account_id.clone()),
             arn: Some(principal.arn.clone()),
         })
+    }
+
+    async fn assume_root(
+        &self,
+        ctx: &RequestContext,
+        input: AssumeRootRequest,
+    ) -> Result<AssumeRootResponse, StsError> {
+        Err(unavailable::assume_root(ctx, input))
+    }
+
+    async fn get_web_identity_token(
+        &self,
+        ctx: &RequestContext,
+        _input: GetWebIdentityTokenRequest,
+    ) -> Result<GetWebIdentityTokenResponse, StsError> {
+        unavailable::get_web_identity_token(self, ctx).await
     }
 }

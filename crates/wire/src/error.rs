@@ -22,6 +22,9 @@ pub struct Violation {
     pub value: ShownValue,
     /// `Member must have length less than or equal to 64`.
     pub constraint: String,
+    /// For `Member must satisfy enum value set`: the values, in the order AWS lists them, for
+    /// the services whose messages list them ([`ValidationStyle::list_enum_values`]).
+    pub enum_values: Option<&'static [&'static str]>,
 }
 
 impl std::fmt::Display for Violation {
@@ -51,6 +54,10 @@ impl std::fmt::Display for Violation {
 pub struct ValidationStyle {
     pub code: &'static str,
     pub echo_values: bool,
+    /// Whether an enum violation lists the allowed values: Secrets Manager's does
+    /// (`Member must satisfy enum value set: [all, name, …]`, quoted by getmoto/moto's
+    /// `test_with_invalid_filter_key`), IAM's recorded one does not.
+    pub list_enum_values: bool,
 }
 
 impl ValidationStyle {
@@ -58,16 +65,19 @@ impl ValidationStyle {
     pub const QUERY: ValidationStyle = ValidationStyle {
         code: "ValidationError",
         echo_values: true,
+        list_enum_values: false,
     };
     /// IAM as recorded in 2025: Query's code, no values echoed.
     pub const IAM: ValidationStyle = ValidationStyle {
         code: "ValidationError",
         echo_values: false,
+        list_enum_values: false,
     };
     /// Secrets Manager over JSON 1.1.
     pub const JSON: ValidationStyle = ValidationStyle {
         code: "ValidationException",
         echo_values: true,
+        list_enum_values: true,
     };
 
     pub fn for_protocol(protocol: Protocol) -> ValidationStyle {
@@ -150,13 +160,15 @@ pub fn validation_message(violations: &[Violation], style: ValidationStyle) -> S
     let noun = if n == 1 { "error" } else { "errors" };
     let details: Vec<String> = violations
         .iter()
-        .map(|v| match (&v.value, style.echo_values) {
-            (ShownValue::Shown(_), false) => Violation {
-                value: ShownValue::Hidden,
-                ..v.clone()
+        .map(|v| {
+            let mut shown = v.clone();
+            if let (ShownValue::Shown(_), false) = (&v.value, style.echo_values) {
+                shown.value = ShownValue::Hidden;
             }
-            .to_string(),
-            _ => v.to_string(),
+            if let (Some(values), true) = (v.enum_values, style.list_enum_values) {
+                shown.constraint = format!("{}: [{}]", v.constraint, values.join(", "));
+            }
+            shown.to_string()
         })
         .collect();
     format!("{n} validation {noun} detected: {}", details.join("; "))

@@ -3,10 +3,11 @@
 //!
 //! - `authentication`, `secretsmanager`: the real binary over HTTPS (see `support`), called with
 //!   aws-sdk-rust;
-//! - `inactive_keys`, `rate_limits`, `sts_sessions`: a server inside the test process (see
+//! - `iam_reports`, `inactive_keys`, `rate_limits`, `sts_sessions`: a server inside the test process (see
 //!   `in_process`), with a key directory and a clock the test controls.
 
 mod authentication;
+mod iam_reports;
 mod in_process;
 mod inactive_keys;
 mod rate_limits;

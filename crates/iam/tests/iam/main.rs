@@ -1,6 +1,7 @@
 //! The IAM service called directly over an in-memory store.
 
 mod access_keys;
+mod access_reports;
 mod account;
 mod groups;
 mod mfa;

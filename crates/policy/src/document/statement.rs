@@ -100,6 +100,13 @@ impl Statement {
         self.conditions.iter().map(|c| &*c.key_name)
     }
 
+    /// Whether the statement's `Action` (or `NotAction`) covers `action` (`iam:GetUser`),
+    /// whatever its effect, resources and conditions: what IAM's service last-accessed reports
+    /// ask of a permissions policy.
+    pub fn covers_action(&self, action: &str) -> bool {
+        self.action_matches(action)
+    }
+
     pub(crate) fn action_matches(&self, action: &str) -> bool {
         self.actions
             .patterns

@@ -3,19 +3,20 @@
 
 use coffer_model::context::RequestContext;
 use coffer_model::secretsmanager::{
-    APIErrorType, BatchGetSecretValueRequest, BatchGetSecretValueResponse, SecretValueEntry,
-    SecretsManagerError, SortByType,
+    APIErrorType, BatchGetSecretValueRequest, BatchGetSecretValueResponse, GetSecretValueResponse,
+    SecretValueEntry, SecretsManagerError, SortByType,
 };
 use coffer_model::AwsError;
-use coffer_store::Store;
+use coffer_store::{Store, Txn};
 
 use crate::access::{AccessCheck, SecretAccess};
-use crate::common::scope;
+use crate::common::{check_cross_account_value, scope, scope_of};
 use crate::error::{Fail, OpResult};
 use crate::filter::check_filters;
-use crate::lookup::{parse_secret_id, SecretRef};
-use crate::ops::get_secret_value::{read_value, touch};
+use crate::lookup::{parse_secret_id, require, SecretRef};
+use crate::ops::get_secret_value::{read_value, touch, Accessed};
 use crate::ops::list_secrets::{page_size, select, Selection};
+use crate::state::Scope;
 use crate::token;
 
 const MAX_PAGE: usize = 20;
@@ -77,19 +78,23 @@ pub(crate) async fn run(
                 "'Filters' not specified. 'Filters' must also be specified when 'MaxResults' is provided.",
             ));
         }
-        let refs: Vec<(String, Result<SecretRef, SecretsManagerError>)> = ids
+        // A full ARN of another account reaches that account's secret, as GetSecretValue does;
+        // each one is then authorized on both sides (`authorize_each`).
+        let refs: Vec<(String, Scope, Result<SecretRef, SecretsManagerError>)> = ids
             .into_iter()
             .map(|id| {
-                let r = parse_secret_id(&id, &scope);
-                (id, r)
+                let secret_scope = scope_of(ctx, &id);
+                let r = parse_secret_id(&id, &secret_scope);
+                (id, secret_scope, r)
             })
             .collect();
+        let caller = ctx.clone();
         store
             .read(move |txn| {
                 let mut values = Vec::new();
                 let mut errors = Vec::new();
                 let mut accessed = Vec::new();
-                for (id, r) in &refs {
+                for (id, secret_scope, r) in &refs {
                     let r = match r {
                         Ok(r) => r,
                         Err(e) => {
@@ -97,10 +102,13 @@ pub(crate) async fn run(
                             continue;
                         }
                     };
-                    match read_value(txn, &s, r, None, None, now) {
+                    match read_shared_value(txn, &caller, secret_scope, r, now) {
                         Ok((v, touched)) => {
                             values.push(entry(v));
-                            accessed.extend(touched);
+                            accessed.extend(
+                                touched
+                                    .map(|(name, version)| (secret_scope.clone(), name, version)),
+                            );
                         }
                         Err(Fail::Aws(e)) => errors.push(error_entry(id, e)),
                         Err(f) => return Err(f),
@@ -143,7 +151,8 @@ pub(crate) async fn run(
                     match read_value(txn, &s, &r, None, None, now) {
                         Ok((v, touched)) => {
                             values.push(entry(v));
-                            accessed.extend(touched);
+                            accessed
+                                .extend(touched.map(|(name, version)| (s.clone(), name, version)));
                         }
                         Err(Fail::Aws(e)) => errors.push(error_entry(&doc.arn(&s), e)),
                         Err(f) => return Err(f),
@@ -164,8 +173,24 @@ pub(crate) async fn run(
     if let Some(check) = check {
         authorize_each(store, ctx, check, &mut out, &mut accessed).await?;
     }
-    touch(store, scope, accessed, now).await;
+    touch(store, accessed, now).await;
     Ok(out)
+}
+
+/// One secret's AWSCURRENT value as GetSecretValue reads it, another account's included: that
+/// account's secret must not use the default KMS key, as on AWS.
+fn read_shared_value(
+    txn: &mut dyn Txn,
+    caller: &RequestContext,
+    scope: &Scope,
+    secret: &SecretRef,
+    now: i64,
+) -> Result<(GetSecretValueResponse, Option<(String, String)>), Fail> {
+    if scope.account != caller.principal.account_id {
+        let doc = require(txn, scope, secret, now)?;
+        check_cross_account_value(caller, scope, &doc)?;
+    }
+    read_value(txn, scope, secret, None, None, now)
 }
 
 /// Each secret is read as `GetSecretValue` would read it, so it needs that permission too; a
@@ -175,7 +200,7 @@ async fn authorize_each(
     ctx: &RequestContext,
     check: &dyn AccessCheck,
     out: &mut BatchGetSecretValueResponse,
-    accessed: &mut Vec<(String, String)>,
+    accessed: &mut Vec<Accessed>,
 ) -> OpResult<()> {
     let mut kept = Vec::new();
     let errors = out.errors.get_or_insert_with(Vec::new);
@@ -187,7 +212,8 @@ async fn authorize_each(
             Ok(()) => kept.push(value),
             Err(e) if e.code == "AccessDeniedException" => {
                 if let Some(name) = &value.name {
-                    accessed.retain(|(n, _)| n != name);
+                    let denied = scope_of(ctx, &arn);
+                    accessed.retain(|(s, n, _)| !(s == &denied && n == name));
                 }
                 errors.push(APIErrorType {
                     secret_id: Some(arn),
@@ -199,5 +225,29 @@ async fn authorize_each(
         }
     }
     out.secret_values = Some(kept);
+    // A secret that could not be read is authorized too, as a GetSecretValue of its own would
+    // be before it looked: a caller without permission learns nothing about it (for another
+    // account's secrets, not even whether they exist). Ids that are not valid names keep their
+    // ValidationException.
+    for error in errors.iter_mut() {
+        let Some(id) = error.secret_id.clone() else {
+            continue;
+        };
+        if error.error_code.as_deref() == Some("AccessDeniedException") {
+            continue;
+        }
+        let input = serde_json::json!({ "SecretId": id });
+        let Ok(access) = crate::access::access(store, ctx, "GetSecretValue", &input).await else {
+            continue;
+        };
+        match check.check(ctx, access).await {
+            Ok(()) => {}
+            Err(e) if e.code == "AccessDeniedException" => {
+                error.error_code = Some(e.code.into_owned());
+                error.message = e.message;
+            }
+            Err(e) => return Err(SecretsManagerError::Other(e)),
+        }
+    }
     Ok(())
 }

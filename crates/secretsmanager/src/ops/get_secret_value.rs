@@ -112,22 +112,25 @@ async fn read_value_cached(
     Ok(Some(respond(&doc, scope, id, &value, now)))
 }
 
-/// Records the day of access on the secret and the version read. Losing this write (a conflict,
+/// A secret (by name) and version whose access date must be recorded, in its scope.
+pub(crate) type Accessed = (Scope, String, String);
+
+/// Records the day of access on the secrets and the versions read. Losing this write (a conflict,
 /// the store briefly down) costs only the date's freshness, so failures are logged, not returned.
-pub(crate) async fn touch(store: &Store, scope: Scope, accessed: Vec<(String, String)>, now: i64) {
+pub(crate) async fn touch(store: &Store, accessed: Vec<Accessed>, now: i64) {
     if accessed.is_empty() {
         return;
     }
     let today = midnight(now);
     let result: Result<(), Fail> = store
         .write(move |txn| {
-            for (name, version) in &accessed {
-                if let Some(mut doc) = load(txn, &scope, name, now)? {
+            for (scope, name, version) in &accessed {
+                if let Some(mut doc) = load(txn, scope, name, now)? {
                     doc.last_accessed_ms = Some(today);
                     if let Some(v) = doc.version_mut(version) {
                         v.last_accessed_ms = Some(today);
                     }
-                    put_doc(txn, &scope, &doc)?;
+                    put_doc(txn, scope, &doc)?;
                 }
             }
             Ok(())
@@ -184,6 +187,7 @@ pub(crate) async fn run(
                 .map_err(Fail::into_aws)?
         }
     };
-    touch(store, scope, accessed.into_iter().collect(), now).await;
+    let accessed = accessed.map(|(name, version)| (scope, name, version));
+    touch(store, accessed.into_iter().collect(), now).await;
     Ok(out)
 }

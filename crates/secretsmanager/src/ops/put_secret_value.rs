@@ -39,6 +39,13 @@ pub(crate) async fn run(
             if doc.is_deleted() {
                 return Err(Fail::Aws(marked_for_deletion()));
             }
+            // AWS API reference, PutSecretValue: "If this operation creates the first version for
+            // the secret, then Secrets Manager automatically attaches the staging label
+            // AWSCURRENT to it", whatever `VersionStages` names.
+            let mut stages = stages.clone();
+            if doc.versions.is_empty() && !stages.iter().any(|s| s == AWSCURRENT) {
+                stages.push(AWSCURRENT.to_string());
+            }
             if add_value(txn, &scope, &mut doc, &id, &value, &stages, now)? {
                 doc.last_changed_ms = now;
                 save(txn, &scope, &doc)?;

@@ -139,3 +139,63 @@ async fn batch_parameter_rules() {
     .unwrap_err();
     assert_eq!(code(&max_without_filters), "InvalidParameterException");
 }
+
+#[tokio::test]
+async fn batch_by_ids_reads_other_accounts_secrets_by_full_arn() {
+    let env = env().await;
+    let shared = env
+        .svc
+        .create_secret(
+            &env.ctx(),
+            CreateSecretRequest {
+                name: "shared".into(),
+                client_request_token: Some(token()),
+                secret_string: Some(coffer_model::Sensitive::from("s")),
+                kms_key_id: Some("alias/shared".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let default_key = env.create("default-key", Some("d")).await.arn.unwrap();
+    // Account B, whose own "shared" does not exist: names stay in the caller's account.
+    let mut other = env.ctx();
+    other.principal.account_id = "210987654321".into();
+    other.principal.arn = "arn:aws:iam::210987654321:root".into();
+    let r = env
+        .svc
+        .batch_get_secret_value(
+            &other,
+            BatchGetSecretValueRequest {
+                secret_id_list: Some(vec![shared.clone(), default_key.clone(), "shared".into()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let values: Vec<(String, String)> = r
+        .secret_values
+        .unwrap()
+        .into_iter()
+        .map(|v| (v.arn.unwrap(), v.secret_string.unwrap().expose().clone()))
+        .collect();
+    assert_eq!(values, [(shared, "s".to_string())]);
+    let errors: Vec<(String, String)> = r
+        .errors
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.secret_id.unwrap(), e.error_code.unwrap()))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (default_key, "InvalidRequestException".to_string()),
+            (
+                "shared".to_string(),
+                "ResourceNotFoundException".to_string()
+            )
+        ]
+    );
+}

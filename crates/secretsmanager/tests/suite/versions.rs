@@ -314,3 +314,18 @@ async fn unlabeled_versions_beyond_100_are_pruned_once_a_day_old() {
     assert_eq!(env.stages("many").await.len(), 2);
     assert_eq!(value(&env.get("many").await.unwrap()), "last");
 }
+
+#[tokio::test]
+async fn the_first_version_gets_awscurrent_whatever_stages_are_named() {
+    let env = env().await;
+    env.create("empty", None).await;
+    let first = env.put("empty", "1", Some(&["blue"])).await;
+    let mut stages = first.version_stages.clone().unwrap();
+    stages.sort();
+    assert_eq!(stages, stage_list(&["AWSCURRENT", "blue"]));
+    assert_eq!(value(&env.get("empty").await.unwrap()), "1");
+    // The second version is not the first: it gets only what it names.
+    let second = env.put("empty", "2", Some(&["green"])).await;
+    assert_eq!(second.version_stages, Some(stage_list(&["green"])));
+    assert_eq!(value(&env.get("empty").await.unwrap()), "1");
+}

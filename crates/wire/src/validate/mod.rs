@@ -53,10 +53,12 @@ fn check_value(
         return;
     }
     for constraint in own_failures(v, shape) {
+        let enum_values = (constraint == ENUM_CONSTRAINT).then(|| enum_order(shape));
         out.push(Violation {
             path: path.to_string(),
             value: shown(v, shape),
             constraint,
+            enum_values,
         });
     }
     match &shape.kind {
@@ -75,6 +77,7 @@ fn check_value(
                             "Member must satisfy constraint: [{}]",
                             failures.join(", ")
                         ),
+                        enum_values: None,
                     });
                 }
             } else {
@@ -98,6 +101,7 @@ fn check_value(
                         "Map keys must satisfy constraint: [{}]",
                         key_failures.join(", ")
                     ),
+                    enum_values: None,
                 });
             }
             if is_scalar(value) {
@@ -110,6 +114,7 @@ fn check_value(
                             "Map value must satisfy constraint: [{}]",
                             failures.join(", ")
                         ),
+                        enum_values: None,
                     });
                 }
             } else {
@@ -138,6 +143,7 @@ fn check_members(
                 path: member_path,
                 value: ShownValue::Null,
                 constraint: "Member must not be null".to_string(),
+                enum_values: None,
             }),
             None => {}
         }
@@ -218,10 +224,21 @@ fn own_failures(v: &Value, shape: &'static Shape) -> Vec<String> {
         }
         // IAM's recorded answer (localstack snapshot `update-invalid-status`) names no values.
         if !shape.enum_values.is_empty() && !shape.enum_values.contains(&s.as_str()) {
-            failures.push("Member must satisfy enum value set".to_string());
+            failures.push(ENUM_CONSTRAINT.to_string());
         }
     }
     failures
+}
+
+const ENUM_CONSTRAINT: &str = "Member must satisfy enum value set";
+
+/// The values an enum violation lists, in AWS's order where the model's differs.
+fn enum_order(shape: &'static Shape) -> &'static [&'static str] {
+    if shape.enum_message_order.is_empty() {
+        shape.enum_values
+    } else {
+        shape.enum_message_order
+    }
 }
 
 fn shown(v: &Value, shape: &Shape) -> ShownValue {

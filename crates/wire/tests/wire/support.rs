@@ -32,6 +32,7 @@ pub fn plain(name: &str, kind: Kind) -> Shape {
         max: None,
         pattern: None,
         enum_values: &[],
+        enum_message_order: &[],
         sensitive: false,
         timestamp_format: None,
         error: None,

@@ -79,6 +79,39 @@ fn iam_pattern_and_enum_match_recordings() {
 }
 
 #[test]
+fn secrets_manager_enum_violations_list_the_values_in_aws_order() {
+    // The generated schema: it carries codegen's `enum_message_order` overrides.
+    let input = coffer_model::secretsmanager::SERVICE
+        .operation("ListSecrets")
+        .and_then(|op| op.input)
+        .unwrap();
+    let err = validate(
+        &json!({"Filters": [{"Key": "name", "Values": ["x"]}, {"Key": "invalid", "Values": ["x"]}]}),
+        input,
+    )
+    .unwrap_err();
+    let (status, code, msg) = message(&err, Protocol::Json, ValidationStyle::JSON);
+    assert_eq!((status, code.as_str()), (400, "ValidationException"));
+    // AWS's order as getmoto/moto quotes it (five keys in 2020), the two newer ones after.
+    assert_eq!(
+        msg,
+        "1 validation error detected: Value 'invalid' at 'filters.2.member.key' failed to \
+         satisfy constraint: Member must satisfy enum value set: [all, name, tag-key, \
+         description, tag-value, primary-region, owning-service]"
+    );
+    // Other enums list the model's values in the model's order.
+    let err = validate(&json!({"SortOrder": "up"}), input).unwrap_err();
+    let (_, _, msg) = message(&err, Protocol::Json, ValidationStyle::JSON);
+    assert!(
+        msg.ends_with("Member must satisfy enum value set: [asc, desc]"),
+        "{msg}"
+    );
+    // IAM's style names no values (its recorded answer above).
+    let (_, _, msg) = message(&err, Protocol::Query, ValidationStyle::IAM);
+    assert!(msg.ends_with("Member must satisfy enum value set"), "{msg}");
+}
+
+#[test]
 fn length_message_echoes_value_in_query_style() {
     let iam = AwsModel::iam();
     let name = "charon-31f85414-3f74-11e5-b275-f23c91ae92d9-DynamoReadOnlyPermission";
@@ -104,6 +137,7 @@ fn missing_required_member_over_json() {
             path: "secretId".into(),
             value: ShownValue::Null,
             constraint: "Member must not be null".into(),
+            enum_values: None,
         }])
     );
     // Quoted from Secrets Manager in aws/aws-sdk-kotlin#1469.

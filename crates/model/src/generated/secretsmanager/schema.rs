@@ -1287,6 +1287,15 @@ pub static FILTER_NAME_STRING_TYPE: Shape = Shape {
         "owning-service",
         "all",
     ],
+    enum_message_order: &[
+        "all",
+        "name",
+        "tag-key",
+        "description",
+        "tag-value",
+        "primary-region",
+        "owning-service",
+    ],
     ..Shape::BASE
 };
 
