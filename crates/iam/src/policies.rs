@@ -41,7 +41,8 @@ pub struct PolicyDoc {
     pub boundary_count: u32,
     #[serde(default)]
     pub tags: Vec<Tag>,
-    /// One of the AWS managed policies (never stored; built from `aws_managed.rs`).
+    /// One of the AWS managed policies (never stored; built from `aws_managed.rs`, whose listings
+    /// leave `versions` empty).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub aws_managed: bool,
 }
@@ -135,7 +136,7 @@ pub(crate) fn lookup(
     if parsed.account == "aws" {
         return match aws_managed::find(&parsed.path, &parsed.name) {
             Some(p) => Ok(Some((
-                aws_managed::usage_key(account, p.name),
+                aws_managed::usage_key(account, &p.name),
                 aws_managed::doc(txn, account, p)?,
             ))),
             None => Ok(None),
@@ -336,10 +337,16 @@ pub(crate) async fn list_policies(
     let page = svc
         .read(move |txn| {
             let scope = input.scope.unwrap_or(PolicyScopeType::All);
+            // Listings need no documents: AWS managed policies are listed from the index.
             let mut all = Vec::new();
             if scope != PolicyScopeType::Local {
-                for p in aws_managed::POLICIES {
-                    all.push(aws_managed::doc(txn, &account, p)?);
+                let usage = aws_managed::usage_by_name(txn, &account)?;
+                for p in aws_managed::catalogue().all() {
+                    let used = usage
+                        .get(&*p.name.to_lowercase())
+                        .cloned()
+                        .unwrap_or_default();
+                    all.push(aws_managed::listing(p, &used));
                 }
             }
             if scope != PolicyScopeType::Aws {
