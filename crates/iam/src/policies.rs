@@ -386,10 +386,11 @@ pub(crate) async fn list_policies(
     })
 }
 
-/// By name; an AWS managed policy and a customer one may share a name.
+/// By name; an AWS managed policy and a customer one may share a name. The separator sorts
+/// before every character a name may hold, so `Admin` comes before `Admin-Amplify`.
 fn sort_key(doc: &PolicyDoc) -> String {
     format!(
-        "{}/{}",
+        "{}\t{}",
         doc.name.to_lowercase(),
         if doc.aws_managed { "aws" } else { "local" }
     )
@@ -416,6 +417,33 @@ mod tests {
         assert_eq!(parse_arn("ReadOnly"), None);
         assert_eq!(parse_arn("arn:aws:iam::123456789012:policy/"), None);
         assert_eq!(parse_arn("arn:aws:iam::123456789012:user/bob"), None);
+    }
+
+    #[test]
+    fn names_sort_before_their_extensions() {
+        let doc = |name: &str, aws_managed: bool| {
+            let admin = crate::aws_managed::catalogue()
+                .by_name("AdministratorAccess")
+                .unwrap();
+            let mut doc = crate::aws_managed::listing(admin, &Default::default());
+            doc.name = name.to_string();
+            doc.aws_managed = aws_managed;
+            doc
+        };
+        let mut keys = [
+            sort_key(&doc("AdministratorAccess-Amplify", true)),
+            sort_key(&doc("AdministratorAccess", false)),
+            sort_key(&doc("AdministratorAccess", true)),
+        ];
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "administratoraccess\taws",
+                "administratoraccess\tlocal",
+                "administratoraccess-amplify\taws"
+            ]
+        );
     }
 
     #[test]
