@@ -1,9 +1,10 @@
 //! AWS managed policies present in every account (`arn:aws:iam::aws:policy/<path><name>`): the
 //! 1,566 policies AWS publishes, with their documents, paths (`/`, `/service-role/`,
 //! `/aws-service-role/`, `/job-function/`, …), default version ids and dates
-//! (`data/aws/aws-managed-policies.jsonl.gz`, see `data/README.md`), and AdministratorAccess and
-//! PowerUserAccess, which that snapshot lacks (`data/aws/aws-managed-policies-supplement.jsonl`,
-//! from AWS's Managed Policy Reference). Only the default version of each is served. Policy ids are Coffer's own (stable per name): AWS does not publish them.
+//! (`data/aws/aws-managed-policies.jsonl.gz`, see `data/README.md`), and three that snapshot
+//! lacks (`data/aws/aws-managed-policies-supplement.jsonl`): AdministratorAccess, PowerUserAccess
+//! and AmazonLexBotPolicy, which AWS still attaches to Lex's service-linked role. Only the default
+//! version of each is served. Policy ids are Coffer's own (stable per name): AWS does not publish them.
 //!
 //! The data is compiled into the binary as one gzip member per policy. Nothing is read at start-up:
 //! the first request that needs an AWS managed policy indexes the members (name, path, version,
@@ -214,7 +215,6 @@ impl Catalogue {
 }
 
 impl AwsManaged {
-    #[cfg(test)]
     pub fn arn(&self) -> String {
         format!("arn:aws:iam::aws:policy{}{}", self.path, self.name)
     }
@@ -340,7 +340,7 @@ mod tests {
         let snapshot = Catalogue::index(PACKED, "").expect("data reads");
         assert_eq!(snapshot.len(), 1566);
         let c = Catalogue::index(PACKED, SUPPLEMENT).expect("data reads");
-        assert_eq!(c.len(), 1568);
+        assert_eq!(c.len(), 1569);
         let mut by_path: BTreeMap<&str, usize> = BTreeMap::new();
         for p in c.all() {
             *by_path.entry(&p.path).or_default() += 1;
@@ -349,7 +349,7 @@ mod tests {
             by_path.into_iter().collect::<Vec<_>>(),
             [
                 ("/", 970),
-                ("/aws-service-role/", 356),
+                ("/aws-service-role/", 357),
                 ("/job-function/", 11),
                 ("/root-task/", 5),
                 ("/service-role/", 226)

@@ -1034,7 +1034,7 @@ async fn aws_managed_policies_exist_in_every_account() {
             None => break,
         }
     }
-    assert_eq!(names.len(), 1568);
+    assert_eq!(names.len(), 1569);
     for expected in [
         "AdministratorAccess",
         "IAMFullAccess",
