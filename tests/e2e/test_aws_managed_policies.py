@@ -316,3 +316,19 @@ def test_unknown_services_have_no_service_linked_role(iam):
         with pytest.raises(ClientError) as e:
             iam.create_service_linked_role(AWSServiceName=service)
         assert error_of(e) == (403, "AccessDenied", f"Cannot find Service Linked Role template for {service}")
+
+
+def test_managed_policies_grant_creating_a_service_linked_role_by_its_name(iam, make_user):
+    # AWSLambda_FullAccess allows iam:CreateServiceLinkedRole on
+    # role/aws-service-role/lambda.amazonaws.com/AWSServiceRoleForLambda only: the request is
+    # authorized against the role AWS would make.
+    name, client = make_user(POLICIES["AWSLambda_FullAccess"]["Arn"])
+    as_user = client("iam")
+    role = as_user.create_service_linked_role(AWSServiceName="lambda.amazonaws.com")["Role"]
+    assert role["Arn"] == f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/lambda.amazonaws.com/AWSServiceRoleForLambda"
+    with pytest.raises(ClientError) as e:
+        as_user.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+    assert error_of(e)[:2] == (403, "AccessDenied")
+    assert (f"iam:CreateServiceLinkedRole on resource: arn:aws:iam::{ACCOUNT}:role/aws-service-role/"
+            "ecs.amazonaws.com/AWSServiceRoleForECS because") in error_of(e)[2]
+    iam.delete_service_linked_role(RoleName="AWSServiceRoleForLambda")

@@ -212,8 +212,13 @@ pub async fn access_request(
         field(input, "PolicyName")
             .map(|name| format!("arn:aws:iam::{account}:policy{}{name}", path_of(None)))
     } else if op.name == "CreateServiceLinkedRole" {
-        field(input, "AWSServiceName")
-            .map(|service| format!("arn:aws:iam::{account}:role/aws-service-role/{service}/*"))
+        // The role AWS would make (policies grant it by name); `*` for a service without one.
+        field(input, "AWSServiceName").map(|service| {
+            let name =
+                coffer_iam::service_linked_roles::role_name(service, field(input, "CustomSuffix"))
+                    .unwrap_or_else(|| "*".to_string());
+            format!("arn:aws:iam::{account}:role/aws-service-role/{service}/{name}")
+        })
     } else {
         // Listing operations are authorized against the path they list.
         let prefix = field(input, "PathPrefix").unwrap_or("/");

@@ -91,6 +91,16 @@ pub(crate) fn template(service: &str) -> Option<&'static Template> {
     templates().get(service)
 }
 
+/// The name of the role `CreateServiceLinkedRole` makes for `service` (with `custom_suffix`):
+/// what requests to create it are authorized against. `None` when no template exists.
+pub fn role_name(service: &str, custom_suffix: Option<&str>) -> Option<String> {
+    let template = template(service)?;
+    Some(match custom_suffix {
+        Some(suffix) => format!("{}_{suffix}", template.role_name),
+        None => template.role_name.clone(),
+    })
+}
+
 /// The trust policy AWS gives every service-linked role: one statement, with the principal and
 /// the action as plain strings.
 #[derive(Serialize)]
@@ -195,6 +205,10 @@ pub(crate) async fn create_service_linked_role(
         }
         None => template.role_name.clone(),
     };
+    debug_assert_eq!(
+        Some(&name),
+        role_name(&service, input.custom_suffix.as_deref()).as_ref()
+    );
     if name.len() > 64 {
         return Err(IamError::invalid_input(
             "The specified value for roleName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_- and be at most 64 characters long.",
@@ -410,6 +424,19 @@ mod tests {
         assert!(template("autoscaling.amazonaws.com").unwrap().custom_suffix);
         assert!(template("ECS.amazonaws.com").is_none());
         assert!(template("not-a-service.example.com").is_none());
+    }
+
+    #[test]
+    fn role_names_take_the_suffix_after_an_underscore() {
+        assert_eq!(
+            role_name("autoscaling.amazonaws.com", Some("ci")).as_deref(),
+            Some("AWSServiceRoleForAutoScaling_ci")
+        );
+        assert_eq!(
+            role_name("ecs.amazonaws.com", None).as_deref(),
+            Some("AWSServiceRoleForECS")
+        );
+        assert_eq!(role_name("example.amazonaws.com", None), None);
     }
 
     #[test]
