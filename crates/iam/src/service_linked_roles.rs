@@ -94,11 +94,16 @@ pub(crate) fn template(service: &str) -> Option<&'static Template> {
 /// The name of the role `CreateServiceLinkedRole` makes for `service` (with `custom_suffix`):
 /// what requests to create it are authorized against. `None` when no template exists.
 pub fn role_name(service: &str, custom_suffix: Option<&str>) -> Option<String> {
-    let template = template(service)?;
-    Some(match custom_suffix {
-        Some(suffix) => format!("{}_{suffix}", template.role_name),
-        None => template.role_name.clone(),
-    })
+    template(service).map(|t| t.role_name_with(custom_suffix))
+}
+
+impl Template {
+    fn role_name_with(&self, custom_suffix: Option<&str>) -> String {
+        match custom_suffix {
+            Some(suffix) => format!("{}_{suffix}", self.role_name),
+            None => self.role_name.clone(),
+        }
+    }
 }
 
 /// The trust policy AWS gives every service-linked role: one statement, with the principal and
@@ -185,30 +190,23 @@ pub(crate) async fn create_service_linked_role(
             format!("Cannot find Service Linked Role template for {service}"),
         )));
     };
-    let name = match &input.custom_suffix {
-        Some(_) if !template.custom_suffix => {
+    if let Some(suffix) = &input.custom_suffix {
+        if !template.custom_suffix {
             return Err(IamError::invalid_input(format!(
                 "Custom suffix is not allowed for {service}"
             )));
         }
-        Some(suffix) => {
-            if suffix.is_empty()
-                || !suffix
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c))
-            {
-                return Err(IamError::invalid_input(
-                    "The specified value for customSuffix is invalid.",
-                ));
-            }
-            format!("{}_{suffix}", template.role_name)
+        if suffix.is_empty()
+            || !suffix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c))
+        {
+            return Err(IamError::invalid_input(
+                "The specified value for customSuffix is invalid.",
+            ));
         }
-        None => template.role_name.clone(),
-    };
-    debug_assert_eq!(
-        Some(&name),
-        role_name(&service, input.custom_suffix.as_deref()).as_ref()
-    );
+    }
+    let name = template.role_name_with(input.custom_suffix.as_deref());
     if name.len() > 64 {
         return Err(IamError::invalid_input(
             "The specified value for roleName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_- and be at most 64 characters long.",
