@@ -6,14 +6,18 @@
 //! and AmazonLexBotPolicy, which AWS still attaches to Lex's service-linked role. Only the default
 //! version of each is served. Policy ids are Coffer's own (stable per name): AWS does not publish them.
 //!
-//! The data is compiled into the binary as one gzip member per policy. Nothing is read at start-up:
-//! the first request that needs an AWS managed policy indexes the members (name, path, version,
-//! dates and where its member lies, ~0.2 MB), and a document is inflated only when a request asks
-//! for it or attaches it. Compiled documents are kept, since they never change.
+//! The data is compiled into the binary as one gzip member per policy, with an index beside it
+//! (`data/aws/aws-managed-policies.index.tsv`: name, path, version, dates, where each policy's line
+//! lies), which `scripts/pack-aws-managed-policies` writes and this module's tests check against the
+//! data. Nothing is read at start-up: the first request that needs an AWS managed policy parses the
+//! index (names and paths stay in the binary's read-only data; ~0.1 MB of entries on the heap), and
+//! a document is inflated only when a request asks for it or attaches it. Compiled documents are
+//! kept, since they never change.
 //!
 //! Each account counts its own attachments of these policies in `AWS_POLICY_USAGE`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::io::Read;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -35,12 +39,14 @@ pub const AWS_POLICY_USAGE: &str = "iam_aws_policy_usage";
 static PACKED: &[u8] = include_bytes!("../../../data/aws/aws-managed-policies.jsonl.gz");
 /// The policies the snapshot above lacks, in the same format, uncompressed.
 static SUPPLEMENT: &str = include_str!("../../../data/aws/aws-managed-policies-supplement.jsonl");
+/// One row per policy of both files, sorted by lower-cased name, after a header row.
+static INDEX: &str = include_str!("../../../data/aws/aws-managed-policies.index.tsv");
 
 /// One AWS managed policy as the index knows it; its document stays compressed until asked for.
 #[derive(Debug)]
 pub(crate) struct AwsManaged {
-    pub name: Box<str>,
-    pub path: Box<str>,
+    pub name: &'static str,
+    pub path: &'static str,
     /// The default version's number (`v12` → 12).
     pub version: u32,
     /// Seconds since the epoch.
@@ -51,27 +57,12 @@ pub(crate) struct AwsManaged {
 }
 
 /// Where a policy's line lies.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Stored {
     /// A gzip member of `PACKED`.
     Packed(Range<usize>),
     /// A line of `SUPPLEMENT`.
     Supplement(Range<usize>),
-}
-
-/// The fields of a line the index keeps (the document is skipped, not built).
-#[derive(Deserialize)]
-struct Line {
-    #[serde(rename = "PolicyName")]
-    name: String,
-    #[serde(rename = "Path")]
-    path: String,
-    #[serde(rename = "DefaultVersionId")]
-    default_version: String,
-    #[serde(rename = "CreateDate")]
-    created: String,
-    #[serde(rename = "UpdateDate")]
-    updated: String,
 }
 
 /// A line's document, exactly as the data holds it.
@@ -82,25 +73,25 @@ struct DocumentLine<'a> {
 }
 
 /// Compiled documents by policy name and the use they were compiled for.
-type CompiledDocuments = HashMap<(Box<str>, PolicyKind), Arc<Policy>>;
+type CompiledDocuments = HashMap<(&'static str, PolicyKind), Arc<Policy>>;
 
-/// Every AWS managed policy, by lower-cased name (IAM names are unique regardless of case).
+/// Every AWS managed policy, sorted by lower-cased name (IAM names are unique regardless of case).
 pub(crate) struct Catalogue {
-    by_name: BTreeMap<Box<str>, AwsManaged>,
+    policies: Vec<AwsManaged>,
     compiled: Mutex<CompiledDocuments>,
 }
 
-/// The index, built by the first caller.
+/// The index, read by the first caller.
 pub(crate) fn catalogue() -> &'static Catalogue {
     static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
-    CATALOGUE.get_or_init(|| match Catalogue::index(PACKED, SUPPLEMENT) {
+    CATALOGUE.get_or_init(|| match Catalogue::index(INDEX) {
         Ok(c) => c,
         Err(e) => {
             // The data is compiled in and checked by this module's tests: only a damaged binary
             // gets here. Without the index no AWS managed policy exists, which fails closed.
-            tracing::error!(error = %e, "AWS managed policy data does not read");
+            tracing::error!(error = %e, "AWS managed policy index does not read");
             Catalogue {
-                by_name: BTreeMap::new(),
+                policies: Vec::new(),
                 compiled: Mutex::new(HashMap::new()),
             }
         }
@@ -124,74 +115,87 @@ fn parse_date(text: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("date {text:?}"))
 }
 
+/// Names compared as IAM compares them: without regard to (ASCII) case.
+fn cmp_ignoring_case(a: &str, b: &str) -> Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+}
+
+/// One row of the index: `name path version created updated file start length`.
+fn parse_row(row: &'static str) -> Result<AwsManaged, String> {
+    let fields: Vec<&'static str> = row.split('\t').collect();
+    let [name, path, version, created, updated, file, start, length] = fields[..] else {
+        return Err(format!("index row {row:?}"));
+    };
+    let number = |text: &str| {
+        text.parse::<usize>()
+            .map_err(|_| format!("index row {row:?}: {text:?}"))
+    };
+    let range = number(start)?..number(start)? + number(length)?;
+    let stored = match file {
+        "gz" if range.end <= PACKED.len() => Stored::Packed(range),
+        "supplement" if range.end <= SUPPLEMENT.len() => Stored::Supplement(range),
+        _ => return Err(format!("index row {row:?}: where")),
+    };
+    Ok(AwsManaged {
+        name,
+        path,
+        version: crate::policies::parse_version_id(version)
+            .ok_or_else(|| format!("index row {row:?}: version"))?,
+        created: parse_date(created)?,
+        updated: parse_date(updated)?,
+        stored,
+    })
+}
+
 impl Catalogue {
-    fn index(packed: &[u8], supplement: &str) -> Result<Catalogue, String> {
-        let mut by_name = BTreeMap::new();
-        let mut add = |text: &str, stored: Stored| -> Result<(), String> {
-            let line: Line = serde_json::from_str(text).map_err(|e| format!("line: {e}"))?;
-            let version = crate::policies::parse_version_id(&line.default_version)
-                .ok_or_else(|| format!("version id {:?}", line.default_version))?;
-            let policy = AwsManaged {
-                version,
-                created: parse_date(&line.created)?,
-                updated: parse_date(&line.updated)?,
-                stored,
-                path: line.path.into(),
-                name: line.name.into(),
-            };
-            let key: Box<str> = policy.name.to_lowercase().into();
-            match by_name.insert(key, policy) {
-                Some(twice) => Err(format!("{} listed twice", twice.name)),
-                None => Ok(()),
-            }
-        };
-        let mut at = 0;
-        while at < packed.len() {
-            let (text, len) = inflate_member(&packed[at..])?;
-            if len == 0 {
-                return Err(format!("empty gzip member at byte {at}"));
-            }
-            add(&text, Stored::Packed(at..at + len))?;
-            at += len;
-        }
-        let mut at = 0;
-        for line in supplement.split_inclusive('\n') {
-            let text = line.trim_end();
-            if !text.is_empty() {
-                add(text, Stored::Supplement(at..at + text.len()))?;
-            }
-            at += line.len();
+    fn index(index: &'static str) -> Result<Catalogue, String> {
+        let policies = index
+            .lines()
+            .skip(1)
+            .map(parse_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        // Strictly ordered: lookups search it, and no name appears twice.
+        if let Some(pair) = policies
+            .windows(2)
+            .find(|pair| cmp_ignoring_case(pair[0].name, pair[1].name) != Ordering::Less)
+        {
+            return Err(format!("index out of order at {}", pair[1].name));
         }
         Ok(Catalogue {
-            by_name,
+            policies,
             compiled: Mutex::new(HashMap::new()),
         })
     }
 
     /// Every policy, ordered by lower-cased name.
     pub fn all(&self) -> impl Iterator<Item = &AwsManaged> {
-        self.by_name.values()
+        self.policies.iter()
     }
 
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.by_name.len()
+        self.policies.len()
     }
 
     /// The policy named `name` (any case), wherever it lives.
     pub fn by_name(&self, name: &str) -> Option<&AwsManaged> {
-        self.by_name.get(name.to_lowercase().as_str())
+        self.policies
+            .binary_search_by(|p| cmp_ignoring_case(p.name, name))
+            .ok()
+            .map(|i| &self.policies[i])
     }
 
     /// The policy at `path` + `name`, as an ARN names it (the name's case must match too).
     pub fn find(&self, path: &str, name: &str) -> Option<&AwsManaged> {
         self.by_name(name)
-            .filter(|p| &*p.path == path && &*p.name == name)
+            .filter(|p| p.path == path && p.name == name)
     }
 
     /// The policy compiled for `kind`, compiled once per process.
     pub fn compiled(&self, policy: &AwsManaged, kind: PolicyKind) -> Result<Arc<Policy>, String> {
-        let key = (policy.name.clone(), kind);
+        let key = (policy.name, kind);
         if let Some(hit) = self.lock_compiled().get(&key) {
             return Ok(hit.clone());
         }
@@ -300,7 +304,7 @@ fn corrupt(e: String) -> StoreError {
 
 /// The policy as one account sees it, with its document and that account's usage counts.
 pub(crate) fn doc(txn: &mut dyn Txn, account: &str, p: &AwsManaged) -> TxResult<PolicyDoc> {
-    let usage = usage(txn, account, &p.name)?;
+    let usage = usage(txn, account, p.name)?;
     let document = p.document().map_err(corrupt)?;
     Ok(PolicyDoc {
         versions: vec![VersionDoc {
@@ -316,7 +320,7 @@ pub(crate) fn doc(txn: &mut dyn Txn, account: &str, p: &AwsManaged) -> TxResult<
 pub(crate) fn listing(p: &AwsManaged, usage: &Usage) -> PolicyDoc {
     PolicyDoc {
         name: p.name.to_string(),
-        policy_id: policy_id(&p.name),
+        policy_id: policy_id(p.name),
         path: p.path.to_string(),
         description: None,
         created: p.created,
@@ -333,17 +337,79 @@ pub(crate) fn listing(p: &AwsManaged, usage: &Usage) -> PolicyDoc {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+
+    /// The fields of a data line the index repeats.
+    #[derive(Deserialize)]
+    struct Line {
+        #[serde(rename = "PolicyName")]
+        name: String,
+        #[serde(rename = "Path")]
+        path: String,
+        #[serde(rename = "DefaultVersionId")]
+        version: String,
+        #[serde(rename = "CreateDate")]
+        created: String,
+        #[serde(rename = "UpdateDate")]
+        updated: String,
+    }
+
+    fn row(text: &str, file: &str, at: usize, len: usize) -> (String, String) {
+        let line: Line = serde_json::from_str(text).expect("a data line");
+        let row = [
+            line.name.as_str(),
+            &line.path,
+            &line.version,
+            &line.created,
+            &line.updated,
+            file,
+            &at.to_string(),
+            &len.to_string(),
+        ]
+        .join("\t");
+        (line.name.to_lowercase(), row)
+    }
+
+    /// The index is what `scripts/pack-aws-managed-policies` derives from the two data files.
+    #[test]
+    fn the_index_matches_the_data() {
+        let mut rows = Vec::new();
+        let mut at = 0;
+        while at < PACKED.len() {
+            let (text, len) = inflate_member(&PACKED[at..]).expect("a gzip member");
+            assert!(len > 0);
+            rows.push(row(&text, "gz", at, len));
+            at += len;
+        }
+        assert_eq!(rows.len(), 1566);
+        let mut at = 0;
+        for line in SUPPLEMENT.split_inclusive('\n') {
+            let text = line.trim_end_matches('\n');
+            rows.push(row(text, "supplement", at, text.len()));
+            at += line.len();
+        }
+        rows.sort();
+        let mut expected =
+            String::from("name\tpath\tversion\tcreated\tupdated\tfile\tstart\tlength\n");
+        for (_, row) in rows {
+            expected.push_str(&row);
+            expected.push('\n');
+        }
+        assert!(
+            INDEX == expected,
+            "the index differs from the data: rerun scripts/pack-aws-managed-policies"
+        );
+    }
 
     #[test]
     fn every_policy_is_indexed_with_its_path_version_and_dates() {
-        let snapshot = Catalogue::index(PACKED, "").expect("data reads");
-        assert_eq!(snapshot.len(), 1566);
-        let c = Catalogue::index(PACKED, SUPPLEMENT).expect("data reads");
+        let c = Catalogue::index(INDEX).expect("the index reads");
         assert_eq!(c.len(), 1569);
         let mut by_path: BTreeMap<&str, usize> = BTreeMap::new();
         for p in c.all() {
-            *by_path.entry(&p.path).or_default() += 1;
+            *by_path.entry(p.path).or_default() += 1;
         }
         assert_eq!(
             by_path.into_iter().collect::<Vec<_>>(),
@@ -428,7 +494,7 @@ mod tests {
 
     #[test]
     fn ids_are_stable_and_distinct() {
-        let ids: Vec<String> = catalogue().all().map(|p| policy_id(&p.name)).collect();
+        let ids: Vec<String> = catalogue().all().map(|p| policy_id(p.name)).collect();
         assert!(ids
             .iter()
             .all(|id| id.len() == 21 && id.starts_with("ANPA")));
@@ -445,7 +511,7 @@ mod tests {
     #[test]
     fn arns_find_their_policy() {
         assert_eq!(
-            find_arn("arn:aws:iam::aws:policy/job-function/ViewOnlyAccess").map(|p| &*p.name),
+            find_arn("arn:aws:iam::aws:policy/job-function/ViewOnlyAccess").map(|p| p.name),
             Some("ViewOnlyAccess")
         );
         assert!(find_arn("arn:aws:iam::aws:policy/ViewOnlyAccess").is_none());

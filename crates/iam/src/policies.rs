@@ -1,6 +1,8 @@
 //! Customer managed policies: `CreatePolicy`, `GetPolicy`, `DeletePolicy`, `ListPolicies`.
 //! Versions are in `policy_versions.rs`; attachments in `attachments.rs`.
 
+use std::collections::HashMap;
+
 use coffer_model::context::RequestContext;
 use coffer_model::iam::*;
 use coffer_model::types::Timestamp;
@@ -136,7 +138,7 @@ pub(crate) fn lookup(
     if parsed.account == "aws" {
         return match aws_managed::find(&parsed.path, &parsed.name) {
             Some(p) => Ok(Some((
-                aws_managed::usage_key(account, &p.name),
+                aws_managed::usage_key(account, p.name),
                 aws_managed::doc(txn, account, p)?,
             ))),
             None => Ok(None),
@@ -328,6 +330,44 @@ fn all_local(txn: &mut dyn Txn, account: &str) -> TxResult<Vec<PolicyDoc>> {
     Ok(page.items)
 }
 
+/// A policy as `ListPolicies` sees it: AWS managed ones stay index entries (no document, no
+/// allocation) until they are on the page.
+enum Listed {
+    Aws(&'static aws_managed::AwsManaged, aws_managed::Usage),
+    Local(PolicyDoc),
+}
+
+impl Listed {
+    fn path(&self) -> &str {
+        match self {
+            Listed::Aws(p, _) => p.path,
+            Listed::Local(doc) => &doc.path,
+        }
+    }
+
+    /// (attachments, uses as a permissions boundary)
+    fn counts(&self) -> (u32, u32) {
+        match self {
+            Listed::Aws(_, usage) => (usage.attachment_count, usage.boundary_count),
+            Listed::Local(doc) => (doc.attachment_count, doc.boundary_count),
+        }
+    }
+
+    fn sort_key(&self) -> String {
+        match self {
+            Listed::Aws(p, _) => sort_key(p.name, true),
+            Listed::Local(doc) => sort_key(&doc.name, false),
+        }
+    }
+
+    fn to_shape(&self, account: &str) -> Policy {
+        match self {
+            Listed::Aws(p, usage) => aws_managed::listing(p, usage).to_shape(account, false),
+            Listed::Local(doc) => doc.to_shape(account, false),
+        }
+    }
+}
+
 pub(crate) async fn list_policies(
     svc: &IamService,
     ctx: &RequestContext,
@@ -337,44 +377,54 @@ pub(crate) async fn list_policies(
     let page = svc
         .read(move |txn| {
             let scope = input.scope.unwrap_or(PolicyScopeType::All);
-            // Listings need no documents: AWS managed policies are listed from the index.
             let mut all = Vec::new();
             if scope != PolicyScopeType::Local {
-                let usage = aws_managed::usage_by_name(txn, &account)?;
-                for p in aws_managed::catalogue().all() {
-                    let used = usage
-                        .get(&*p.name.to_lowercase())
-                        .cloned()
-                        .unwrap_or_default();
-                    all.push(aws_managed::listing(p, &used));
+                let catalogue = aws_managed::catalogue();
+                let usage: HashMap<&str, aws_managed::Usage> =
+                    aws_managed::usage_by_name(txn, &account)?
+                        .into_iter()
+                        .filter_map(|(name, usage)| {
+                            catalogue.by_name(&name).map(|p| (p.name, usage))
+                        })
+                        .collect();
+                for p in catalogue.all() {
+                    let used = usage.get(p.name).cloned().unwrap_or_default();
+                    all.push(Listed::Aws(p, used));
                 }
             }
             if scope != PolicyScopeType::Aws {
-                all.extend(all_local(txn, &account)?);
+                all.extend(all_local(txn, &account)?.into_iter().map(Listed::Local));
             }
             let prefix = input.path_prefix.clone().unwrap_or_else(|| "/".to_string());
             let only_attached = input.only_attached.unwrap_or(false);
             let usage = input.policy_usage_filter;
-            let mut kept: Vec<PolicyDoc> = all
+            let mut kept: Vec<(String, Listed)> = all
                 .into_iter()
-                .filter(|doc| {
-                    doc.path.starts_with(&prefix)
-                        && (!only_attached || doc.attachment_count > 0 || doc.boundary_count > 0)
+                .filter(|listed| {
+                    let (attachments, boundaries) = listed.counts();
+                    listed.path().starts_with(&prefix)
+                        && (!only_attached || attachments > 0 || boundaries > 0)
                         && match usage {
                             None => true,
-                            Some(PolicyUsageType::PermissionsPolicy) => doc.attachment_count > 0,
-                            Some(PolicyUsageType::PermissionsBoundary) => doc.boundary_count > 0,
+                            Some(PolicyUsageType::PermissionsPolicy) => attachments > 0,
+                            Some(PolicyUsageType::PermissionsBoundary) => boundaries > 0,
                         }
                 })
+                .map(|listed| (listed.sort_key(), listed))
                 .collect();
-            kept.sort_by_key(sort_key);
-            let page = paging::in_memory(kept, sort_key, input.marker.as_deref(), input.max_items)?;
+            kept.sort_by(|a, b| a.0.cmp(&b.0));
+            let page = paging::in_memory(
+                kept,
+                |(key, _)| key.clone(),
+                input.marker.as_deref(),
+                input.max_items,
+            )?;
             Ok(paging::Page {
                 marker: page.marker,
                 items: page
                     .items
                     .iter()
-                    .map(|doc| doc.to_shape(&account, false))
+                    .map(|(_, listed)| listed.to_shape(&account))
                     .collect::<Vec<_>>(),
             })
         })
@@ -388,11 +438,11 @@ pub(crate) async fn list_policies(
 
 /// By name; an AWS managed policy and a customer one may share a name. The separator sorts
 /// before every character a name may hold, so `Admin` comes before `Admin-Amplify`.
-fn sort_key(doc: &PolicyDoc) -> String {
+fn sort_key(name: &str, aws_managed: bool) -> String {
     format!(
         "{}\t{}",
-        doc.name.to_lowercase(),
-        if doc.aws_managed { "aws" } else { "local" }
+        name.to_lowercase(),
+        if aws_managed { "aws" } else { "local" }
     )
 }
 
@@ -421,19 +471,10 @@ mod tests {
 
     #[test]
     fn names_sort_before_their_extensions() {
-        let doc = |name: &str, aws_managed: bool| {
-            let admin = crate::aws_managed::catalogue()
-                .by_name("AdministratorAccess")
-                .unwrap();
-            let mut doc = crate::aws_managed::listing(admin, &Default::default());
-            doc.name = name.to_string();
-            doc.aws_managed = aws_managed;
-            doc
-        };
         let mut keys = [
-            sort_key(&doc("AdministratorAccess-Amplify", true)),
-            sort_key(&doc("AdministratorAccess", false)),
-            sort_key(&doc("AdministratorAccess", true)),
+            sort_key("AdministratorAccess-Amplify", true),
+            sort_key("AdministratorAccess", false),
+            sort_key("AdministratorAccess", true),
         ];
         keys.sort();
         assert_eq!(

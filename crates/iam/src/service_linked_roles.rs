@@ -146,7 +146,7 @@ fn trust_policy(service: &str) -> TxResult<String> {
 fn policy_arn(name: &str) -> TxResult<String> {
     aws_managed::catalogue()
         .by_name(name)
-        .filter(|p| &*p.path == PATH_PREFIX)
+        .filter(|p| p.path == PATH_PREFIX)
         .map(|p| p.arn())
         .ok_or_else(|| {
             Fail::Store(coffer_store::StoreError::Corrupt(format!(
