@@ -334,10 +334,17 @@ fn all_local(txn: &mut dyn Txn, account: &str) -> TxResult<Vec<PolicyDoc>> {
 /// allocation) until they are on the page.
 enum Listed {
     Aws(&'static aws_managed::AwsManaged, aws_managed::Usage),
-    Local(PolicyDoc),
+    Local(Box<PolicyDoc>),
 }
 
 impl Listed {
+    fn name(&self) -> &str {
+        match self {
+            Listed::Aws(p, _) => p.name,
+            Listed::Local(doc) => &doc.name,
+        }
+    }
+
     fn path(&self) -> &str {
         match self {
             Listed::Aws(p, _) => p.path,
@@ -353,11 +360,19 @@ impl Listed {
         }
     }
 
-    fn sort_key(&self) -> String {
-        match self {
-            Listed::Aws(p, _) => sort_key(p.name, true),
-            Listed::Local(doc) => sort_key(&doc.name, false),
-        }
+    /// The sort key, byte by byte: the lower-cased name, then which kind of policy it is (an AWS
+    /// managed policy and a customer one may share a name). The separator sorts before every
+    /// character a name may hold, so `Admin` comes before `Admin-Amplify`.
+    fn key(&self) -> impl Iterator<Item = u8> + '_ {
+        let kind: &[u8] = match self {
+            Listed::Aws(..) => b"aws",
+            Listed::Local(_) => b"local",
+        };
+        self.name()
+            .bytes()
+            .map(|b| b.to_ascii_lowercase())
+            .chain(std::iter::once(b'\t'))
+            .chain(kind.iter().copied())
     }
 
     fn to_shape(&self, account: &str) -> Policy {
@@ -393,29 +408,30 @@ pub(crate) async fn list_policies(
                 }
             }
             if scope != PolicyScopeType::Aws {
-                all.extend(all_local(txn, &account)?.into_iter().map(Listed::Local));
+                all.extend(
+                    all_local(txn, &account)?
+                        .into_iter()
+                        .map(|doc| Listed::Local(Box::new(doc))),
+                );
             }
             let prefix = input.path_prefix.clone().unwrap_or_else(|| "/".to_string());
             let only_attached = input.only_attached.unwrap_or(false);
             let usage = input.policy_usage_filter;
-            let mut kept: Vec<(String, Listed)> = all
-                .into_iter()
-                .filter(|listed| {
-                    let (attachments, boundaries) = listed.counts();
-                    listed.path().starts_with(&prefix)
-                        && (!only_attached || attachments > 0 || boundaries > 0)
-                        && match usage {
-                            None => true,
-                            Some(PolicyUsageType::PermissionsPolicy) => attachments > 0,
-                            Some(PolicyUsageType::PermissionsBoundary) => boundaries > 0,
-                        }
-                })
-                .map(|listed| (listed.sort_key(), listed))
-                .collect();
-            kept.sort_by(|a, b| a.0.cmp(&b.0));
-            let page = paging::in_memory(
-                kept,
-                |(key, _)| key.clone(),
+            all.retain(|listed| {
+                let (attachments, boundaries) = listed.counts();
+                listed.path().starts_with(&prefix)
+                    && (!only_attached || attachments > 0 || boundaries > 0)
+                    && match usage {
+                        None => true,
+                        Some(PolicyUsageType::PermissionsPolicy) => attachments > 0,
+                        Some(PolicyUsageType::PermissionsBoundary) => boundaries > 0,
+                    }
+            });
+            all.sort_by(|a, b| a.key().cmp(b.key()));
+            let page = paging::in_memory_by(
+                all,
+                |listed, after| listed.key().cmp(after.bytes()) == std::cmp::Ordering::Greater,
+                |listed| String::from_utf8_lossy(&listed.key().collect::<Vec<u8>>()).into_owned(),
                 input.marker.as_deref(),
                 input.max_items,
             )?;
@@ -424,7 +440,7 @@ pub(crate) async fn list_policies(
                 items: page
                     .items
                     .iter()
-                    .map(|(_, listed)| listed.to_shape(&account))
+                    .map(|listed| listed.to_shape(&account))
                     .collect::<Vec<_>>(),
             })
         })
@@ -434,16 +450,6 @@ pub(crate) async fn list_policies(
         marker: page.marker,
         policies: Some(page.items),
     })
-}
-
-/// By name; an AWS managed policy and a customer one may share a name. The separator sorts
-/// before every character a name may hold, so `Admin` comes before `Admin-Amplify`.
-fn sort_key(name: &str, aws_managed: bool) -> String {
-    format!(
-        "{}\t{}",
-        name.to_lowercase(),
-        if aws_managed { "aws" } else { "local" }
-    )
 }
 
 #[cfg(test)]
@@ -471,12 +477,24 @@ mod tests {
 
     #[test]
     fn names_sort_before_their_extensions() {
-        let mut keys = [
-            sort_key("AdministratorAccess-Amplify", true),
-            sort_key("AdministratorAccess", false),
-            sort_key("AdministratorAccess", true),
+        let admin = crate::aws_managed::catalogue()
+            .by_name("AdministratorAccess")
+            .unwrap();
+        let amplify = crate::aws_managed::catalogue()
+            .by_name("AdministratorAccess-Amplify")
+            .unwrap();
+        let mut local = crate::aws_managed::listing(admin, &Default::default());
+        local.aws_managed = false;
+        let mut listed = [
+            Listed::Aws(amplify, Default::default()),
+            Listed::Local(Box::new(local)),
+            Listed::Aws(admin, Default::default()),
         ];
-        keys.sort();
+        listed.sort_by(|a, b| a.key().cmp(b.key()));
+        let keys: Vec<String> = listed
+            .iter()
+            .map(|l| String::from_utf8(l.key().collect()).unwrap())
+            .collect();
         assert_eq!(
             keys,
             [
