@@ -389,7 +389,8 @@ def test_aws_managed_policies(server, iam):
     assert policy["PolicyName"] == "IAMReadOnlyAccess" and policy["DefaultVersionId"] == "v4"
     document = iam.get_policy_version(PolicyArn=admin, VersionId="v4")["PolicyVersion"]["Document"]
     assert "iam:List*" in document["Statement"][0]["Action"]
-    names = [p["PolicyName"] for p in iam.list_policies(Scope="AWS")["Policies"]]
+    pages = iam.get_paginator("list_policies").paginate(Scope="AWS")
+    names = [p["PolicyName"] for page in pages for p in page["Policies"]]
     assert {"AdministratorAccess", "IAMFullAccess", "SecretsManagerReadWrite"} <= set(names)
     with pytest.raises(ClientError) as e:
         iam.delete_policy(PolicyArn=admin)
@@ -925,7 +926,12 @@ def test_service_linked_roles(iam):
     assert role["Arn"] == f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/autoscaling.amazonaws.com/{name}"
     assert role["RoleId"].startswith("AROA")
     trust = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
-    assert trust["Statement"][0]["Principal"] == {"Service": ["autoscaling.amazonaws.com"]}
+    # As AWS writes it: the principal and the action are strings, not one-element lists.
+    assert trust == {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "autoscaling.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    assert iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"] == [{
+        "PolicyName": "AutoScalingServiceRolePolicy",
+        "PolicyArn": "arn:aws:iam::aws:policy/aws-service-role/AutoScalingServiceRolePolicy"}]
 
     with pytest.raises(ClientError) as e:
         iam.create_service_linked_role(AWSServiceName="autoscaling.amazonaws.com", CustomSuffix=suffix)
@@ -933,7 +939,8 @@ def test_service_linked_roles(iam):
                            f"Service role name {name} has been taken in this account, please try a different suffix.")
     with pytest.raises(ClientError) as e:
         iam.create_service_linked_role(AWSServiceName="not-a-service.example.com")
-    assert error_of(e)[:2] == (400, "InvalidInput")
+    assert error_of(e) == (403, "AccessDenied",
+                           "Cannot find Service Linked Role template for not-a-service.example.com")
 
     with pytest.raises(ClientError) as e:
         iam.delete_role(RoleName=name)

@@ -133,8 +133,18 @@ fn resolve(
                 field(input, "AWSServiceName"),
                 field(input, "DeletionTaskId"),
             ) {
+                // The role AWS would make (policies grant it by name); `*` for a service
+                // without one.
                 (Some(service), _) => Some(Target {
-                    arn: arn("role", &format!("/aws-service-role/{service}/"), "*"),
+                    arn: arn(
+                        "role",
+                        &format!("/aws-service-role/{service}/"),
+                        &coffer_iam::service_linked_roles::role_name(
+                            service,
+                            field(input, "CustomSuffix"),
+                        )
+                        .unwrap_or_else(|| "*".to_string()),
+                    ),
                     ..Target::default()
                 }),
                 // `task/aws-service-role/<service>/<role>/<id>`: the role being deleted.

@@ -3,6 +3,7 @@
 use coffer_policy::{AttachedPolicy, Policy, PolicyKind, PolicySource};
 use coffer_store::{StoreError, Txn};
 
+use crate::aws_managed;
 use crate::groups;
 use crate::holders::Permissions;
 use crate::membership;
@@ -45,6 +46,17 @@ fn managed(
     arn: &str,
     kind: PolicyKind,
 ) -> Result<Option<AttachedPolicy>, StoreError> {
+    if let Some(p) = aws_managed::find_arn(arn) {
+        // Compiled once per process: AWS managed documents never change.
+        let policy = aws_managed::catalogue()
+            .compiled(p, kind)
+            .map_err(|e| StoreError::Corrupt(format!("AWS managed policy {arn}: {e}")))?;
+        return Ok(Some(AttachedPolicy {
+            id: arn.to_string(),
+            source: PolicySource::AwsManaged,
+            policy,
+        }));
+    }
     let Some(doc) = policies::find_by_arn(txn, account, arn)? else {
         return Ok(None);
     };

@@ -177,12 +177,14 @@ pub(crate) async fn get_account_authorization_details(
         }
         if wants(EntityType::AWSManagedPolicy) {
             // Only the AWS managed policies the account uses, as IAM reports them.
-            for p in aws_managed::POLICIES {
-                let doc = aws_managed::doc(txn, &account, p)?;
-                if doc.attachment_count > 0 || doc.boundary_count > 0 {
+            for (name, usage) in aws_managed::usage_by_name(txn, &account)? {
+                if usage.attachment_count == 0 && usage.boundary_count == 0 {
+                    continue;
+                }
+                if let Some(p) = aws_managed::catalogue().by_name(&name) {
                     items.push((
-                        format!("4/{}/aws", doc.name.to_lowercase()),
-                        Item::Policy(doc),
+                        format!("4/{name}/aws"),
+                        Item::Policy(aws_managed::doc(txn, &account, p)?),
                     ));
                 }
             }

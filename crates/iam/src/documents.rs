@@ -38,6 +38,7 @@ pub(crate) fn check_managed(document: &str) -> TxResult<()> {
         ParseOptions {
             kind: PolicyKind::Identity,
             require_current_version: true,
+            authored_by_aws: false,
         },
     )
     .map(|_| ())

@@ -108,6 +108,34 @@ pub(crate) fn in_memory<T>(
     })
 }
 
+/// Like [`in_memory`], for lists whose sort keys are costly to build: `after(item, key)` says
+/// whether `item` sorts after the key a marker holds, and `key` is built only for the last item
+/// of a page. `all` must be sorted.
+pub(crate) fn in_memory_by<T>(
+    all: impl IntoIterator<Item = T>,
+    after: impl Fn(&T, &str) -> bool,
+    key: impl Fn(&T) -> String,
+    marker: Option<&str>,
+    max: Option<i32>,
+) -> TxResult<Page<T>> {
+    let max = max_items(max);
+    let start = decode(marker)?;
+    let mut items: Vec<T> = all
+        .into_iter()
+        .filter(|item| start.as_deref().is_none_or(|s| after(item, s)))
+        .take(max + 1)
+        .collect();
+    if items.len() <= max {
+        return Ok(Page {
+            items,
+            marker: None,
+        });
+    }
+    items.truncate(max);
+    let marker = items.last().map(|item| encode(&key(item)));
+    Ok(Page { items, marker })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +159,24 @@ mod tests {
             .unwrap();
         assert_eq!(third.items, vec!["e"]);
         assert!(!third.is_truncated());
+    }
+
+    #[test]
+    fn lazily_keyed_pages_resume_after_the_marker() {
+        let all = ["a", "b", "c", "d", "e"];
+        let page = |marker: Option<&str>| {
+            in_memory_by(all, |s, key| *s > key, |s| s.to_string(), marker, Some(2))
+                .ok()
+                .unwrap()
+        };
+        let first = page(None);
+        assert_eq!(first.items, ["a", "b"]);
+        let second = page(first.marker.as_deref());
+        assert_eq!(second.items, ["c", "d"]);
+        let third = page(second.marker.as_deref());
+        assert_eq!(third.items, ["e"]);
+        assert!(!third.is_truncated());
+        assert!(in_memory_by(all, |_, _| true, |s| s.to_string(), Some("!!"), None).is_err());
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Customer managed policies: `CreatePolicy`, `GetPolicy`, `DeletePolicy`, `ListPolicies`.
 //! Versions are in `policy_versions.rs`; attachments in `attachments.rs`.
 
+use std::collections::HashMap;
+
 use coffer_model::context::RequestContext;
 use coffer_model::iam::*;
 use coffer_model::types::Timestamp;
@@ -41,7 +43,8 @@ pub struct PolicyDoc {
     pub boundary_count: u32,
     #[serde(default)]
     pub tags: Vec<Tag>,
-    /// One of the AWS managed policies (never stored; built from `aws_managed.rs`).
+    /// One of the AWS managed policies (never stored; built from `aws_managed.rs`, whose listings
+    /// leave `versions` empty).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub aws_managed: bool,
 }
@@ -327,6 +330,59 @@ fn all_local(txn: &mut dyn Txn, account: &str) -> TxResult<Vec<PolicyDoc>> {
     Ok(page.items)
 }
 
+/// A policy as `ListPolicies` sees it: AWS managed ones stay index entries (no document, no
+/// allocation) until they are on the page.
+enum Listed {
+    Aws(&'static aws_managed::AwsManaged, aws_managed::Usage),
+    Local(Box<PolicyDoc>),
+}
+
+impl Listed {
+    fn name(&self) -> &str {
+        match self {
+            Listed::Aws(p, _) => p.name,
+            Listed::Local(doc) => &doc.name,
+        }
+    }
+
+    fn path(&self) -> &str {
+        match self {
+            Listed::Aws(p, _) => p.path,
+            Listed::Local(doc) => &doc.path,
+        }
+    }
+
+    /// (attachments, uses as a permissions boundary)
+    fn counts(&self) -> (u32, u32) {
+        match self {
+            Listed::Aws(_, usage) => (usage.attachment_count, usage.boundary_count),
+            Listed::Local(doc) => (doc.attachment_count, doc.boundary_count),
+        }
+    }
+
+    /// The sort key, byte by byte: the lower-cased name, then which kind of policy it is (an AWS
+    /// managed policy and a customer one may share a name). The separator sorts before every
+    /// character a name may hold, so `Admin` comes before `Admin-Amplify`.
+    fn key(&self) -> impl Iterator<Item = u8> + '_ {
+        let kind: &[u8] = match self {
+            Listed::Aws(..) => b"aws",
+            Listed::Local(_) => b"local",
+        };
+        self.name()
+            .bytes()
+            .map(|b| b.to_ascii_lowercase())
+            .chain(std::iter::once(b'\t'))
+            .chain(kind.iter().copied())
+    }
+
+    fn to_shape(&self, account: &str) -> Policy {
+        match self {
+            Listed::Aws(p, usage) => aws_managed::listing(p, usage).to_shape(account, false),
+            Listed::Local(doc) => doc.to_shape(account, false),
+        }
+    }
+}
+
 pub(crate) async fn list_policies(
     svc: &IamService,
     ctx: &RequestContext,
@@ -338,36 +394,53 @@ pub(crate) async fn list_policies(
             let scope = input.scope.unwrap_or(PolicyScopeType::All);
             let mut all = Vec::new();
             if scope != PolicyScopeType::Local {
-                for p in aws_managed::POLICIES {
-                    all.push(aws_managed::doc(txn, &account, p)?);
+                let catalogue = aws_managed::catalogue();
+                let usage: HashMap<&str, aws_managed::Usage> =
+                    aws_managed::usage_by_name(txn, &account)?
+                        .into_iter()
+                        .filter_map(|(name, usage)| {
+                            catalogue.by_name(&name).map(|p| (p.name, usage))
+                        })
+                        .collect();
+                for p in catalogue.all() {
+                    let used = usage.get(p.name).cloned().unwrap_or_default();
+                    all.push(Listed::Aws(p, used));
                 }
             }
             if scope != PolicyScopeType::Aws {
-                all.extend(all_local(txn, &account)?);
+                all.extend(
+                    all_local(txn, &account)?
+                        .into_iter()
+                        .map(|doc| Listed::Local(Box::new(doc))),
+                );
             }
             let prefix = input.path_prefix.clone().unwrap_or_else(|| "/".to_string());
             let only_attached = input.only_attached.unwrap_or(false);
             let usage = input.policy_usage_filter;
-            let mut kept: Vec<PolicyDoc> = all
-                .into_iter()
-                .filter(|doc| {
-                    doc.path.starts_with(&prefix)
-                        && (!only_attached || doc.attachment_count > 0 || doc.boundary_count > 0)
-                        && match usage {
-                            None => true,
-                            Some(PolicyUsageType::PermissionsPolicy) => doc.attachment_count > 0,
-                            Some(PolicyUsageType::PermissionsBoundary) => doc.boundary_count > 0,
-                        }
-                })
-                .collect();
-            kept.sort_by_key(sort_key);
-            let page = paging::in_memory(kept, sort_key, input.marker.as_deref(), input.max_items)?;
+            all.retain(|listed| {
+                let (attachments, boundaries) = listed.counts();
+                listed.path().starts_with(&prefix)
+                    && (!only_attached || attachments > 0 || boundaries > 0)
+                    && match usage {
+                        None => true,
+                        Some(PolicyUsageType::PermissionsPolicy) => attachments > 0,
+                        Some(PolicyUsageType::PermissionsBoundary) => boundaries > 0,
+                    }
+            });
+            all.sort_by(|a, b| a.key().cmp(b.key()));
+            let page = paging::in_memory_by(
+                all,
+                |listed, after| listed.key().cmp(after.bytes()) == std::cmp::Ordering::Greater,
+                |listed| String::from_utf8_lossy(&listed.key().collect::<Vec<u8>>()).into_owned(),
+                input.marker.as_deref(),
+                input.max_items,
+            )?;
             Ok(paging::Page {
                 marker: page.marker,
                 items: page
                     .items
                     .iter()
-                    .map(|doc| doc.to_shape(&account, false))
+                    .map(|listed| listed.to_shape(&account))
                     .collect::<Vec<_>>(),
             })
         })
@@ -377,15 +450,6 @@ pub(crate) async fn list_policies(
         marker: page.marker,
         policies: Some(page.items),
     })
-}
-
-/// By name; an AWS managed policy and a customer one may share a name.
-fn sort_key(doc: &PolicyDoc) -> String {
-    format!(
-        "{}/{}",
-        doc.name.to_lowercase(),
-        if doc.aws_managed { "aws" } else { "local" }
-    )
 }
 
 #[cfg(test)]
@@ -409,6 +473,36 @@ mod tests {
         assert_eq!(parse_arn("ReadOnly"), None);
         assert_eq!(parse_arn("arn:aws:iam::123456789012:policy/"), None);
         assert_eq!(parse_arn("arn:aws:iam::123456789012:user/bob"), None);
+    }
+
+    #[test]
+    fn names_sort_before_their_extensions() {
+        let admin = crate::aws_managed::catalogue()
+            .by_name("AdministratorAccess")
+            .unwrap();
+        let amplify = crate::aws_managed::catalogue()
+            .by_name("AdministratorAccess-Amplify")
+            .unwrap();
+        let mut local = crate::aws_managed::listing(admin, &Default::default());
+        local.aws_managed = false;
+        let mut listed = [
+            Listed::Aws(amplify, Default::default()),
+            Listed::Local(Box::new(local)),
+            Listed::Aws(admin, Default::default()),
+        ];
+        listed.sort_by(|a, b| a.key().cmp(b.key()));
+        let keys: Vec<String> = listed
+            .iter()
+            .map(|l| String::from_utf8(l.key().collect()).unwrap())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "administratoraccess\taws",
+                "administratoraccess\tlocal",
+                "administratoraccess-amplify\taws"
+            ]
+        );
     }
 
     #[test]

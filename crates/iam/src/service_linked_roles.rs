@@ -1,14 +1,25 @@
 //! Service-linked roles: roles an AWS service owns, under `/aws-service-role/<service>/`, trusted
-//! by that service alone. Callers cannot change or delete them directly (`UnmodifiableEntity`);
+//! by that service alone. `CreateServiceLinkedRole` makes them as AWS does, from the catalogue in
+//! `data/aws/service-linked-roles.json`: the role name AWS gives each service principal, whether
+//! it accepts a `CustomSuffix`, the `aws-service-role/` managed policies AWS attaches and, for a
+//! few services, the description AWS sets. A service principal the catalogue does not know is
+//! answered as AWS answers one it has no template for.
+//!
+//! Callers cannot change or delete these roles directly (`UnmodifiableEntity`);
 //! `DeleteServiceLinkedRole` starts a deletion task whose status
 //! `GetServiceLinkedRoleDeletionStatus` reports. No service uses the role inside Coffer, so the
 //! task completes at once.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use coffer_model::context::RequestContext;
 use coffer_model::iam::*;
+use coffer_model::AwsError;
 use serde::{Deserialize, Serialize};
 
 use crate::attachments;
+use crate::aws_managed;
 use crate::boundaries;
 use crate::error::{Fail, TxResult};
 use crate::holders::Permissions;
@@ -21,61 +32,132 @@ pub const PATH_PREFIX: &str = "/aws-service-role/";
 /// `<account>/<task id>` → the deletion task's outcome.
 pub const DELETION_TASKS: &str = "iam_slr_deletion_tasks";
 
-const SERVICE_SUFFIX: &str = ".amazonaws.com";
+static CATALOGUE: &str = include_str!("../../../data/aws/service-linked-roles.json");
 
-/// Role names AWS gives some services' roles (the rest follow the service's name).
-const KNOWN: &[(&str, &str)] = &[
-    ("autoscaling", "AutoScaling"),
-    ("elasticbeanstalk", "ElasticBeanstalk"),
-    ("ecs", "ECS"),
-    ("eks", "AmazonEKS"),
-    ("elasticloadbalancing", "ElasticLoadBalancing"),
-    ("rds", "RDS"),
-    ("organizations", "Organizations"),
-    ("support", "Support"),
-    ("trustedadvisor", "TrustedAdvisor"),
-    ("config", "Config"),
-    ("cloudtrail", "CloudTrail"),
-    ("spot", "EC2Spot"),
-    ("guardduty", "AmazonGuardDuty"),
-    ("sso", "SSO"),
-    ("lex", "LexBots"),
-    (
-        "dynamodb.application-autoscaling",
-        "ApplicationAutoScaling_DynamoDBTable",
-    ),
-    (
-        "ecs.application-autoscaling",
-        "ApplicationAutoScaling_ECSService",
-    ),
-];
+#[derive(Deserialize)]
+struct CatalogueFile {
+    roles: Vec<Template>,
+}
+
+/// How AWS creates one service's service-linked role.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Template {
+    /// The service principal (`AWSServiceName`), which the role trusts.
+    pub service: String,
+    pub role_name: String,
+    /// Whether `CustomSuffix` is accepted (the role is then named `<role_name>_<suffix>`).
+    pub custom_suffix: bool,
+    /// Names of the `/aws-service-role/` AWS managed policies attached to the role.
+    pub policies: Vec<String>,
+    /// What AWS sets as the description when the request has none.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Provenance only: creating the role does not depend on it (the tests count it).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub evidence: Evidence,
+}
+
+/// Where an entry comes from (see the catalogue's `evidence` section and `data/README.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Evidence {
+    /// AWS's own answers, recorded.
+    Recorded,
+    /// AWS's documentation.
+    Documented,
+}
+
+/// The catalogue by service principal, read on first use.
+fn templates() -> &'static HashMap<String, Template> {
+    static TEMPLATES: OnceLock<HashMap<String, Template>> = OnceLock::new();
+    TEMPLATES.get_or_init(|| match serde_json::from_str::<CatalogueFile>(CATALOGUE) {
+        Ok(file) => file
+            .roles
+            .into_iter()
+            .map(|t| (t.service.clone(), t))
+            .collect(),
+        Err(e) => {
+            // Compiled in and checked by this module's tests: only a damaged binary gets here,
+            // and then no service-linked role can be created.
+            tracing::error!(error = %e, "service-linked role catalogue does not read");
+            HashMap::new()
+        }
+    })
+}
+
+/// The template for a service principal (exact: AWS's principals are case-sensitive).
+pub(crate) fn template(service: &str) -> Option<&'static Template> {
+    templates().get(service)
+}
+
+/// The name of the role `CreateServiceLinkedRole` makes for `service` (with `custom_suffix`):
+/// what requests to create it are authorized against. `None` when no template exists.
+pub fn role_name(service: &str, custom_suffix: Option<&str>) -> Option<String> {
+    template(service).map(|t| t.role_name_with(custom_suffix))
+}
+
+impl Template {
+    fn role_name_with(&self, custom_suffix: Option<&str>) -> String {
+        match custom_suffix {
+            Some(suffix) => format!("{}_{suffix}", self.role_name),
+            None => self.role_name.clone(),
+        }
+    }
+}
+
+/// The trust policy AWS gives every service-linked role: one statement, with the principal and
+/// the action as plain strings.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TrustPolicy<'a> {
+    version: &'static str,
+    statement: [TrustStatement<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TrustStatement<'a> {
+    effect: &'static str,
+    principal: ServicePrincipal<'a>,
+    action: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ServicePrincipal<'a> {
+    service: &'a str,
+}
+
+fn trust_policy(service: &str) -> TxResult<String> {
+    let policy = TrustPolicy {
+        version: "2012-10-17",
+        statement: [TrustStatement {
+            effect: "Allow",
+            principal: ServicePrincipal { service },
+            action: "sts:AssumeRole",
+        }],
+    };
+    serde_json::to_string(&policy)
+        .map_err(|e| Fail::Store(coffer_store::StoreError::Corrupt(e.to_string())))
+}
+
+/// The ARN of an `/aws-service-role/` policy a template names.
+fn policy_arn(name: &str) -> TxResult<String> {
+    aws_managed::catalogue()
+        .by_name(name)
+        .filter(|p| p.path == PATH_PREFIX)
+        .map(|p| p.arn())
+        .ok_or_else(|| {
+            Fail::Store(coffer_store::StoreError::Corrupt(format!(
+                "service-linked role policy {name} is not an AWS managed policy"
+            )))
+        })
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct DeletionTask {
     role_name: String,
-}
-
-fn base_name(service: &str) -> Option<String> {
-    let label = service.strip_suffix(SERVICE_SUFFIX)?;
-    if label.is_empty()
-        || !label
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-    {
-        return None;
-    }
-    if let Some((_, name)) = KNOWN.iter().find(|(s, _)| *s == label) {
-        return Some(format!("AWSServiceRoleFor{name}"));
-    }
-    let mut name = String::from("AWSServiceRoleFor");
-    for part in label.split(['.', '-']).filter(|p| !p.is_empty()) {
-        let mut chars = part.chars();
-        if let Some(first) = chars.next() {
-            name.push(first.to_ascii_uppercase());
-            name.push_str(chars.as_str());
-        }
-    }
-    Some(name)
 }
 
 fn protected(name: &str) -> Fail {
@@ -93,18 +175,6 @@ pub(crate) fn refuse_protected(role: &RoleDoc) -> TxResult<()> {
     Ok(())
 }
 
-fn trust_policy(service: &str) -> String {
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": [service]},
-            "Action": ["sts:AssumeRole"]
-        }]
-    })
-    .to_string()
-}
-
 pub(crate) async fn create_service_linked_role(
     svc: &IamService,
     ctx: &RequestContext,
@@ -113,31 +183,36 @@ pub(crate) async fn create_service_linked_role(
     let account = ctx.principal.account_id.clone();
     let now = records::now_secs(ctx);
     let service = input.aws_service_name.clone();
-    let Some(base) = base_name(&service) else {
-        return Err(IamError::invalid_input(format!(
-            "Invalid service principal {service}: it must be an AWS service name such as autoscaling.amazonaws.com."
+    let Some(template) = template(&service) else {
+        return Err(IamError::Other(AwsError::new(
+            403,
+            "AccessDenied",
+            format!("Cannot find Service Linked Role template for {service}"),
         )));
     };
-    let name = match &input.custom_suffix {
-        Some(suffix) => {
-            if suffix.is_empty()
-                || !suffix
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c))
-            {
-                return Err(IamError::invalid_input(
-                    "The specified value for customSuffix is invalid.",
-                ));
-            }
-            format!("{base}_{suffix}")
+    if let Some(suffix) = &input.custom_suffix {
+        if !template.custom_suffix {
+            return Err(IamError::invalid_input(format!(
+                "Custom suffix is not allowed for {service}"
+            )));
         }
-        None => base,
-    };
+        if suffix.is_empty()
+            || !suffix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c))
+        {
+            return Err(IamError::invalid_input(
+                "The specified value for customSuffix is invalid.",
+            ));
+        }
+    }
+    let name = template.role_name_with(input.custom_suffix.as_deref());
     if name.len() > 64 {
         return Err(IamError::invalid_input(
             "The specified value for roleName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_- and be at most 64 characters long.",
         ));
     }
+    let description = input.description.clone().or(template.description.clone());
     let role_id = ids::unique_id(ids::ROLE_PREFIX);
     let role = svc
         .write(move |txn| {
@@ -153,15 +228,20 @@ pub(crate) async fn create_service_linked_role(
                 role_id: role_id.clone(),
                 path: format!("{PATH_PREFIX}{service}/"),
                 created: now,
-                assume_role_policy: trust_policy(&service),
+                assume_role_policy: trust_policy(&service)?,
                 trust_principal_ids: Default::default(),
-                description: input.description.clone(),
+                description: description.clone(),
                 max_session_duration: roles::DEFAULT_MAX_SESSION,
                 tags: Vec::new(),
                 permissions: Permissions::default(),
                 permissions_boundary: None,
             };
             records::put(txn, ROLES, &key, &doc)?;
+            // The service's policies, attached as AWS attaches them (counted like any other
+            // attachment, and detached again when the role is deleted).
+            for policy in &template.policies {
+                attachments::attach::<RoleDoc>(txn, &account, &name, &policy_arn(policy)?)?;
+            }
             Ok(doc.created(&account))
         })
         .await?;
@@ -270,19 +350,98 @@ fn uuid_like() -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
+    fn all() -> Vec<Template> {
+        serde_json::from_str::<CatalogueFile>(CATALOGUE)
+            .expect("the catalogue reads")
+            .roles
+    }
+
     #[test]
-    fn role_names_follow_the_service() {
+    fn the_catalogue_names_each_service_and_role_once() {
+        let roles = all();
+        assert_eq!(roles.len(), 200);
+        assert_eq!(templates().len(), roles.len());
+        let names: HashSet<_> = roles.iter().map(|t| t.role_name.to_lowercase()).collect();
+        assert_eq!(names.len(), roles.len());
         assert_eq!(
-            base_name("autoscaling.amazonaws.com").as_deref(),
-            Some("AWSServiceRoleForAutoScaling")
+            roles
+                .iter()
+                .filter(|t| t.evidence == Evidence::Recorded)
+                .count(),
+            71
+        );
+        for t in &roles {
+            assert!(t.service.ends_with(".amazonaws.com"), "{}", t.service);
+            assert!(
+                t.role_name.starts_with("AWSServiceRoleFor"),
+                "{}",
+                t.role_name
+            );
+            assert!(
+                t.role_name.len() <= 64
+                    && t.role_name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c)),
+                "{}",
+                t.role_name
+            );
+            assert!(!t.policies.is_empty(), "{}", t.service);
+        }
+    }
+
+    /// Every policy the catalogue attaches is an AWS managed policy under `/aws-service-role/`.
+    #[test]
+    fn every_attached_policy_is_a_service_role_policy() {
+        for t in all() {
+            for p in &t.policies {
+                assert_eq!(
+                    policy_arn(p).ok(),
+                    Some(format!("arn:aws:iam::aws:policy/aws-service-role/{p}")),
+                    "{}",
+                    t.service
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn templates_are_found_by_exact_principal() {
+        let ecs = template("ecs.amazonaws.com").unwrap();
+        assert_eq!(ecs.role_name, "AWSServiceRoleForECS");
+        assert_eq!(ecs.policies, ["AmazonECSServiceRolePolicy"]);
+        assert!(!ecs.custom_suffix);
+        let dynamodb = template("dynamodb.application-autoscaling.amazonaws.com").unwrap();
+        assert_eq!(
+            dynamodb.role_name,
+            "AWSServiceRoleForApplicationAutoScaling_DynamoDBTable"
+        );
+        assert!(template("autoscaling.amazonaws.com").unwrap().custom_suffix);
+        assert!(template("ECS.amazonaws.com").is_none());
+        assert!(template("not-a-service.example.com").is_none());
+    }
+
+    #[test]
+    fn role_names_take_the_suffix_after_an_underscore() {
+        assert_eq!(
+            role_name("autoscaling.amazonaws.com", Some("ci")).as_deref(),
+            Some("AWSServiceRoleForAutoScaling_ci")
         );
         assert_eq!(
-            base_name("elasticmapreduce.amazonaws.com").as_deref(),
-            Some("AWSServiceRoleForElasticmapreduce")
+            role_name("ecs.amazonaws.com", None).as_deref(),
+            Some("AWSServiceRoleForECS")
         );
-        assert_eq!(base_name("example.com"), None);
-        assert_eq!(base_name(".amazonaws.com"), None);
+        assert_eq!(role_name("example.amazonaws.com", None), None);
+    }
+
+    #[test]
+    fn the_trust_policy_is_written_as_aws_writes_it() {
+        assert_eq!(
+            trust_policy("ecs.amazonaws.com").ok().unwrap(),
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#
+        );
     }
 }

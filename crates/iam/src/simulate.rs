@@ -569,6 +569,26 @@ fn managed(
     arn: &str,
     kind: PolicyKind,
 ) -> TxResult<Option<AttachedPolicy>> {
+    if let Some(p) = crate::aws_managed::find_arn(arn) {
+        // Compiled once per process, shared with enforcement.
+        let policy = crate::aws_managed::catalogue()
+            .compiled(p, kind)
+            .map_err(|e| {
+                tracing::error!(
+                    policy = arn,
+                    error = e,
+                    "AWS managed policy does not compile"
+                );
+                Fail::from(IamError::policy_evaluation(format!(
+                    "The policy {arn} could not be evaluated."
+                )))
+            })?;
+        return Ok(Some(AttachedPolicy {
+            id: p.name.to_string(),
+            source: PolicySource::AwsManaged,
+            policy,
+        }));
+    }
     let Some(doc) = policies::find_by_arn(txn, account, arn)? else {
         return Ok(None);
     };

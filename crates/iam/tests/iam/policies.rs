@@ -1005,25 +1005,36 @@ async fn aws_managed_policies_exist_in_every_account() {
         .unwrap()
         .policy_version
         .unwrap();
-    assert!(decode(&v.document.unwrap()).contains(r#""Action": "*""#));
+    assert_eq!(
+        decode(&v.document.unwrap()),
+        r#"{"Statement":[{"Action":"*","Effect":"Allow","Resource":"*"}],"Version":"2012-10-17"}"#
+    );
 
-    let aws_only = f
-        .iam
-        .list_policies(
-            &root(),
-            ListPoliciesRequest {
-                scope: Some(PolicyScopeType::Aws),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
-        .policies
-        .unwrap();
-    let names: Vec<_> = aws_only
-        .iter()
-        .map(|p| p.policy_name.clone().unwrap())
-        .collect();
+    // Every AWS managed policy, a page of 100 at a time.
+    let mut names = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = f
+            .iam
+            .list_policies(
+                &root(),
+                ListPoliciesRequest {
+                    scope: Some(PolicyScopeType::Aws),
+                    marker: marker.take(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let policies = page.policies.unwrap();
+        assert!(policies.len() <= 100);
+        names.extend(policies.iter().map(|p| p.policy_name.clone().unwrap()));
+        match page.marker {
+            Some(m) => marker = Some(m),
+            None => break,
+        }
+    }
+    assert_eq!(names.len(), 1569);
     for expected in [
         "AdministratorAccess",
         "IAMFullAccess",

@@ -627,3 +627,109 @@ async fn instance_profiles_hold_one_role() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn service_linked_roles_are_made_from_aws_templates() {
+    let f = fixture().await;
+    let slr = |service: &str, suffix: Option<&str>| CreateServiceLinkedRoleRequest {
+        aws_service_name: service.into(),
+        custom_suffix: suffix.map(Into::into),
+        ..Default::default()
+    };
+    let role = f
+        .iam
+        .create_service_linked_role(&root(), slr("ecs.amazonaws.com", None))
+        .await
+        .unwrap()
+        .role
+        .unwrap();
+    assert_eq!(role.role_name, "AWSServiceRoleForECS");
+    assert_eq!(role.path, "/aws-service-role/ecs.amazonaws.com/");
+    assert_eq!(
+        percent_encoding::percent_decode_str(role.assume_role_policy_document.as_deref().unwrap())
+            .decode_utf8()
+            .unwrap(),
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#
+    );
+    let policy = "arn:aws:iam::aws:policy/aws-service-role/AmazonECSServiceRolePolicy";
+    let attached = f
+        .iam
+        .list_attached_role_policies(
+            &root(),
+            ListAttachedRolePoliciesRequest {
+                role_name: "AWSServiceRoleForECS".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .attached_policies
+        .unwrap();
+    assert_eq!(attached.len(), 1);
+    assert_eq!(attached[0].policy_arn.as_deref(), Some(policy));
+    let count = |iam: coffer_iam::IamService| async move {
+        iam.get_policy(
+            &root(),
+            GetPolicyRequest {
+                policy_arn: policy.into(),
+            },
+        )
+        .await
+        .unwrap()
+        .policy
+        .unwrap()
+        .attachment_count
+    };
+    assert_eq!(count(f.iam.clone()).await, Some(1));
+
+    // AWS's answers: a suffix where the service takes none, a principal without a template.
+    let err = f
+        .iam
+        .create_service_linked_role(&root(), slr("ecs.amazonaws.com", Some("x")))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        wire(err),
+        (
+            400,
+            "InvalidInput".to_string(),
+            "Custom suffix is not allowed for ecs.amazonaws.com".to_string()
+        )
+    );
+    let err = f
+        .iam
+        .create_service_linked_role(&root(), slr("example.amazonaws.com", None))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        wire(err),
+        (
+            403,
+            "AccessDenied".to_string(),
+            "Cannot find Service Linked Role template for example.amazonaws.com".to_string()
+        )
+    );
+    let rds = f
+        .iam
+        .create_service_linked_role(&root(), slr("rds.amazonaws.com", None))
+        .await
+        .unwrap()
+        .role
+        .unwrap();
+    assert_eq!(
+        rds.description.as_deref(),
+        Some("Allows Amazon RDS to manage AWS resources on your behalf")
+    );
+
+    // Deleting the role detaches its policies.
+    f.iam
+        .delete_service_linked_role(
+            &root(),
+            DeleteServiceLinkedRoleRequest {
+                role_name: "AWSServiceRoleForECS".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(count(f.iam.clone()).await, Some(0));
+}

@@ -65,6 +65,10 @@ pub struct ParseOptions {
     pub kind: PolicyKind,
     /// Managed policies (`CreatePolicy`, `CreatePolicyVersion`) must say `"Version": "2012-10-17"`.
     pub require_current_version: bool,
+    /// A document AWS wrote (an AWS managed policy): IAM's checks on the resource ARNs customers
+    /// write do not apply. AWS serves managed policies that would fail them (`arn:aws:iam::*:root`,
+    /// S3 access point ARNs with a region wildcard), and evaluates them all the same.
+    pub authored_by_aws: bool,
 }
 
 /// A validated, compiled policy document.
@@ -84,6 +88,7 @@ impl Policy {
             ParseOptions {
                 kind,
                 require_current_version: false,
+                authored_by_aws: false,
             },
         )
     }
@@ -375,7 +380,7 @@ fn validate(raw: &RawPolicy, options: ParseOptions) -> Result<(), MalformedPolic
                 ordered.sort_unstable_by(|a, b| b.cmp(a));
             }
             // IAM reports the last bad resource it saw, walking each list in reverse order.
-            for r in ordered {
+            for r in ordered.into_iter().filter(|_| !options.authored_by_aws) {
                 if let Some(e) = validate::resource_format_error(r) {
                     resource_error = Some(e);
                 }

@@ -9,9 +9,44 @@ fn managed(doc: &str) -> Result<Policy, String> {
         ParseOptions {
             kind: PolicyKind::Identity,
             require_current_version: true,
+            authored_by_aws: false,
         },
     )
     .map_err(|e| e.message().to_owned())
+}
+
+/// AWS managed policies carry resource ARNs IAM refuses from customers; they still compile, and
+/// every other check still applies.
+#[test]
+fn documents_aws_wrote_skip_the_checks_on_customer_arns() {
+    let aws = |doc: &str| {
+        Policy::parse_with(
+            doc,
+            ParseOptions {
+                kind: PolicyKind::Identity,
+                require_current_version: false,
+                authored_by_aws: true,
+            },
+        )
+        .map_err(|e| e.message().to_owned())
+    };
+    let root =
+        doc(r#"[{"Effect":"Deny","Action":"iam:GetUser","NotResource":"arn:aws:iam::*:root"}]"#);
+    let access_point = doc(
+        r#"[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:*:*:accesspoint/*"}]"#,
+    );
+    assert!(managed(&root).is_err());
+    assert!(managed(&access_point).is_err());
+    assert!(aws(&root).is_ok());
+    assert!(aws(&access_point).is_ok());
+    assert_eq!(
+        aws(&doc(r#"[{"Effect":"Allow","Resource":"*"}]"#))
+            .err()
+            .as_deref(),
+        managed(&doc(r#"[{"Effect":"Allow","Resource":"*"}]"#))
+            .err()
+            .as_deref()
+    );
 }
 
 const V: &str = r#""Version":"2012-10-17""#;
