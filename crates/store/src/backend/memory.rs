@@ -12,13 +12,21 @@ use crate::txn::{in_scan, RawTxn};
 
 #[derive(Default)]
 struct MemState {
-    tables: BTreeMap<String, BTreeMap<String, RawRecord>>,
+    tables: Tables,
     meta: BTreeMap<String, Vec<u8>>,
 }
+
+type Tables = BTreeMap<String, BTreeMap<String, RawRecord>>;
 
 enum Undo {
     Record(String, String, Option<RawRecord>),
     Meta(String, Option<Vec<u8>>),
+    /// Every table as it was before `clear_records`.
+    Tables(Tables),
+}
+
+fn count(tables: &Tables) -> u64 {
+    tables.values().map(|t| t.len() as u64).sum()
 }
 
 #[derive(Default)]
@@ -68,6 +76,22 @@ impl Backend for MemoryBackend {
             }
         };
         job.finish(outcome);
+    }
+
+    /// Swaps the tables for empty ones under the lock, so writers and readers wait only for the
+    /// swap; the old records are freed on another thread (10,000 secrets take milliseconds).
+    fn clear_records(&self) -> Option<Result<u64, StoreError>> {
+        let old = {
+            let mut guard = self.state.write().unwrap_or_else(|p| p.into_inner());
+            std::mem::take(&mut guard.tables)
+        };
+        let removed = count(&old);
+        if !old.is_empty() {
+            let _ = std::thread::Builder::new()
+                .name("coffer-store-free".to_string())
+                .spawn(move || drop(old));
+        }
+        Some(Ok(removed))
     }
 
     fn get_now(&self, table: &str, key: &str) -> Option<Result<Option<RawRecord>, StoreError>> {
@@ -143,6 +167,7 @@ impl MemTxn<'_> {
                         None => state.meta.remove(&name),
                     };
                 }
+                Undo::Tables(tables) => state.tables = tables,
             }
         }
     }
@@ -269,5 +294,13 @@ impl RawTxn for MemTxn<'_> {
         let prev = state.meta.insert(name.to_string(), value.to_vec());
         self.undo.push(Undo::Meta(name.to_string(), prev));
         Ok(())
+    }
+
+    fn clear_records(&mut self) -> Result<u64, StoreError> {
+        let state = self.state_mut()?;
+        let old = std::mem::take(&mut state.tables);
+        let removed = count(&old);
+        self.undo.push(Undo::Tables(old));
+        Ok(removed)
     }
 }

@@ -18,6 +18,11 @@ pub(crate) trait Backend: Send + Sync {
     fn get_now(&self, _table: &str, _key: &str) -> Option<Result<Option<RawRecord>, StoreError>> {
         None
     }
+    /// Deletes every record at once when the engine can do it without a transaction job (an
+    /// engine in memory); `None` sends it through a write job instead.
+    fn clear_records(&self) -> Option<Result<u64, StoreError>> {
+        None
+    }
     /// Stops taking jobs and returns once the engine released its storage (every connection
     /// closed), so that files can be moved. Blocks: call it off the async runtime.
     fn close(self: Box<Self>) {}
