@@ -152,7 +152,6 @@ enum AccountCommand {
 #[derive(Args, Clone)]
 struct StorageArgs {
     /// Directory for the database, TLS material and root credentials [default: coffer-data].
-    /// With --dev: keep dev-mode state there across restarts (in memory without it).
     #[arg(long, env = "COFFER_DATA_DIR", hide_env_values = true)]
     data_dir: Option<PathBuf>,
     /// Where state lives: `<data-dir>/coffer.db` (SQLite) by default, a SQLite path, or
@@ -516,6 +515,9 @@ fn config_check(args: &ServeArgs, resolved: &coffer::config::Resolved) -> anyhow
     }
     if let Some(dir) = &args.storage.data_dir {
         coffer::data_dir::check(dir)?;
+    }
+    if !args.dev && !args.http && args.tls_cert.is_none() {
+        tls::check_generated_names(&args.storage.data_dir().join("tls"), &args.tls_names)?;
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

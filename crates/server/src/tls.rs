@@ -239,6 +239,18 @@ fn ensure_generated(
     Ok((Some(reason), paths))
 }
 
+/// Checks, without writing anything, that the generated CA in `dir` (if there is one yet) can
+/// vouch for `extra_names` (`coffer config check`).
+pub fn check_generated_names(dir: &Path, extra_names: &[String]) -> Result<(), TlsError> {
+    let ca_path = dir.join("ca.pem");
+    let ca_key_path = dir.join("ca-key.pem");
+    if !(ca_path.exists() && ca_key_path.exists()) {
+        return Ok(());
+    }
+    let ca = read_ca(&ca_path, &ca_key_path)?;
+    check_fits(&ca, &wanted_names(extra_names), &ca_path, dir)
+}
+
 /// The names every generated server certificate carries, then the extra ones, without repeats.
 fn wanted_names(extra_names: &[String]) -> Vec<TlsName> {
     let mut names: Vec<TlsName> = Vec::new();

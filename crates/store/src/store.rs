@@ -100,17 +100,27 @@ impl Store {
     /// nodes sharing a PostgreSQL database see it within their cache's lifetime (a second).
     pub async fn reset(&self) -> Result<u64, StoreError> {
         let started = Instant::now();
-        let removed = match self.inner.backend.clear_records() {
+        let (removed, garbage) = match self.inner.backend.clear_records() {
             Some(result) => {
                 self.observe_transaction(true, started, result.as_ref().err());
-                result
+                let (removed, garbage) = result?;
+                (removed, Some(garbage))
             }
-            None => self.run_raw(true, |raw| raw.clear_records()).await,
+            None => (self.run_raw(true, |raw| raw.clear_records()).await?, None),
         };
         // After the records are gone: a read that began before the reset and fills the cache
         // after this point is refused by the cache's generation check.
-        self.inner.cache.clear();
-        removed
+        let cached = self.inner.cache.take_all();
+        // Freeing what was held costs more than the reset itself: another thread does it.
+        let free = move || drop((garbage, cached));
+        if std::thread::Builder::new()
+            .name("coffer-store-free".to_string())
+            .spawn(free)
+            .is_err()
+        {
+            tracing::debug!("no thread to free the reset records on; freed them here");
+        }
+        Ok(removed)
     }
 
     /// Runs `f` in one serializable read-write transaction and returns once its changes are durable.

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::RwLock;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Garbage};
 use crate::error::StoreError;
 use crate::job::{Attempt, Job};
 use crate::record::RawRecord;
@@ -79,19 +79,14 @@ impl Backend for MemoryBackend {
     }
 
     /// Swaps the tables for empty ones under the lock, so writers and readers wait only for the
-    /// swap; the old records are freed on another thread (10,000 secrets take milliseconds).
-    fn clear_records(&self) -> Option<Result<u64, StoreError>> {
+    /// swap; the old records are handed back to be freed elsewhere (10,000 secrets take
+    /// milliseconds to free).
+    fn clear_records(&self) -> Option<Result<(u64, Garbage), StoreError>> {
         let old = {
             let mut guard = self.state.write().unwrap_or_else(|p| p.into_inner());
             std::mem::take(&mut guard.tables)
         };
-        let removed = count(&old);
-        if !old.is_empty() {
-            let _ = std::thread::Builder::new()
-                .name("coffer-store-free".to_string())
-                .spawn(move || drop(old));
-        }
-        Some(Ok(removed))
+        Some(Ok((count(&old), Box::new(old))))
     }
 
     fn get_now(&self, table: &str, key: &str) -> Option<Result<Option<RawRecord>, StoreError>> {
