@@ -244,8 +244,9 @@ pub fn render(
             })
             .collect();
         let value = match arg.get_action() {
-            ArgAction::SetTrue => match values.first().map(String::as_str) {
-                Some("true") => "true".to_string(),
+            // The parsed value: the environment may spell it `1`, `yes` or `on`.
+            ArgAction::SetTrue => match settings.try_get_one::<bool>(id) {
+                Ok(Some(true)) => "true".to_string(),
                 _ => continue,
             },
             ArgAction::Append => {
@@ -262,9 +263,14 @@ pub fn render(
     out
 }
 
-/// A value as TOML: a number stays a number, anything else is a string.
+/// A value as TOML: a number written as TOML writes numbers stays a number (the file hands it
+/// back as the same text), anything else is a string (`000000000000` included).
 fn toml_value(v: &str) -> String {
-    if v.parse::<i64>().is_ok() || (v.parse::<f64>().is_ok_and(f64::is_finite) && v.contains('.')) {
+    let canonical_integer = v.parse::<i64>().is_ok_and(|n| n.to_string() == v);
+    let canonical_float = v.contains('.')
+        && v.parse::<f64>()
+            .is_ok_and(|f| f.is_finite() && f.to_string() == v);
+    if canonical_integer || canonical_float {
         v.to_string()
     } else {
         toml::Value::String(v.to_string()).to_string()
@@ -534,6 +540,10 @@ mod tests {
         assert_eq!(parsed["max"].as_integer(), Some(3));
         assert_eq!(parsed["http"].as_bool(), Some(true));
         assert_eq!(parsed["tls-name"].as_array().unwrap().len(), 2);
+        assert_eq!(toml_value("000000000000"), "\"000000000000\"");
+        assert_eq!(toml_value("123456789012"), "123456789012");
+        assert_eq!(toml_value("0.5"), "0.5");
+        assert_eq!(toml_value("1e3"), "\"1e3\"");
         assert!(
             text.contains("listen = \"127.0.0.1:4566\"  # default"),
             "{text}"
