@@ -100,6 +100,9 @@ fn parse_url(url: &str) -> anyhow::Result<Target> {
 
 async fn probe(args: &ProbeArgs) -> anyhow::Result<(u16, String)> {
     let target = parse_url(&args.url)?;
+    if target.tls && args.ca.is_none() {
+        bail!("an https:// URL needs --ca FILE (the CA that signed the server's certificate)");
+    }
     let stream = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
         .await
         .with_context(|| format!("connecting to {}:{}", target.host, target.port))?;
@@ -114,7 +117,7 @@ async fn probe(args: &ProbeArgs) -> anyhow::Result<(u16, String)> {
     );
     let answer = if target.tls {
         let Some(ca) = &args.ca else {
-            bail!("an https:// URL needs --ca FILE (the CA that signed the server's certificate)");
+            bail!("an https:// URL needs --ca FILE");
         };
         let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
         let mut roots = rustls::RootCertStore::empty();
