@@ -35,26 +35,12 @@ pub enum TlsError {
     Config(#[from] rustls::Error),
     #[error("{path}: not a certificate Coffer can read")]
     Unreadable { path: PathBuf },
-    #[error(
-        "{names} {verb} outside the names the CA at {ca} may vouch for ({permitted}), so clients \
-         that trust it would refuse a certificate for {them}. To serve {them}, make a new CA: move \
-         {dir} aside and start again (clients must then trust the new ca.pem), or serve your own \
-         certificate with --tls-cert/--tls-key"
-    )]
-    OutsideConstraints {
-        names: String,
-        verb: &'static str,
-        them: &'static str,
-        ca: PathBuf,
-        dir: PathBuf,
-        permitted: String,
-    },
-    #[error("the CA at {ca} expired on {expired}: move {dir} aside and start again to make a new one (clients must then trust the new ca.pem)")]
-    CaExpired {
-        ca: PathBuf,
-        dir: PathBuf,
-        expired: String,
-    },
+    /// Names the generated CA may not vouch for; the message says how to make a new CA.
+    #[error("{0}")]
+    OutsideConstraints(String),
+    /// The generated CA has expired; the message says how to make a new one.
+    #[error("{0}")]
+    CaExpired(String),
     #[error("{path}: {source}")]
     KeyMismatch {
         path: PathBuf,
@@ -119,7 +105,7 @@ pub fn load(source: &TlsSource, now: time::OffsetDateTime) -> Result<Loaded, Tls
     let (cert_path, key_path, ca_path, issued) = match source {
         TlsSource::Generated { dir, extra_names } => {
             let (issued, paths) = ensure_generated(dir, extra_names, now)?;
-            (paths.0, paths.1, Some(paths.2), issued)
+            (paths.cert, paths.key, Some(paths.ca), issued)
         }
         TlsSource::Files { cert, key } => (cert.clone(), key.clone(), None, None),
     };
@@ -183,7 +169,14 @@ const BACKDATE_DAYS: i64 = 1;
 /// The names every generated server certificate carries.
 const DEFAULT_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
-/// Returns (server cert, server key, CA cert) paths, creating them when absent, and what was
+/// Where the generated material lives.
+struct GeneratedPaths {
+    cert: PathBuf,
+    key: PathBuf,
+    ca: PathBuf,
+}
+
+/// Returns the paths of the server certificate, its key and the CA, creating them when absent, and what was
 /// issued. An existing CA is never replaced (clients trust it); its server certificate is
 /// re-issued from it when the names change, when less than a third of its lifetime is left, or
 /// when it is missing or unusable.
@@ -191,12 +184,16 @@ fn ensure_generated(
     dir: &Path,
     extra_names: &[String],
     now: time::OffsetDateTime,
-) -> Result<(Option<Issued>, (PathBuf, PathBuf, PathBuf)), TlsError> {
+) -> Result<(Option<Issued>, GeneratedPaths), TlsError> {
     let ca_path = dir.join("ca.pem");
     let ca_key_path = dir.join("ca-key.pem");
     let cert_path = dir.join("server.pem");
     let key_path = dir.join("server-key.pem");
-    let paths = (cert_path.clone(), key_path.clone(), ca_path.clone());
+    let paths = GeneratedPaths {
+        cert: cert_path.clone(),
+        key: key_path.clone(),
+        ca: ca_path.clone(),
+    };
     if !(ca_path.exists() && ca_key_path.exists()) {
         fs::create_dir_all(dir).map_err(|source| TlsError::Io {
             path: dir.to_path_buf(),
@@ -225,11 +222,13 @@ fn ensure_generated(
     let ca = read_ca(&ca_path, &ca_key_path)?;
     check_fits(&ca, &names, &ca_path, dir)?;
     if ca.params.not_after <= now {
-        return Err(TlsError::CaExpired {
-            ca: ca_path,
-            dir: dir.to_path_buf(),
-            expired: ca.params.not_after.date().to_string(),
-        });
+        return Err(TlsError::CaExpired(format!(
+            "the CA at {} expired on {}: move {} aside and start again to make a new one \
+             (clients must then trust the new ca.pem)",
+            ca_path.display(),
+            ca.params.not_after.date(),
+            dir.display()
+        )));
     }
     let (server, server_key) = issue_server(&names, &ca, now)?;
     // Each file replaced whole (a reader sees the old or the new one); the key first, so a
@@ -363,15 +362,21 @@ fn check_fits(
         .iter()
         .map(describe_subtree)
         .collect();
-    let plural = outside.len() > 1;
-    Err(TlsError::OutsideConstraints {
-        names: outside.join(", "),
-        verb: if plural { "are" } else { "is" },
-        them: if plural { "them" } else { "it" },
-        ca: ca_path.to_path_buf(),
-        dir: dir.to_path_buf(),
-        permitted: permitted.join(", "),
-    })
+    let (verb, them) = if outside.len() > 1 {
+        ("are", "them")
+    } else {
+        ("is", "it")
+    };
+    Err(TlsError::OutsideConstraints(format!(
+        "{names} {verb} outside the names the CA at {ca} may vouch for ({permitted}), so clients \
+         that trust it would refuse a certificate for {them}. To serve {them}, make a new CA: move \
+         {dir} aside and start again (clients must then trust the new ca.pem), or serve your own \
+         certificate with --tls-cert/--tls-key",
+        names = outside.join(", "),
+        ca = ca_path.display(),
+        permitted = permitted.join(", "),
+        dir = dir.display(),
+    )))
 }
 
 fn describe_subtree(subtree: &GeneralSubtree) -> String {
@@ -932,10 +937,7 @@ mod tests {
             names.extend_from_slice(outside);
             let e = issued(&dir, &names, now()).unwrap_err();
             let message = e.to_string();
-            assert!(
-                matches!(e, TlsError::OutsideConstraints { .. }),
-                "{message}"
-            );
+            assert!(matches!(e, TlsError::OutsideConstraints(_)), "{message}");
             assert!(
                 message.starts_with(&format!("{} is outside", outside[0])),
                 "{message}"
@@ -1000,7 +1002,7 @@ mod tests {
         );
         // Once the CA has expired, nothing can be issued from it.
         let e = issued(&dir, &["x.localhost"], ca_end + time::Duration::days(1)).unwrap_err();
-        assert!(matches!(e, TlsError::CaExpired { .. }), "{e}");
+        assert!(matches!(e, TlsError::CaExpired(_)), "{e}");
     }
 
     #[test]
