@@ -29,11 +29,14 @@ def coffer_bin():
 
 class Server:
     def __init__(self, args, env=None, data_dir=None, preexec_fn=None):
+        # `--dev` keeps its state in memory unless given a data directory: only an explicit one.
+        persistent = data_dir is not None or "--dev" not in args
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="coffer-e2e-")
         full_env = dict(os.environ)
         full_env.update(env or {})
+        location = ["--data-dir", self.data_dir] if persistent else []
         self.proc = subprocess.Popen(
-            [coffer_bin(), "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir, *args],
+            [coffer_bin(), "serve", "--listen", "127.0.0.1:0", *location, *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=full_env,

@@ -345,9 +345,16 @@ def test_malformed_json(server):
     assert resp.json()["__type"] == "SerializationException"
 
 
-def test_plain_http_refused_by_https_listener(server):
-    with pytest.raises(requests.exceptions.ConnectionError):
-        requests.get(f"http://127.0.0.1:{server.port}/", timeout=10)
+def test_plain_http_to_the_https_port_is_told_to_use_https(server):
+    """Issue 13: not a silently closed connection but a 400 saying what to change, with fixed text
+    (nothing the client sent is echoed); the port still speaks TLS afterwards."""
+    for method, body in (("GET", None), ("POST", b"Action=GetCallerIdentity&Version=2011-06-15" * 100)):
+        resp = requests.request(method, f"http://127.0.0.1:{server.port}/<script>?x=%0d%0a", data=body,
+                                headers={"Host": "evil.example"}, timeout=10)
+        assert resp.status_code == 400, resp.text
+        assert resp.text == "Coffer serves HTTPS on this port: use https:// instead of http://.\n"
+        assert resp.headers["Connection"] == "close"
+    assert requests.get(f"https://127.0.0.1:{server.port}/healthz", verify=server.ca, timeout=10).status_code == 200
 
 
 def test_http_flag_serves_plain_http(start_server):

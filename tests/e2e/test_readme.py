@@ -3,6 +3,8 @@ repository root.
 
 Each fenced block is one of:
 - ```text: not code (command-line synopses, the layout); never run;
+- ```toml / ```yaml: configuration (a `--config` file, a CI workflow); not run here, but
+  tests/e2e/test_packaging.py checks each against the binary;
 - ```sh / ```python: run in a fresh `bash` (`-e -o pipefail`) or `python3` with a clean environment
   (PATH and an empty HOME only: no AWS variables, no ~/.aws) and the repository root as working
   directory; it must exit 0;
@@ -71,7 +73,8 @@ BLOCKS = blocks()
 def test_every_block_is_accounted_for():
     assert BLOCKS, "README.md has no fenced blocks"
     for block in BLOCKS:
-        assert block.lang in ("text", *RUNNERS), f"{block.id}: fence with `text`, `sh` or `python`, not {block.lang!r}"
+        assert block.lang in ("text", "toml", "yaml", *RUNNERS), \
+            f"{block.id}: fence with `text`, `toml`, `yaml`, `sh` or `python`, not {block.lang!r}"
         if block.marker and block.marker.group(1).startswith("skip"):
             assert block.marker.group("reason").strip(), f"{block.id}: a skipped block says why"
 
@@ -119,8 +122,9 @@ class Servers:
             args = args[:at] + args[at + 2:]
         data_dir = os.path.join(self.work, kind, "coffer-data")
         os.makedirs(os.path.dirname(data_dir))
-        # conftest's Server adds `--listen 127.0.0.1:0 --data-dir DIR` (--dev ignores the latter).
-        self.started[kind] = (Server(args, data_dir=data_dir), address)
+        # conftest's Server adds `--listen 127.0.0.1:0`, and `--data-dir DIR` for the server that
+        # keeps its state there (a dev server given one would keep its state there too).
+        self.started[kind] = (Server(args, data_dir=data_dir if kind == "server" else None), address)
         return self.started[kind][0]
 
     def rewrite(self, block):
@@ -155,11 +159,14 @@ def servers():
 
 def clean_env(home):
     """What a fresh terminal has, minus anything a reader may have set up for AWS: the PATH (the
-    Python running the tests first, so `python3` has boto3 and `aws` is found) and an empty HOME
+    Python running the tests first, so `python3` has boto3 and `aws` is found, and the directory of
+    the `coffer` binary the tests use, where `cargo install` would have put one) and an empty HOME
     (no ~/.aws). PYTHONUSERBASE keeps packages that `pip install --user` put under the real HOME
     importable; it carries no AWS settings."""
     import site
-    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    from conftest import coffer_bin
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.path.dirname(coffer_bin()),
+                            os.environ.get("PATH", "")])
     return {"PATH": path, "HOME": home, "LANG": "C.UTF-8", "PYTHONUSERBASE": site.getuserbase()}
 
 
@@ -175,7 +182,7 @@ def test_server_block_starts(block, servers):
     assert srv.url.startswith("http://" if "--dev" in serve_args(block) else "https://")
 
 
-@pytest.mark.parametrize("block", [b for b in BLOCKS if b.lang != "text" and not b.marker], ids=lambda b: b.id)
+@pytest.mark.parametrize("block", [b for b in BLOCKS if b.lang in RUNNERS and not b.marker], ids=lambda b: b.id)
 def test_snippet_runs_as_written(block, servers, tmp_path):
     code = servers.rewrite(block)
     home = tmp_path / "home"

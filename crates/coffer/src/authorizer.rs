@@ -17,7 +17,7 @@ use coffer_policy::{
     evaluate, AttachedPolicy, ContextValue, DenyReason, Policy, PolicyKind, PolicySet,
     PolicySource, PolicyType, Principal, Request,
 };
-use coffer_server::{AccessRequest, Authorizer, Denial, RoleTrust};
+use coffer_server::{AccessRequest, Authorizer, Denial, DenialReason, PolicyClass, RoleTrust};
 use coffer_store::{Store, StoreError, Txn};
 use coffer_sts::sessions::{self, SessionDoc, SessionKind};
 use futures_util::future::BoxFuture;
@@ -116,7 +116,7 @@ impl Authorizer for PolicyAuthorizer {
             let caller = self.caller(ctx).await.map_err(|e| unavailable(ctx, e))?;
             // An identity deleted after its key authenticated has no permissions at all.
             let Some(caller) = caller else {
-                return Err(Denial::Denied(implicit_message(ctx, request)));
+                return Err(implicit_denial(ctx, request));
             };
             if let Some(session) = &caller.session {
                 if let Some(denial) = session_restriction(session, &request.action) {
@@ -152,12 +152,12 @@ impl Authorizer for PolicyAuthorizer {
                 }) => Some(compile(doc, PolicyKind::Trust)?),
                 // No role, so no trust policy that could allow assuming it.
                 Some(RoleTrust { document: None }) => {
-                    return Err(Denial::Denied(coffer_policy::access_denied(
+                    return Err(denied(
                         &ctx.principal.arn,
                         &request.action,
                         request.resource.as_deref(),
                         DenyReason::Implicit(PolicyType::TrustPolicy),
-                    )))
+                    ))
                 }
             };
             let resource_account = request.resource.as_deref().and_then(arn_account);
@@ -178,12 +178,12 @@ impl Authorizer for PolicyAuthorizer {
             for action in actions(request) {
                 let engine = engine_request(ctx, request, &action, &caller, &context);
                 if caller.session_required && caller.session_policies.is_empty() {
-                    return Err(Denial::Denied(coffer_policy::access_denied(
+                    return Err(denied(
                         &ctx.principal.arn,
                         &action,
                         request.resource.as_deref(),
                         DenyReason::Implicit(PolicyType::SessionPolicy),
-                    )));
+                    ));
                 }
                 decide(&engine, &set, ctx, &action, request)?;
             }
@@ -218,7 +218,7 @@ fn actions(request: &AccessRequest) -> Vec<String> {
 /// What temporary credentials may not do whatever the policies say.
 fn session_restriction(session: &SessionDoc, action: &str) -> Option<Denial> {
     let denied = |op: &str| {
-        Some(Denial::Failed(AwsError::new(
+        Some(Denial::Restricted(AwsError::new(
             403,
             "AccessDenied",
             format!("Cannot call {op} with session credentials"),
@@ -226,7 +226,7 @@ fn session_restriction(session: &SessionDoc, action: &str) -> Option<Denial> {
     };
     // IAM answers as for an invalid token (observed with session tokens without MFA).
     let invalid_token = || {
-        Some(Denial::Failed(AwsError::new(
+        Some(Denial::Restricted(AwsError::new(
             403,
             "InvalidClientTokenId",
             "The security token included in the request is invalid",
@@ -517,27 +517,48 @@ fn decide(
     if decision.is_allowed() {
         return Ok(());
     }
-    Err(Denial::Denied(
-        decision
-            .access_denied_message(engine_request)
-            .unwrap_or_else(|| {
-                coffer_policy::access_denied(
-                    &ctx.principal.arn,
-                    action,
-                    request.resource.as_deref(),
-                    DenyReason::Implicit(PolicyType::IdentityBased),
-                )
-            }),
-    ))
+    Err(match decision.reason {
+        // The engine's own message names the request as it evaluated it.
+        Some(reason) => denied(
+            &engine_request.principal.arn,
+            &engine_request.action,
+            engine_request.resource.as_deref(),
+            reason,
+        ),
+        None => denied(
+            &ctx.principal.arn,
+            action,
+            request.resource.as_deref(),
+            DenyReason::Implicit(PolicyType::IdentityBased),
+        ),
+    })
 }
 
-fn implicit_message(ctx: &RequestContext, request: &AccessRequest) -> String {
-    coffer_policy::access_denied(
+fn implicit_denial(ctx: &RequestContext, request: &AccessRequest) -> Denial {
+    denied(
         &ctx.principal.arn,
         &request.action,
         request.resource.as_deref(),
         DenyReason::Implicit(PolicyType::IdentityBased),
     )
+}
+
+/// AWS's `AccessDenied` for `reason`, with the reason kept for metrics.
+fn denied(principal_arn: &str, action: &str, resource: Option<&str>, reason: DenyReason) -> Denial {
+    let kind = |t: PolicyType| match t {
+        PolicyType::IdentityBased => PolicyClass::Identity,
+        PolicyType::ResourceBased => PolicyClass::Resource,
+        PolicyType::PermissionsBoundary => PolicyClass::PermissionsBoundary,
+        PolicyType::SessionPolicy => PolicyClass::Session,
+        PolicyType::TrustPolicy => PolicyClass::Trust,
+    };
+    Denial::Denied {
+        message: coffer_policy::access_denied(principal_arn, action, resource, reason),
+        reason: match reason {
+            DenyReason::Explicit(t) => DenialReason::ExplicitDeny(kind(t)),
+            DenyReason::Implicit(t) => DenialReason::NotAllowed(kind(t)),
+        },
+    }
 }
 
 #[cfg(test)]

@@ -1,18 +1,18 @@
 //! `coffer`: the command-line entry point. `coffer serve` runs the server.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use anyhow::{bail, Context};
+use clap::builder::BoolishValueParser;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use coffer::authorizer::PolicyAuthorizer;
 use coffer::directory::StoreDirectory;
+use coffer::observability::{RotationMetrics, StoreMetrics, StoreState};
 use coffer::{bootstrap, services};
 use coffer_server::tls::{self, TlsSource};
-use coffer_server::{App, AppConfig, ListenerLimits, RateLimits, SystemClock};
+use coffer_server::{App, AppConfig, ListenerLimits, Metrics, Ops, RateLimits, SystemClock};
 use coffer_store::{BackendConfig, MasterKeySource, Store, StoreConfig};
-use tokio::net::TcpListener;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -48,6 +48,20 @@ enum Command {
     /// Check IAM policy documents offline.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Check `serve`'s configuration (flags, COFFER_* environment variables, --config FILE).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Ask a running server's health endpoint (for container health checks): exits 0 when it
+    /// answers 2xx, 1 otherwise.
+    Probe(coffer::probe::ProbeArgs),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Resolve the configuration as `coffer serve` would (flag > environment > file > default),
+    /// report what is wrong or contradictory, and print the result as a TOML file with where
+    /// each value came from. Starts nothing.
+    Check(ServeArgs),
 }
 
 #[derive(Subcommand)]
@@ -88,6 +102,9 @@ enum AdminCommand {
     /// Accounts (tenants) of the store.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// The TLS material of a data directory.
+    #[command(subcommand)]
+    Tls(TlsCommand),
     /// Re-wrap every data key under a new master key. With the default key file the new key
     /// replaces it; otherwise the new key is written to --new-key-file.
     RotateMasterKey {
@@ -101,6 +118,20 @@ enum AdminCommand {
         grace: u64,
         #[command(flatten)]
         storage: StorageArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum TlsCommand {
+    /// Print the names, validity and SHA-256 fingerprints of the generated CA and server
+    /// certificate (`<data-dir>/tls/`), or of the certificate files given.
+    Show {
+        /// Directory holding `tls/` (default `coffer-data`).
+        #[arg(long, env = "COFFER_DATA_DIR", hide_env_values = true)]
+        data_dir: Option<PathBuf>,
+        /// A PEM certificate file to show instead (e.g. the one given to `serve --tls-cert`).
+        #[arg(long, env = "COFFER_TLS_CERT", hide_env_values = true)]
+        tls_cert: Option<PathBuf>,
     },
 }
 
@@ -120,69 +151,128 @@ enum AccountCommand {
 
 #[derive(Args, Clone)]
 struct StorageArgs {
-    /// Directory for the database, TLS material and root credentials.
-    #[arg(long, default_value = "coffer-data")]
-    data_dir: PathBuf,
+    /// Directory for the database, TLS material and root credentials [default: coffer-data].
+    #[arg(long, env = "COFFER_DATA_DIR", hide_env_values = true)]
+    data_dir: Option<PathBuf>,
     /// Where state lives: `<data-dir>/coffer.db` (SQLite) by default, a SQLite path, or
     /// `postgres://…` shared by several nodes.
-    #[arg(long)]
+    #[arg(long, env = "COFFER_STORAGE", hide_env_values = true)]
     storage: Option<String>,
     /// Master key file (32 bytes, base64). Default: `<data-dir>/master.key` (which `serve` creates
     /// on first start), unless COFFER_MASTER_KEY holds the key.
-    #[arg(long)]
+    #[arg(long, env = "COFFER_MASTER_KEY_FILE", hide_env_values = true)]
     master_key_file: Option<PathBuf>,
     /// Command whose standard output is the base64 master key (an HSM or a cloud KMS).
-    #[arg(long, conflicts_with = "master_key_file")]
+    #[arg(
+        long,
+        conflicts_with = "master_key_file",
+        env = "COFFER_MASTER_KEY_COMMAND",
+        hide_env_values = true
+    )]
     master_key_command: Option<String>,
+}
+
+/// The data directory when none is given.
+const DEFAULT_DATA_DIR: &str = "coffer-data";
+
+impl StorageArgs {
+    fn data_dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
+    }
 }
 
 #[derive(Args)]
 struct ServeArgs {
-    /// Address to listen on; port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:4566")]
-    listen: SocketAddr,
+    /// TOML file of settings: keys are these flags' long names (`data-dir = "/var/lib/coffer"`,
+    /// `http = true`, `tls-name = ["a", "b"]`). A flag or COFFER_* variable overrides the file.
+    #[arg(
+        long,
+        env = "COFFER_CONFIG",
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
+    config: Option<PathBuf>,
+    /// Address to listen on: IP:PORT or HOST:PORT (a host name is resolved; the first of its
+    /// addresses that can be bound is used, IPv4 first); port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:4566", env = "COFFER_LISTEN", hide_env_values = true, value_parser = coffer::config::parse_listen)]
+    listen: String,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics (plain HTTP, no authentication:
+    /// keep it on a private address).
+    #[arg(long, env = "COFFER_METRICS_LISTEN", hide_env_values = true, value_name = "ADDR:PORT", value_parser = coffer::config::parse_listen)]
+    metrics_listen: Option<String>,
     #[command(flatten)]
     storage: StorageArgs,
     /// Lambda Invoke API endpoint for rotation functions (`http://host:port`), e.g. a container
     /// running the AWS Lambda Runtime Interface Emulator.
-    #[arg(long)]
+    #[arg(long, env = "COFFER_LAMBDA_ENDPOINT", hide_env_values = true)]
     lambda_endpoint: Option<String>,
-    /// Endpoint for one rotation function: `FUNCTION_ARN=http://host:port` (repeatable).
-    #[arg(long = "lambda-function", value_name = "ARN=URL")]
+    /// Endpoint for one rotation function: `FUNCTION_ARN=http://host:port` (repeatable; in the
+    /// environment, comma-separated).
+    #[arg(
+        long = "lambda-function",
+        value_name = "ARN=URL",
+        env = "COFFER_LAMBDA_FUNCTION",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
     lambda_functions: Vec<String>,
     /// Seconds between purges of expired deleted secrets and scheduled-rotation checks (at least
     /// 0.1; fractions let tests see several passes quickly).
-    #[arg(long, default_value = "60", value_parser = parse_interval)]
+    #[arg(long, default_value = "60", value_parser = parse_interval, env = "COFFER_MAINTENANCE_INTERVAL", hide_env_values = true)]
     maintenance_interval: std::time::Duration,
     /// Serve plain HTTP instead of HTTPS.
-    #[arg(long)]
+    #[arg(long, env = "COFFER_HTTP", hide_env_values = true, value_parser = BoolishValueParser::new())]
     http: bool,
-    /// Development mode: in memory (no data directory, no --storage), plain HTTP, any credentials
-    /// accepted, nothing enforced.
-    #[arg(long)]
+    /// Development mode: plain HTTP, any credentials accepted, nothing enforced, state in memory
+    /// (or in --data-dir DIR when given), `POST /_coffer/reset` empties it.
+    #[arg(long, env = "COFFER_DEV", hide_env_values = true, value_parser = BoolishValueParser::new())]
     dev: bool,
     /// With --dev: the server's clock reads this time (RFC 3339, e.g. 2030-06-14T12:00:00Z) at
     /// start and advances from there, for tests of time-dependent behaviour (rotation windows).
-    #[arg(long, requires = "dev", value_name = "TIME", value_parser = coffer::clock::parse_start)]
+    #[arg(long, requires = "dev", value_name = "TIME", value_parser = coffer::clock::parse_start, env = "COFFER_DEV_CLOCK_START", hide_env_values = true)]
     dev_clock_start: Option<chrono::DateTime<chrono::Utc>>,
     /// Account id (12 digits) of the account created on first start; in --dev, the default account.
-    #[arg(long)]
+    #[arg(long, env = "COFFER_ACCOUNT_ID", hide_env_values = true)]
     account_id: Option<String>,
     /// Default region for requests whose signature names none.
-    #[arg(long, default_value = "us-east-1")]
+    #[arg(
+        long,
+        default_value = "us-east-1",
+        env = "COFFER_REGION",
+        hide_env_values = true
+    )]
     region: String,
-    /// PEM certificate chain to serve instead of the generated one (with --tls-key).
-    #[arg(long, requires = "tls_key")]
+    /// PEM certificate chain to serve instead of the generated one (with --tls-key); reloaded
+    /// on SIGHUP and when the files change.
+    #[arg(
+        long,
+        requires = "tls_key",
+        env = "COFFER_TLS_CERT",
+        hide_env_values = true
+    )]
     tls_cert: Option<PathBuf>,
     /// PEM private key for --tls-cert.
-    #[arg(long, requires = "tls_cert")]
+    #[arg(
+        long,
+        requires = "tls_cert",
+        env = "COFFER_TLS_KEY",
+        hide_env_values = true
+    )]
     tls_key: Option<PathBuf>,
-    /// Extra DNS name or IP address for the generated server certificate (repeatable).
-    #[arg(long = "tls-name")]
+    /// Extra DNS name or IP address for the generated server certificate (repeatable; in the
+    /// environment, comma-separated).
+    #[arg(
+        long = "tls-name",
+        env = "COFFER_TLS_NAME",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
     tls_names: Vec<String>,
     /// PEM CA certificate(s) to trust, besides the system's roots, when fetching OIDC issuers'
     /// keys for AssumeRoleWithWebIdentity (a private identity provider).
-    #[arg(long)]
+    #[arg(long, env = "COFFER_OIDC_CA", hide_env_values = true)]
     oidc_ca: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
@@ -197,41 +287,47 @@ const MAX_SECS: u64 = 86_400;
 struct LimitArgs {
     /// Connections held at once. A newcomer beyond it takes the place of the connection idle the
     /// longest, or is refused at once if every connection has a request in progress.
-    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000), env = "COFFER_MAX_CONNECTIONS", hide_env_values = true)]
     max_connections: u64,
     /// Connections one client (an IPv4 address or an IPv6 /64) may hold at once; the same rule
     /// applies among its own connections.
-    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=1_000_000), env = "COFFER_MAX_CONNECTIONS_PER_IP", hide_env_values = true)]
     max_connections_per_ip: u64,
     /// Seconds from accept (after the TLS handshake) to the first byte of a request.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=MAX_SECS), env = "COFFER_FIRST_BYTE_TIMEOUT", hide_env_values = true)]
     first_byte_timeout: u64,
     /// Seconds a connection with no request in progress may stay silent (HTTP/1.1 keep-alive
     /// and HTTP/2).
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=MAX_SECS), env = "COFFER_IDLE_TIMEOUT", hide_env_values = true)]
     idle_timeout: u64,
     /// HTTP/2 streams (requests) open at once on one connection.
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..), env = "COFFER_HTTP2_MAX_STREAMS", hide_env_values = true)]
     http2_max_streams: u32,
     /// Seconds between HTTP/2 PINGs that find peers that are gone; 0 sends none.
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=MAX_SECS))]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=MAX_SECS), env = "COFFER_HTTP2_PING_INTERVAL", hide_env_values = true)]
     http2_ping_interval: u64,
     /// Seconds an HTTP/2 PING may go unanswered before the connection is closed.
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=MAX_SECS), env = "COFFER_HTTP2_PING_TIMEOUT", hide_env_values = true)]
     http2_ping_timeout: u64,
     /// MiB of request bodies held in memory at once, across all connections.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65536), env = "COFFER_BODY_BUDGET_MIB", hide_env_values = true)]
     body_budget_mib: u64,
     /// Milliseconds a request waits for body budget before it is answered 503 (throttling).
-    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(0..=MAX_SECS * 1000))]
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(0..=MAX_SECS * 1000), env = "COFFER_BODY_BUDGET_WAIT_MS", hide_env_values = true)]
     body_budget_wait_ms: u64,
     /// Turn off the per-principal request-rate limits (always off with --dev).
-    #[arg(long)]
+    #[arg(long, env = "COFFER_NO_RATE_LIMITS", hide_env_values = true, value_parser = BoolishValueParser::new())]
     no_rate_limits: bool,
     /// Requests per second (fractions allowed; 0 = unlimited) for the quota an action belongs to,
     /// per principal: `secretsmanager:ListSecrets=10`, or `sts:*=100` for every quota of a
-    /// service (repeatable).
-    #[arg(long = "rate-limit", value_name = "SERVICE:ACTION=PER_SECOND")]
+    /// service (repeatable; in the environment, comma-separated).
+    #[arg(
+        long = "rate-limit",
+        value_name = "SERVICE:ACTION=PER_SECOND",
+        env = "COFFER_RATE_LIMIT",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
     rate_limits: Vec<String>,
 }
 
@@ -307,15 +403,9 @@ fn connections_that_fit(wanted: usize) -> usize {
 }
 
 fn main() -> std::process::ExitCode {
-    let result = match Cli::parse().command {
-        Command::Serve(args) => server_runtime().and_then(|r| r.block_on(serve(args))),
-        Command::Admin(cmd) => server_runtime().and_then(|r| r.block_on(admin::run(cmd))),
-        // Offline and short-lived: no logging, no runtime, and its own exit statuses.
-        Command::Policy(PolicyCommand::Lint {
-            file,
-            format,
-            policy_type,
-        }) => std::process::exit(policy_lint(&file, format, policy_type)),
+    let result = match resolve_command_line() {
+        Ok((cli, resolved)) => run(cli, resolved),
+        Err(e) => Err(e),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -326,6 +416,148 @@ fn main() -> std::process::ExitCode {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// The command line with the configuration file's settings added (`config.rs`).
+fn resolve_command_line() -> anyhow::Result<(Cli, coffer::config::Resolved)> {
+    let resolved = coffer::config::resolve(Cli::command(), std::env::args_os().collect())?;
+    let cli = Cli::from_arg_matches(&resolved.matches).unwrap_or_else(|e| e.exit());
+    Ok((cli, resolved))
+}
+
+fn run(cli: Cli, resolved: coffer::config::Resolved) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => server_runtime().and_then(|r| r.block_on(serve(args))),
+        Command::Admin(cmd) => server_runtime().and_then(|r| r.block_on(admin::run(cmd))),
+        // Offline and short-lived: no logging, no runtime, and its own exit statuses.
+        Command::Policy(PolicyCommand::Lint {
+            file,
+            format,
+            policy_type,
+        }) => std::process::exit(policy_lint(&file, format, policy_type)),
+        Command::Config(ConfigCommand::Check(args)) => config_check(&args, &resolved),
+        Command::Probe(args) => std::process::exit(coffer::probe::run(&args)),
+    }
+}
+
+/// What `serve` refuses to start with, and what it starts with but warns about.
+fn check_settings(args: &ServeArgs) -> anyhow::Result<Vec<String>> {
+    let mut warnings = Vec::new();
+    let tls_flags = args.tls_cert.is_some() || args.tls_key.is_some() || !args.tls_names.is_empty();
+    if args.dev && tls_flags {
+        bail!("--dev serves plain HTTP: --tls-cert, --tls-key and --tls-name do not apply to it");
+    }
+    if args.http && tls_flags {
+        bail!("--http serves plain HTTP: --tls-cert, --tls-key and --tls-name do not apply to it");
+    }
+    if args.tls_cert.is_some() && !args.tls_names.is_empty() {
+        bail!("--tls-name names the generated certificate's names; a --tls-cert file has its own");
+    }
+    if args.dev && args.storage.data_dir.is_none() {
+        let storage = &args.storage;
+        if storage.storage.is_some()
+            || storage.master_key_file.is_some()
+            || storage.master_key_command.is_some()
+        {
+            bail!(
+                "--dev keeps its state in memory: --storage, --master-key-file and \
+                 --master-key-command apply to it only with --data-dir DIR (state kept across restarts)"
+            );
+        }
+    }
+    if args.dev && (args.limits.no_rate_limits || !args.limits.rate_limits.is_empty()) {
+        warnings.push(
+            "--no-rate-limits and --rate-limit have no effect with --dev, which never limits request rates"
+                .to_string(),
+        );
+    }
+    coffer::config::check_region(&args.region)?;
+    if let Some(id) = &args.account_id {
+        bootstrap::validate_account_id(id)?;
+    }
+    for entry in &args.lambda_functions {
+        if !entry
+            .split_once('=')
+            .is_some_and(|(arn, url)| !arn.is_empty() && !url.is_empty())
+        {
+            bail!("--lambda-function wants ARN=URL, got {entry:?}");
+        }
+    }
+    if args.metrics_listen.as_deref() == Some(args.listen.as_str()) && !args.listen.ends_with(":0")
+    {
+        bail!(
+            "--metrics-listen must differ from --listen ({})",
+            args.listen
+        );
+    }
+    args.limits.rate_limits(&[
+        &coffer_model::secretsmanager::SERVICE,
+        &coffer_model::iam::SERVICE,
+        &coffer_model::sts::SERVICE,
+    ])?;
+    Ok(warnings)
+}
+
+/// `coffer config check`: the settings `serve` would run with, or what is wrong with them.
+fn config_check(args: &ServeArgs, resolved: &coffer::config::Resolved) -> anyhow::Result<()> {
+    let warnings = check_settings(args)?;
+    for file in [
+        &args.tls_cert,
+        &args.tls_key,
+        &args.oidc_ca,
+        &args.storage.master_key_file,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        std::fs::metadata(file).with_context(|| format!("{}", file.display()))?;
+    }
+    if let Some(dir) = &args.storage.data_dir {
+        coffer::data_dir::check(dir)?;
+    }
+    if !args.dev && !args.http && args.tls_cert.is_none() {
+        tls::check_generated_names(&args.storage.data_dir().join("tls"), &args.tls_names)?;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    for address in std::iter::once(&args.listen).chain(args.metrics_listen.as_ref()) {
+        runtime.block_on(coffer::config::resolve_listen(address))?;
+    }
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
+    let command = Cli::command();
+    let check = command
+        .find_subcommand("config")
+        .and_then(|c| c.find_subcommand("check"))
+        .context("the config check command")?;
+    let settings = resolved
+        .matches
+        .subcommand_matches("config")
+        .and_then(|m| m.subcommand_matches("check"))
+        .context("the config check arguments")?;
+    let rendered = coffer::config::render(check, resolved, settings, redact_setting);
+    match &resolved.file {
+        Some(file) => println!(
+            "# configuration OK: flags, COFFER_* variables and {}",
+            file.display()
+        ),
+        None => println!("# configuration OK: flags and COFFER_* variables (no --config file)"),
+    }
+    print!("{rendered}");
+    Ok(())
+}
+
+/// Hides what may carry a secret when settings are printed: a database URL's password, the
+/// master-key command (which may hold a token).
+fn redact_setting(flag: &str, value: &str) -> Option<String> {
+    match flag {
+        "master-key-command" => Some("(set; not shown)".to_string()),
+        "storage" => coffer_store::BackendConfig::redacted_url(value),
+        _ => None,
     }
 }
 
@@ -389,7 +621,7 @@ mod admin {
                 println!("backed up {} records to {}", report.records, file.display());
             }
             AdminCommand::Restore { file, storage } => {
-                coffer::data_dir::check(&storage.data_dir)?;
+                coffer::data_dir::check(&storage.data_dir())?;
                 let report = coffer::restore::restore(&file, store_config(&storage)).await?;
                 println!(
                     "restored {} records from {}",
@@ -397,11 +629,34 @@ mod admin {
                     file.display()
                 );
             }
+            AdminCommand::Tls(TlsCommand::Show { data_dir, tls_cert }) => {
+                let files = match tls_cert {
+                    Some(file) => vec![file],
+                    None => {
+                        let dir = data_dir
+                            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
+                            .join("tls");
+                        let files = vec![dir.join("ca.pem"), dir.join("server.pem")];
+                        if !files[0].exists() {
+                            bail!(
+                                "no generated TLS material in {} (it is made on the first start without --http, --dev or --tls-cert)",
+                                dir.display()
+                            );
+                        }
+                        files
+                    }
+                };
+                for file in files {
+                    for info in tls::describe(&file)? {
+                        print_certificate(&file, &info);
+                    }
+                }
+            }
             AdminCommand::Account(AccountCommand::Create {
                 account_id,
                 storage,
             }) => {
-                create_private_dir(&storage.data_dir)?;
+                create_private_dir(&storage.data_dir())?;
                 let store = Store::open(store_config(&storage))
                     .await
                     .context("opening the store")?;
@@ -424,7 +679,7 @@ mod admin {
                 let replaces_default = new_key_file.is_none()
                     && matches!(config.master_key, MasterKeySource::Generated(_));
                 let store = open_existing(&storage).await?;
-                let default_path = storage.data_dir.join(coffer_store::MASTER_KEY_FILE);
+                let default_path = storage.data_dir().join(coffer_store::MASTER_KEY_FILE);
                 let new_path =
                     new_key_file.unwrap_or_else(|| default_path.with_extension("key.new"));
                 let key = coffer_store::MasterKey::generate();
@@ -453,8 +708,27 @@ mod admin {
         Ok(())
     }
 
+    fn print_certificate(file: &std::path::Path, info: &tls::CertificateInfo) {
+        println!("{}", file.display());
+        println!("  subject:     {}", info.subject);
+        println!("  issuer:      {}", info.issuer);
+        if info.is_ca {
+            println!(
+                "  CA:          yes; may sign for: {}",
+                info.permitted.join(", ")
+            );
+        }
+        if !info.names.is_empty() {
+            println!("  names:       {}", info.names.join(", "));
+        }
+        println!("  serial:      {}", info.serial);
+        println!("  not before:  {}", info.not_before);
+        println!("  not after:   {}", info.not_after);
+        println!("  SHA-256:     {}", info.sha256);
+    }
+
     async fn open_existing(storage: &StorageArgs) -> anyhow::Result<Store> {
-        coffer::data_dir::check(&storage.data_dir)?;
+        coffer::data_dir::check(&storage.data_dir())?;
         let config = store_config(storage);
         if let coffer_store::BackendConfig::Sqlite(path) = &config.backend {
             if !path.exists() {
@@ -465,8 +739,11 @@ mod admin {
     }
 }
 
-async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
-    // Checked first, so a misspelt limit fails the start.
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // Checked first, so a misspelt or contradictory setting fails the start.
+    for warning in check_settings(&args)? {
+        tracing::warn!("{warning}");
+    }
     let rate_limits = args.limits.rate_limits(&[
         &coffer_model::secretsmanager::SERVICE,
         &coffer_model::iam::SERVICE,
@@ -477,6 +754,7 @@ async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
         rate_limits,
         ..AppConfig::default()
     };
+    let metrics = Arc::new(Metrics::new());
     let mut notices = Vec::new();
 
     let (store, tls) = if args.dev {
@@ -484,13 +762,29 @@ async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
         if let Some(id) = &args.account_id {
             config.default_account = bootstrap::validate_account_id(id)?.to_string();
         }
-        (Store::open(StoreConfig::memory()).await?, None)
+        let store = match &args.storage.data_dir {
+            // Opt-in persistence: the same store as outside dev mode, still without auth or TLS.
+            Some(dir) => {
+                create_private_dir(dir)?;
+                let store = Store::open(store_config(&args.storage))
+                    .await
+                    .context("opening the store")?;
+                let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+                notices.push(format!("dev-mode state kept in {}", dir.display()));
+                store
+            }
+            None => Store::open(StoreConfig::memory()).await?,
+        };
+        (store, None)
     } else {
-        create_private_dir(&args.storage.data_dir)?;
+        let mut storage = args.storage.clone();
+        let data_dir = storage.data_dir();
+        create_private_dir(&data_dir)?;
         // Absolute, so that the paths printed below (CA bundle, credentials) work from anywhere.
-        args.storage.data_dir = std::path::absolute(&args.storage.data_dir)
-            .with_context(|| format!("resolving {}", args.storage.data_dir.display()))?;
-        let store = Store::open(store_config(&args.storage))
+        let data_dir = std::path::absolute(&data_dir)
+            .with_context(|| format!("resolving {}", data_dir.display()))?;
+        storage.data_dir = Some(data_dir.clone());
+        let store = Store::open(store_config(&storage))
             .await
             .context("opening the store")?;
         let preset = match (
@@ -500,17 +794,13 @@ async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
             (Ok(id), Ok(secret)) => Some((id, secret)),
             _ => None,
         };
-        let root = bootstrap::ensure_root_account(
-            &store,
-            &args.storage.data_dir,
-            args.account_id.as_deref(),
-            preset,
-        )
-        .await?;
+        let root =
+            bootstrap::ensure_root_account(&store, &data_dir, args.account_id.as_deref(), preset)
+                .await?;
         config.default_account = root.account_id().to_string();
         match &root {
             bootstrap::Bootstrap::Credentials(root) if root.created => {
-                let credentials = args.storage.data_dir.join(bootstrap::CREDENTIALS_FILE);
+                let credentials = data_dir.join(bootstrap::CREDENTIALS_FILE);
                 notices.push(format!(
                     "created account {} with root access key {} (secret in {})",
                     root.account_id,
@@ -545,22 +835,24 @@ async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
                     key: key.clone(),
                 },
                 _ => TlsSource::Generated {
-                    dir: args.storage.data_dir.join("tls"),
+                    dir: data_dir.join("tls"),
                     extra_names: args.tls_names.clone(),
                 },
             };
-            let material = tls::load(&source)?;
-            if let Some(ca) = &material.ca_path {
+            let served = coffer_server::served::ServedCertificate::load(source, metrics.clone())?;
+            if let Some(ca) = served.ca_path() {
                 notices.push(format!(
                     "CA certificate: {} (export AWS_CA_BUNDLE={})",
                     ca.display(),
                     ca.display()
                 ));
             }
-            Some(coffer_server::listener::acceptor(material.config))
+            notices.extend(served.take_notices());
+            Some(served)
         };
         (store, tls)
     };
+    store.set_observer(Arc::new(StoreMetrics(metrics.clone())));
     let clock: Arc<dyn coffer_server::Clock> = match args.dev_clock_start {
         Some(start) => Arc::new(coffer::clock::ShiftedClock::starting_at(start)),
         None => Arc::new(SystemClock),
@@ -577,16 +869,25 @@ async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
 
     let mut limits = args.limits.listener_limits();
     limits.max_connections = connections_that_fit(limits.max_connections);
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
+    let listener = coffer::config::bind(&args.listen).await?;
     let addr = listener.local_addr()?;
+    let metrics_listener = match &args.metrics_listen {
+        Some(address) => Some(coffer::config::bind(address).await?),
+        None => None,
+    };
     let scheme = if tls.is_some() { "https" } else { "http" };
     // Before announcing the server: a SIGTERM sent as soon as the line appears must find the
-    // handler in place.
+    // handler in place, and so must a SIGHUP (whose default action would end the process).
     let shutdown = coffer_server::shutdown_signal().context("installing signal handlers")?;
+    let reload = coffer_server::reload_signal().context("installing the SIGHUP handler")?;
     // The first stdout line is a contract: tests and scripts wait for it.
     println!("coffer listening on {scheme}://{addr}");
+    if let Some(listener) = &metrics_listener {
+        println!(
+            "coffer metrics on http://{}/metrics",
+            listener.local_addr()?
+        );
+    }
     for notice in notices {
         println!("{notice}");
     }
@@ -603,10 +904,15 @@ async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
         }
         invoker = Some(lambda);
     }
-    let authorizer: Arc<dyn coffer_server::Authorizer> =
-        Arc::new(PolicyAuthorizer::new(store.clone()));
+    let authorizer = metrics.counting(Arc::new(PolicyAuthorizer::new(store.clone())));
     let batch_authorizer = (!args.dev).then(|| authorizer.clone());
-    let services = services::build_with_sts(&store, invoker, sts, batch_authorizer);
+    let services = services::build_with_sts(
+        &store,
+        invoker,
+        sts,
+        batch_authorizer,
+        Some(Arc::new(RotationMetrics(metrics.clone()))),
+    );
     tokio::spawn(services::keep_keys_fresh(store.clone()));
     tokio::spawn(services::maintenance(
         services.secrets_manager.clone(),
@@ -614,14 +920,25 @@ async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
         args.maintenance_interval,
         clock.clone(),
     ));
-    let app = Arc::new(App::new(
-        config,
-        directory,
-        authorizer,
-        services.handlers,
-        clock,
-    ));
-    coffer_server::serve(listener, tls, app, limits, shutdown).await;
+    if let Some(listener) = metrics_listener {
+        tokio::spawn(coffer_server::ops::serve_metrics(
+            listener,
+            metrics.clone(),
+            std::future::pending::<()>(),
+        ));
+    }
+    let acceptor = tls.as_ref().map(|served| {
+        tokio::spawn(served.clone().keep_fresh(reload));
+        served.acceptor()
+    });
+    let ops = Ops::new(
+        metrics.clone(),
+        Some(Arc::new(StoreState(store.clone()))),
+        args.dev,
+    );
+    let app =
+        Arc::new(App::new(config, directory, authorizer, services.handlers, clock).with_ops(ops));
+    coffer_server::serve(listener, acceptor, app, limits, shutdown).await;
     tracing::info!("coffer stopped");
     Ok(())
 }
@@ -637,7 +954,7 @@ fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
 }
 
 fn store_config(args: &StorageArgs) -> StoreConfig {
-    let mut config = StoreConfig::data_dir(&args.data_dir);
+    let mut config = StoreConfig::data_dir(&args.data_dir());
     if let Some(spec) = &args.storage {
         config.backend = BackendConfig::parse(spec);
     }

@@ -124,6 +124,7 @@ pub fn build(
         rotation,
         coffer_sts::StsService::new(store.clone()),
         None,
+        None,
     )
 }
 
@@ -155,14 +156,19 @@ impl coffer_secretsmanager::AccessCheck for AuthorizerCheck {
 }
 
 /// As [`build`], with an STS service configured by the caller (e.g. trusting a private CA for
-/// OIDC issuers) and, outside `--dev`, the authorizer that decides per-secret reads of batch calls.
+/// OIDC issuers), outside `--dev` the authorizer that decides per-secret reads of batch calls,
+/// and what hears how rotations end (the metrics).
 pub fn build_with_sts(
     store: &Store,
     rotation: Option<coffer_secretsmanager::LambdaHttpInvoker>,
     sts: coffer_sts::StsService,
     authorizer: Option<Arc<dyn Authorizer>>,
+    rotation_observer: Option<Arc<dyn coffer_secretsmanager::RotationObserver>>,
 ) -> Services {
     let mut secrets_manager = coffer_secretsmanager::SecretsManagerService::new(store.clone());
+    if let Some(observer) = rotation_observer {
+        secrets_manager = secrets_manager.with_rotation_observer(observer);
+    }
     if let Some(authorizer) = authorizer {
         secrets_manager = secrets_manager.with_access_check(Arc::new(AuthorizerCheck(authorizer)));
     }

@@ -33,7 +33,10 @@ use coffer_store::{Store, StoreError};
 pub use access::{AccessCheck, SecretAccess};
 pub use builtin_rotation::BUILTIN_ROTATION_FUNCTION;
 pub use lambda_http::LambdaHttpInvoker;
-pub use rotation::{InvokeError, InvokeFuture, RotationEvent, RotationInvoker};
+pub use rotation::{
+    InvokeError, InvokeFuture, RotationEvent, RotationInvoker, RotationObserver, RotationOutcome,
+    RotationTrigger,
+};
 
 /// The Secrets Manager service; cheap to clone (it holds a store handle).
 #[derive(Clone)]
@@ -41,6 +44,7 @@ pub struct SecretsManagerService {
     store: Store,
     invoker: Option<Arc<dyn RotationInvoker>>,
     access_check: Option<Arc<dyn AccessCheck>>,
+    rotation_observer: Option<Arc<dyn RotationObserver>>,
 }
 
 impl SecretsManagerService {
@@ -49,13 +53,18 @@ impl SecretsManagerService {
             store,
             invoker: None,
             access_check: None,
+            rotation_observer: None,
         }
     }
 
     /// Runs the rotations whose `NextRotationDate` has passed (call it periodically, e.g. every
     /// minute; safe on several nodes sharing a database). Returns how many ran.
     pub async fn rotate_due(&self, now_millis: i64) -> Result<usize, StoreError> {
-        ops::rotate_secret::rotate_due(&self.store, self.invoker.as_ref(), now_millis).await
+        let report = rotation::Report {
+            observer: self.rotation_observer.as_ref(),
+            trigger: RotationTrigger::Schedule,
+        };
+        ops::rotate_secret::rotate_due(&self.store, self.invoker.as_ref(), report, now_millis).await
     }
 
     /// What the operation `op` (its model name) with canonical JSON `input` asks permission
@@ -74,6 +83,12 @@ impl SecretsManagerService {
     /// nothing beyond the call itself is checked.
     pub fn with_access_check(mut self, check: Arc<dyn AccessCheck>) -> Self {
         self.access_check = Some(check);
+        self
+    }
+
+    /// Reports how every rotation ends to `observer` (the server's metrics).
+    pub fn with_rotation_observer(mut self, observer: Arc<dyn RotationObserver>) -> Self {
+        self.rotation_observer = Some(observer);
         self
     }
 
@@ -227,7 +242,11 @@ impl SecretsManager for SecretsManagerService {
         ctx: &RequestContext,
         input: RotateSecretRequest,
     ) -> Result<RotateSecretResponse, SecretsManagerError> {
-        ops::rotate_secret::rotate(&self.store, self.invoker.as_ref(), ctx, input).await
+        let report = rotation::Report {
+            observer: self.rotation_observer.as_ref(),
+            trigger: RotationTrigger::Request,
+        };
+        ops::rotate_secret::rotate(&self.store, self.invoker.as_ref(), report, ctx, input).await
     }
 
     async fn stop_replication_to_replica(

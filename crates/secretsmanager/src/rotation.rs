@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use coffer_model::Sensitive;
 
@@ -45,6 +46,69 @@ pub type InvokeFuture<'a> = Pin<Box<dyn Future<Output = Result<(), InvokeError>>
 /// Invokes rotation functions by ARN.
 pub trait RotationInvoker: Send + Sync {
     fn invoke<'a>(&'a self, function_arn: &'a str, event: RotationEvent) -> InvokeFuture<'a>;
+}
+
+/// What started a rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RotationTrigger {
+    /// A RotateSecret call.
+    Request,
+    /// The scheduler, for a secret whose rotation was due.
+    Schedule,
+}
+
+impl RotationTrigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RotationTrigger::Request => "request",
+            RotationTrigger::Schedule => "schedule",
+        }
+    }
+}
+
+/// How a rotation that ran its steps ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RotationOutcome {
+    /// Every step ran and the new version is AWSCURRENT.
+    Succeeded,
+    /// A step reported an error: AWSPENDING stays, to be reattempted.
+    StepFailed,
+    /// Every step ran but AWSCURRENT did not move to the new version.
+    NotFinished,
+    /// The function could not be invoked at all.
+    Unreachable,
+}
+
+impl RotationOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RotationOutcome::Succeeded => "succeeded",
+            RotationOutcome::StepFailed => "step_failed",
+            RotationOutcome::NotFinished => "not_finished",
+            RotationOutcome::Unreachable => "unreachable",
+        }
+    }
+}
+
+/// Told how each rotation ended (the server's metrics). Rotations configured without rotating
+/// (`RotateImmediately` false) run no steps and are not reported.
+pub trait RotationObserver: Send + Sync {
+    fn rotation_ended(&self, trigger: RotationTrigger, outcome: RotationOutcome);
+}
+
+/// Where `rotate` reports to, and what started it.
+#[derive(Clone, Copy)]
+pub(crate) struct Report<'a> {
+    pub observer: Option<&'a Arc<dyn RotationObserver>>,
+    pub trigger: RotationTrigger,
+}
+
+impl Report<'_> {
+    pub fn ended(&self, outcome: RotationOutcome) {
+        if let Some(observer) = self.observer {
+            observer.rotation_ended(self.trigger, outcome);
+        }
+    }
 }
 
 pub(crate) const STEPS: [&str; 4] = ["createSecret", "setSecret", "testSecret", "finishSecret"];

@@ -95,6 +95,8 @@ pub struct App {
     pub authorizer: Arc<dyn Authorizer>,
     pub services: Vec<Arc<dyn ServiceHandler>>,
     pub clock: Arc<dyn Clock>,
+    /// Operator endpoints and metrics (`ops.rs`, `metrics.rs`).
+    pub ops: crate::ops::Ops,
     schemas: Vec<&'static Service>,
     rate_limiter: RateLimiter,
 }
@@ -142,9 +144,16 @@ impl App {
             authorizer,
             services,
             clock,
+            ops: crate::ops::Ops::default(),
             schemas,
             rate_limiter,
         }
+    }
+
+    /// Serves the operator endpoints and counts metrics with `ops` instead of a private default.
+    pub fn with_ops(mut self, ops: crate::ops::Ops) -> App {
+        self.ops = ops;
+        self
     }
 
     /// Whether the request names an active access key of this server, judged from its headers
@@ -187,20 +196,27 @@ impl App {
     pub async fn handle(&self, req: IncomingRequest, conn: &Connection) -> HttpResponse {
         let request_id = uuid::Uuid::new_v4().to_string();
         let protocol = classify::protocol_of(&req.headers);
-        match self.process(&req, conn, &request_id).await {
+        let mut named = None;
+        let mut resp = match self.process(&req, conn, &request_id, &mut named).await {
             Ok(resp) => resp,
             Err(failure) => {
                 let ns = failure.service.map(|s| s.xml_namespace);
                 error_response(protocol, ns, &failure.error, &request_id)
             }
+        };
+        if let Some((service, op)) = named {
+            crate::metrics::name_operation(&mut resp, service.signing_name, op.name);
         }
+        resp
     }
 
+    /// Runs the pipeline; `named` gets the operation as soon as the request names one.
     async fn process(
         &self,
         req: &IncomingRequest,
         conn: &Connection,
         request_id: &str,
+        named: &mut Option<(&'static Service, &'static Operation)>,
     ) -> Result<HttpResponse, Failure> {
         let route = self.route(req)?;
         let host = req
@@ -234,6 +250,7 @@ impl App {
                 scope_service.as_deref().or(host_service),
             ),
         };
+        *named = resolved.as_ref().ok().copied();
         let service_hint = resolved.as_ref().ok().map(|(s, _)| *s);
         let fail = |error: AwsError| Failure {
             service: service_hint,
@@ -451,6 +468,10 @@ pub fn error_response(
             resp.headers_mut().insert("x-amzn-errortype", v);
         }
     }
+    resp.extensions_mut().insert(crate::metrics::Answered {
+        error_code: Some(error.code.clone()),
+        ..Default::default()
+    });
     resp
 }
 

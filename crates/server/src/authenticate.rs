@@ -24,7 +24,11 @@ pub(crate) async fn authenticate(
     host_region: Option<&str>,
     unsigned_allowed: bool,
 ) -> Result<Caller, AwsError> {
-    let reject = |e: AuthError| e.to_aws(protocol);
+    let reject = |e: AuthError| {
+        let error = e.to_aws(protocol);
+        app.ops.metrics.authentication_failure(error.code.clone());
+        error
+    };
     let signed = match signed.map_err(reject)? {
         Some(signed) => signed,
         None if unsigned_allowed => {

@@ -29,6 +29,7 @@ use crate::app::{error_response, App, Connection, HttpResponse, IncomingRequest}
 use crate::body_budget::{BodyBudget, Reservation};
 use crate::classify;
 use crate::connections::{ConnectionTable, Registration, Tracked, Tracker};
+use crate::plain_http::{self, Opening};
 
 #[derive(Debug, Clone)]
 pub struct ListenerLimits {
@@ -147,6 +148,7 @@ pub async fn serve(
         ));
     }
     drop(listener);
+    app.ops.begin_shutdown();
     let _ = stop.send(true);
     tokio::select! {
         _ = table.drained() => {}
@@ -200,6 +202,7 @@ async fn connection(
     registration: Registration,
     ctx: ConnectionContext,
 ) {
+    let _open = ctx.app.ops.metrics.connection_opened();
     let tracker = registration.tracker().clone();
     let secure = tls.is_some();
     let service = {
@@ -219,8 +222,25 @@ async fn connection(
     };
     match tls {
         Some(acceptor) => {
-            let handshake =
-                tokio::time::timeout(ctx.limits.tls_handshake_timeout, acceptor.accept(stream));
+            // The first byte and the handshake share the handshake's time limit.
+            let deadline = Instant::now() + ctx.limits.tls_handshake_timeout;
+            let opening = tokio::select! {
+                opening = tokio::time::timeout_at(deadline, plain_http::opening(&stream)) => opening,
+                _ = tracker.shed.notified() => return,
+            };
+            match opening {
+                Ok(Opening::Tls) => {}
+                Ok(Opening::PlainHttp) => {
+                    tracing::debug!(%peer, "plain HTTP on the HTTPS port: answered 400");
+                    tokio::select! {
+                        _ = tokio::time::timeout_at(deadline, plain_http::refuse(stream)) => {}
+                        _ = tracker.shed.notified() => {}
+                    }
+                    return;
+                }
+                Ok(Opening::Closed) | Err(_) => return,
+            }
+            let handshake = tokio::time::timeout_at(deadline, acceptor.accept(stream));
             let stream = tokio::select! {
                 result = handshake => match result {
                     Ok(Ok(stream)) => stream,
@@ -337,9 +357,28 @@ async fn drive<I, S, B>(
     }
 }
 
+/// Answers the operator endpoints (`ops.rs`) first; every other request goes through [`answer`]
+/// and is counted in the metrics.
+async fn handle(
+    app: &App,
+    budget: &BodyBudget,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    secure: bool,
+) -> HttpResponse {
+    let (method, path, query) = (req.method(), req.uri().path(), req.uri().query());
+    if let Some(response) = app.ops.answer(method, path, query.unwrap_or("")).await {
+        return response;
+    }
+    let started = std::time::Instant::now();
+    let response = answer(app, budget, req, peer, secure).await;
+    crate::metrics::record_request(&app.ops.metrics, &response, started.elapsed());
+    response
+}
+
 /// Reads the whole request under the app's limits, runs the pipeline, and turns a panic into
 /// `InternalFailure` so no client ever sees a dropped connection for a bug.
-async fn handle(
+async fn answer(
     app: &App,
     budget: &BodyBudget,
     req: Request<Incoming>,
@@ -549,6 +588,12 @@ fn too_large(limit: usize) -> AwsError {
 /// Builds the acceptor for a rustls server configuration.
 pub fn acceptor(config: Arc<rustls::ServerConfig>) -> TlsAcceptor {
     TlsAcceptor::from(config)
+}
+
+/// The SIGHUP stream, installed when this is called (a SIGHUP's default action ends the
+/// process): each one asks for the TLS certificate to be reloaded.
+pub fn reload_signal() -> std::io::Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
 }
 
 /// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not when the

@@ -15,7 +15,7 @@ use crate::record::RawRecord;
 /// skips decryption and parsing as well, and dropped with it on every invalidation.
 pub(crate) type Decoded = Arc<dyn Any + Send + Sync>;
 
-struct Entry {
+pub(crate) struct Entry {
     record: RawRecord,
     decoded: Option<Decoded>,
     filled: Instant,
@@ -170,11 +170,16 @@ impl Cache {
     }
 
     pub fn clear(&self) {
+        drop(self.take_all());
+    }
+
+    /// Empties the cache and returns what it held, for the caller to free off the lock.
+    pub fn take_all(&self) -> HashMap<String, HashMap<String, Entry>> {
         let mut inner = self.lock();
         inner.generation += 1;
         inner.clears += 1;
-        inner.tables.clear();
         inner.len = 0;
+        std::mem::take(&mut inner.tables)
     }
 }
 

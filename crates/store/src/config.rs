@@ -33,6 +33,53 @@ impl BackendConfig {
     }
 }
 
+impl BackendConfig {
+    /// A PostgreSQL URL with its password replaced by `***` (in the user part and in a
+    /// `password=` parameter), for printing; `None` when there is nothing to hide.
+    pub fn redacted_url(spec: &str) -> Option<String> {
+        let (scheme, rest) = spec.split_once("://")?;
+        if !matches!(scheme, "postgres" | "postgresql") {
+            return None;
+        }
+        let mut out = format!("{scheme}://");
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(authority_end);
+        let mut hidden = false;
+        match authority.rsplit_once('@') {
+            Some((userinfo, host)) => {
+                match userinfo.split_once(':') {
+                    Some((user, _)) => {
+                        out.push_str(&format!("{user}:***@"));
+                        hidden = true;
+                    }
+                    None => out.push_str(&format!("{userinfo}@")),
+                }
+                out.push_str(host);
+            }
+            None => out.push_str(authority),
+        }
+        match tail.split_once('?') {
+            Some((path, query)) => {
+                out.push_str(path);
+                out.push('?');
+                let params: Vec<String> = query
+                    .split('&')
+                    .map(|param| match param.split_once('=') {
+                        Some((name, _)) if name.eq_ignore_ascii_case("password") => {
+                            hidden = true;
+                            format!("{name}=***")
+                        }
+                        _ => param.to_string(),
+                    })
+                    .collect();
+                out.push_str(&params.join("&"));
+            }
+            None => out.push_str(tail),
+        }
+        hidden.then_some(out)
+    }
+}
+
 impl fmt::Debug for BackendConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -78,5 +125,29 @@ impl StoreConfig {
             BackendConfig::Sqlite(dir.join(DATABASE_FILE)),
             MasterKeySource::Generated(dir.join(MASTER_KEY_FILE)),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_hidden_from_printed_urls() {
+        assert_eq!(
+            BackendConfig::redacted_url("postgres://coffer:s3cret@db:5432/coffer").as_deref(),
+            Some("postgres://coffer:***@db:5432/coffer")
+        );
+        assert_eq!(
+            BackendConfig::redacted_url("postgresql://u@db/c?sslmode=require&password=s3cret")
+                .as_deref(),
+            Some("postgresql://u@db/c?sslmode=require&password=***")
+        );
+        assert_eq!(
+            BackendConfig::redacted_url("postgres://a:b:c@d@host/x").as_deref(),
+            Some("postgres://a:***@host/x")
+        );
+        assert_eq!(BackendConfig::redacted_url("postgres://u@db/c"), None);
+        assert_eq!(BackendConfig::redacted_url("/var/lib/coffer.db"), None);
     }
 }

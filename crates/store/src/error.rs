@@ -56,6 +56,29 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The variant's name in snake case: a label for metrics that carries no table, key or
+    /// message.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StoreError::Conflict { .. } => "conflict",
+            StoreError::ReadOnly => "read_only",
+            StoreError::Unavailable(_) => "unavailable",
+            StoreError::Contention { .. } => "contention",
+            StoreError::Decrypt { .. } => "decrypt",
+            StoreError::WrongMasterKey(_) => "wrong_master_key",
+            StoreError::MasterKey(_) => "master_key",
+            StoreError::SchemaTooNew { .. } => "schema_too_new",
+            StoreError::RotationInProgress => "rotation_in_progress",
+            StoreError::NotEmpty => "not_empty",
+            StoreError::Backup(_) => "backup",
+            StoreError::Config(_) => "config",
+            StoreError::Corrupt(_) => "corrupt",
+            StoreError::Backend(_) => "backend",
+            StoreError::Closed => "closed",
+            StoreError::Panicked => "panicked",
+        }
+    }
+
     /// True when the same request may succeed if retried later (maps to AWS `ServiceUnavailable`).
     pub fn is_retryable(&self) -> bool {
         matches!(

@@ -37,8 +37,12 @@ pub(crate) struct TypedJob<R, E, F> {
     writable: bool,
     touched: Vec<(String, String)>,
     result: Option<Result<R, E>>,
-    reply: oneshot::Sender<Result<R, E>>,
+    reply: oneshot::Sender<Answer<R, E>>,
 }
+
+/// A job's result, and the storage's own failure (not an error the closure returned) for the
+/// store's observer.
+pub(crate) type Answer<R, E> = (Result<R, E>, Option<StoreError>);
 
 impl<R, E, F> TypedJob<R, E, F>
 where
@@ -51,7 +55,7 @@ where
         keys: Arc<KeyManager>,
         cache: Arc<Cache>,
         writable: bool,
-    ) -> (Box<dyn Job>, oneshot::Receiver<Result<R, E>>) {
+    ) -> (Box<dyn Job>, oneshot::Receiver<Answer<R, E>>) {
         let (reply, rx) = oneshot::channel();
         let job = TypedJob {
             f,
@@ -105,12 +109,14 @@ where
                 .invalidate(this.touched.iter().map(|(t, k)| (t.as_str(), k.as_str())));
         }
         let answer = match outcome {
-            Ok(()) => this.result.unwrap_or_else(|| {
-                Err(E::from(StoreError::Backend(
-                    "transaction produced no result".to_string(),
-                )))
-            }),
-            Err(e) => Err(E::from(e)),
+            Ok(()) => match this.result {
+                Some(result) => (result, None),
+                None => {
+                    let e = StoreError::Backend("transaction produced no result".to_string());
+                    (Err(E::from(e.clone())), Some(e))
+                }
+            },
+            Err(e) => (Err(E::from(e.clone())), Some(e)),
         };
         // The caller may have stopped waiting (request cancelled); the outcome stands either way.
         let _ = this.reply.send(answer);

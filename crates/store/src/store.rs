@@ -1,5 +1,5 @@
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use crate::backend::memory::MemoryBackend;
 use crate::backend::postgres::PostgresBackend;
@@ -11,6 +11,7 @@ use crate::envelope;
 use crate::error::StoreError;
 use crate::job::{RawJob, TypedJob};
 use crate::keyring::{KeyManager, KeyState, Keyring, KEY_STATE};
+use crate::observer::{CacheKind, StoreObserver, TransactionKind};
 use crate::record::Record;
 use crate::txn::{RawTxn, SealingTxn, Txn};
 
@@ -28,6 +29,7 @@ pub(crate) struct Inner {
     pub keys: Arc<KeyManager>,
     pub cache: Arc<Cache>,
     pub kind: BackendKind,
+    pub observer: OnceLock<Arc<dyn StoreObserver>>,
 }
 
 /// Which engine a store runs on.
@@ -66,6 +68,59 @@ impl Store {
 
     pub fn backend_kind(&self) -> BackendKind {
         self.inner.kind
+    }
+
+    /// Reports every later transaction and cache lookup to `observer` (the server's metrics).
+    /// Only the first observer set is kept; returns whether this one was.
+    pub fn set_observer(&self, observer: Arc<dyn StoreObserver>) -> bool {
+        self.inner.observer.set(observer).is_ok()
+    }
+
+    fn observe_transaction(&self, writable: bool, started: Instant, failure: Option<&StoreError>) {
+        if let Some(observer) = self.inner.observer.get() {
+            let kind = if writable {
+                TransactionKind::Write
+            } else {
+                TransactionKind::Read
+            };
+            observer.transaction(kind, started.elapsed(), failure);
+        }
+    }
+
+    fn observe_cache(&self, cache: CacheKind, hit: bool) {
+        if let Some(observer) = self.inner.observer.get() {
+            observer.cache_lookup(cache, hit);
+        }
+    }
+
+    /// Deletes every record of every table, keeping what the store needs to open (its schema
+    /// version and master-key state), and empties the caches; returns how many records there
+    /// were. For `--dev`'s reset between tests: in memory it swaps the tables for empty ones
+    /// (microseconds, whatever they held); on SQLite or PostgreSQL it is one `DELETE`. Other
+    /// nodes sharing a PostgreSQL database see it within their cache's lifetime (a second).
+    pub async fn reset(&self) -> Result<u64, StoreError> {
+        let started = Instant::now();
+        let (removed, garbage) = match self.inner.backend.clear_records() {
+            Some(result) => {
+                self.observe_transaction(true, started, result.as_ref().err());
+                let (removed, garbage) = result?;
+                (removed, Some(garbage))
+            }
+            None => (self.run_raw(true, |raw| raw.clear_records()).await?, None),
+        };
+        // After the records are gone: a read that began before the reset and fills the cache
+        // after this point is refused by the cache's generation check.
+        let cached = self.inner.cache.take_all();
+        // Freeing what was held costs more than the reset itself: another thread does it.
+        let free = move || drop((garbage, cached));
+        if std::thread::Builder::new()
+            .name("coffer-store-free".to_string())
+            .spawn(free)
+            .is_err()
+        {
+            tracing::debug!("no thread to free the reset records on; freed them here");
+        }
+        Ok(removed)
     }
 
     /// Runs `f` in one serializable read-write transaction and returns once its changes are durable.
@@ -116,9 +171,11 @@ impl Store {
                 .as_deref()
                 .is_none_or(|b| envelope::key_id(b).is_some_and(|id| ring.find(id).is_some()));
             if known {
+                self.observe_cache(CacheKind::Records, true);
                 return open_with(&ring, table, key, raw).map(Some);
             }
         }
+        self.observe_cache(CacheKind::Records, false);
         let generation = cache.generation();
         let raw = match self.inner.backend.get_now(table, key) {
             Some(read) => read?,
@@ -157,8 +214,10 @@ impl Store {
     {
         let cache = &self.inner.cache;
         if let Some(hit) = cache.decoded::<T>(table, key) {
+            self.observe_cache(CacheKind::Decoded, true);
             return Ok(Some(hit));
         }
+        self.observe_cache(CacheKind::Decoded, false);
         let generation = cache.generation();
         let Some(record) = self.get(table, key).await? else {
             return Ok(None);
@@ -181,13 +240,17 @@ impl Store {
             self.inner.cache.clone(),
             writable,
         );
+        let started = Instant::now();
         if writable {
             self.inner.backend.write(job);
         } else {
             self.inner.backend.read(job);
         }
-        rx.await
-            .unwrap_or_else(|_| Err(E::from(StoreError::Closed)))
+        let (result, failure) = rx
+            .await
+            .unwrap_or_else(|_| (Err(E::from(StoreError::Closed)), Some(StoreError::Closed)));
+        self.observe_transaction(writable, started, failure.as_ref());
+        result
     }
 
     pub(crate) async fn run_raw<R, F>(&self, writable: bool, f: F) -> Result<R, StoreError>
@@ -196,12 +259,15 @@ impl Store {
         R: Send + 'static,
     {
         let (job, rx) = RawJob::boxed(f);
+        let started = Instant::now();
         if writable {
             self.inner.backend.write(job);
         } else {
             self.inner.backend.read(job);
         }
-        rx.await.unwrap_or(Err(StoreError::Closed))
+        let result = rx.await.unwrap_or(Err(StoreError::Closed));
+        self.observe_transaction(writable, started, result.as_ref().err());
+        result
     }
 }
 
@@ -302,6 +368,7 @@ fn open_blocking(config: StoreConfig) -> Result<Store, StoreError> {
             keys,
             cache,
             kind,
+            observer: OnceLock::new(),
         }),
     })
 }

@@ -65,6 +65,9 @@ pub(crate) trait RawTxn {
     fn put_exact(&mut self, table: &str, key: &str, record: &RawRecord) -> Result<(), StoreError>;
     fn meta_get(&mut self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
     fn meta_put(&mut self, name: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// Deletes every record of every table, keeping the metadata (schema version, key state);
+    /// returns how many records there were.
+    fn clear_records(&mut self) -> Result<u64, StoreError>;
 }
 
 /// Keys in byte order: `String`'s `Ord` is byte order for UTF-8, which all backends match.

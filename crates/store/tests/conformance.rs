@@ -27,6 +27,8 @@ macro_rules! common_checks {
             cached_get => crate::suite::txns::cached_get,
             table_generations => crate::suite::txns::table_generations,
             decoded_get => crate::suite::txns::decoded_get,
+            reset => crate::suite::txns::reset,
+            observed => crate::suite::txns::observed,
             aad_swap => crate::suite::crypto::aad_swap,
             rotation => crate::suite::crypto::rotation,
             backup_restore => crate::suite::durability::backup_restore,

@@ -14,7 +14,9 @@ use crate::builtin_rotation::{is_builtin, BuiltinRotator};
 use crate::common::{new_uuid, random_suffix, scope_of};
 use crate::error::{marked_for_deletion, Fail, OpResult};
 use crate::lookup::{parse_secret_id, require, SecretRef};
-use crate::rotation::{InvokeError, RotationEvent, RotationInvoker, STEPS};
+use crate::rotation::{
+    InvokeError, Report, RotationEvent, RotationInvoker, RotationOutcome, STEPS,
+};
 use crate::schedule::{self, HOUR_MS};
 use crate::state::{save, Scope, AWSCURRENT, AWSPENDING};
 
@@ -31,6 +33,7 @@ fn cannot_invoke() -> SecretsManagerError {
 pub(crate) async fn rotate(
     store: &Store,
     invoker: Option<&Arc<dyn RotationInvoker>>,
+    report: Report<'_>,
     ctx: &RequestContext,
     input: RotateSecretRequest,
 ) -> OpResult<RotateSecretResponse> {
@@ -90,7 +93,12 @@ pub(crate) async fn rotate(
     } else {
         match invoker {
             Some(i) => i.as_ref(),
-            None => return Err(cannot_invoke()),
+            None => {
+                if input.rotate_immediately.unwrap_or(true) {
+                    report.ended(RotationOutcome::Unreachable);
+                }
+                return Err(cannot_invoke());
+            }
         }
     };
     let immediately = input.rotate_immediately.unwrap_or(true);
@@ -107,6 +115,9 @@ pub(crate) async fn rotate(
             Ok(()) => {}
             Err(InvokeError::Unreachable(why)) => {
                 tracing::warn!(function = %lambda, %why, "rotation function could not be invoked");
+                if immediately {
+                    report.ended(RotationOutcome::Unreachable);
+                }
                 return Err(cannot_invoke());
             }
             Err(InvokeError::Failed(why)) => {
@@ -121,7 +132,7 @@ pub(crate) async fn rotate(
     let rules = input.rotation_rules;
     let done_at = ctx.now_millis;
     let new_version = token.clone();
-    store
+    let rotated = store
         .write(move |txn| {
             let mut doc = require(txn, &scope, &secret, now)?;
             // The function moved AWSCURRENT to the new version: the rotation succeeded, and as on
@@ -159,10 +170,17 @@ pub(crate) async fn rotate(
             }
             doc.last_changed_ms = done_at;
             save(txn, &scope, &doc)?;
-            Ok(())
+            Ok(rotated)
         })
         .await
         .map_err(Fail::into_aws)?;
+    if immediately {
+        report.ended(match (rotated, completed) {
+            (true, _) => RotationOutcome::Succeeded,
+            (false, true) => RotationOutcome::NotFinished,
+            (false, false) => RotationOutcome::StepFailed,
+        });
+    }
     Ok(RotateSecretResponse {
         arn: Some(arn),
         name: Some(name),
@@ -217,6 +235,7 @@ const CLAIM_MS: i64 = HOUR_MS;
 pub(crate) async fn rotate_due(
     store: &Store,
     invoker: Option<&Arc<dyn RotationInvoker>>,
+    report: Report<'_>,
     now: i64,
 ) -> Result<usize, coffer_store::StoreError> {
     const BATCH: usize = 500;
@@ -286,7 +305,7 @@ pub(crate) async fn rotate_due(
             client_request_token: Some(pending.unwrap_or_else(new_uuid)),
             ..Default::default()
         };
-        match rotate(store, invoker, &ctx, input).await {
+        match rotate(store, invoker, report, &ctx, input).await {
             Ok(_) => ran += 1,
             Err(e) => tracing::warn!(secret = %arn, error = %e, "scheduled rotation failed"),
         }

@@ -429,3 +429,100 @@ pub async fn decoded_get(h: &Harness) {
     let v = store.get_decoded("t", "k", decode).await.unwrap().unwrap();
     assert_eq!(v.0, "3");
 }
+
+/// `Store::reset` empties every table, cached copies included, and the store stays usable under
+/// the same master key (a durable store reopens with it).
+pub async fn reset(h: &Harness) {
+    let key = MasterKey::generate();
+    let store = h.open(&key).await;
+    for i in 0..50 {
+        put(&store, "secrets", &format!("k{i}"), sealed("d", "v")).await;
+    }
+    put(&store, "users", "alice", rec("u")).await;
+    // Warm the cache, so the reset must empty it too.
+    assert!(store.get("secrets", "k0").await.unwrap().is_some());
+    let generation = store.tables_generation(&["secrets"]);
+
+    assert_eq!(store.reset().await.unwrap(), 51);
+    assert_eq!(store.get("secrets", "k0").await.unwrap(), None);
+    assert_eq!(get(&store, "users", "alice").await.unwrap(), None);
+    let left = store
+        .read(|t: &mut dyn Txn| t.scan("secrets", "", None, 100))
+        .await
+        .unwrap();
+    assert!(left.is_empty());
+    assert_ne!(store.tables_generation(&["secrets"]), generation);
+    assert_eq!(store.reset().await.unwrap(), 0);
+
+    // Usable at once, sealing under the same key.
+    put(&store, "secrets", "k0", sealed("d", "again")).await;
+    let r = store.get("secrets", "k0").await.unwrap().unwrap();
+    assert_eq!((secret_of(&r), r.version), (b"again".to_vec(), 1));
+    if h.durable() {
+        drop(store);
+        let reopened = h.open(&key).await;
+        let r = reopened.get("secrets", "k0").await.unwrap().unwrap();
+        assert_eq!(secret_of(&r), b"again");
+        assert_eq!(get(&reopened, "users", "alice").await.unwrap(), None);
+    }
+}
+
+/// The observer hears of every transaction (with the storage's failure, not the closure's own
+/// error) and of every cache lookup.
+pub async fn observed(h: &Harness) {
+    use coffer_store::{CacheKind, StoreObserver, TransactionKind};
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Seen {
+        transactions: Mutex<Vec<(TransactionKind, Option<String>)>>,
+        lookups: Mutex<Vec<(CacheKind, bool)>>,
+    }
+    impl StoreObserver for Seen {
+        fn transaction(
+            &self,
+            kind: TransactionKind,
+            _elapsed: std::time::Duration,
+            failure: Option<&StoreError>,
+        ) {
+            let failure = failure.map(|e| e.kind().to_string());
+            self.transactions.lock().unwrap().push((kind, failure));
+        }
+        fn cache_lookup(&self, cache: CacheKind, hit: bool) {
+            self.lookups.lock().unwrap().push((cache, hit));
+        }
+    }
+
+    let store = h.open(&MasterKey::generate()).await;
+    let seen = Arc::new(Seen::default());
+    assert!(store.set_observer(seen.clone()));
+    assert!(!store.set_observer(Arc::new(Seen::default())));
+
+    put(&store, "t", "k", rec("1")).await;
+    // The closure's own error is not a storage failure.
+    let refused: Result<(), StoreError> = store
+        .write(|_t: &mut dyn Txn| Err(StoreError::NotEmpty))
+        .await;
+    assert!(refused.is_err());
+    // A closure that panics is rolled back: a storage failure.
+    let panicked: Result<(), StoreError> = store
+        .read(|_t: &mut dyn Txn| panic!("a closure that panics"))
+        .await;
+    assert_eq!(panicked, Err(StoreError::Panicked));
+    assert_eq!(
+        *seen.transactions.lock().unwrap(),
+        vec![
+            (TransactionKind::Write, None),
+            (TransactionKind::Write, None),
+            (TransactionKind::Read, Some("panicked".to_string())),
+        ]
+    );
+
+    store.get("t", "k").await.unwrap();
+    store.get("t", "k").await.unwrap();
+    let lookups = seen.lookups.lock().unwrap().clone();
+    assert_eq!(
+        lookups,
+        vec![(CacheKind::Records, false), (CacheKind::Records, true)]
+    );
+}

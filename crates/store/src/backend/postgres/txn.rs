@@ -213,4 +213,8 @@ impl RawTxn for PgTxn<'_> {
         )?;
         Ok(())
     }
+
+    fn clear_records(&mut self) -> Result<u64, StoreError> {
+        self.execute("DELETE FROM coffer_records", &[])
+    }
 }

@@ -189,4 +189,9 @@ impl RawTxn for SqliteTxn<'_> {
         stmt.execute(params![name, value])?;
         Ok(())
     }
+
+    fn clear_records(&mut self) -> Result<u64, StoreError> {
+        self.writable()?;
+        Ok(self.conn.execute("DELETE FROM coffer_records", [])? as u64)
+    }
 }
