@@ -72,8 +72,15 @@ fn filter(value: &Value, shape: &'static Shape, depth: usize) -> Option<Value> {
 }
 
 /// `SecretId` → `secretId`, `SAMLProviderArn` → `sAMLProviderArn`: the first letter lowered, as
-/// CloudTrail names parameters.
+/// CloudTrail names parameters; a name that is one acronym is lowered whole (`ARN` → `arn`, as
+/// Secrets Manager's events have it since February 2024).
 fn camel_case(name: &str) -> String {
+    if name
+        .chars()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    {
+        return name.to_ascii_lowercase();
+    }
     let mut chars = name.chars();
     match chars.next() {
         Some(first) => first.to_lowercase().chain(chars).collect(),
@@ -205,9 +212,11 @@ mod tests {
     }
 
     #[test]
-    fn maps_keep_their_keys() {
+    fn member_names_are_camel_case() {
         assert_eq!(camel_case("SecretId"), "secretId");
         assert_eq!(camel_case("SAMLProviderArn"), "sAMLProviderArn");
+        assert_eq!(camel_case("ARN"), "arn");
+        assert_eq!(camel_case("QRCodePNG"), "qRCodePNG");
         assert_eq!(camel_case(""), "");
     }
 }

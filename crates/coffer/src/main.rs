@@ -36,6 +36,15 @@ const VERSION: &str = concat!(
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines as text or as JSON objects (one per line), on standard error.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -88,6 +97,17 @@ enum AdminCommand {
     /// Accounts (tenants) of the store.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Check an audit trail: every record's signature, and that none is missing, copied or out
+    /// of order, across rotated files. Exits with 1 at the first problem, 2 when unreadable.
+    VerifyAudit {
+        /// Trail files (in any order). Default: <data-dir>/audit.log and its rotated files.
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        keys: coffer::audit_trail::KeyArgs,
+    },
+    /// Print the records of an audit trail that match every filter given, oldest first, as
+    /// `aws cloudtrail lookup-events` selects events.
+    Audit(coffer::audit_trail::LookupArgs),
     /// Re-wrap every data key under a new master key. With the default key file the new key
     /// replaces it; otherwise the new key is written to --new-key-file.
     RotateMasterKey {
@@ -186,6 +206,8 @@ struct ServeArgs {
     oidc_ca: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    audit: coffer::audit_trail::AuditArgs,
 }
 
 /// Longest time limit accepted (a day): far beyond any useful setting, and far from overflowing
@@ -307,9 +329,18 @@ fn connections_that_fit(wanted: usize) -> usize {
 }
 
 fn main() -> std::process::ExitCode {
-    let result = match Cli::parse().command {
-        Command::Serve(args) => server_runtime().and_then(|r| r.block_on(serve(args))),
-        Command::Admin(cmd) => server_runtime().and_then(|r| r.block_on(admin::run(cmd))),
+    let cli = Cli::parse();
+    let log_format = cli.log_format;
+    let result = match cli.command {
+        Command::Serve(args) => server_runtime(log_format).and_then(|r| r.block_on(serve(args))),
+        // Readers of a trail: offline, with their own exit statuses.
+        Command::Admin(AdminCommand::VerifyAudit { files, keys }) => std::process::exit(
+            coffer::audit_trail::verify_command(&files, &keys, &mut std::io::stdout().lock()),
+        ),
+        Command::Admin(AdminCommand::Audit(args)) => std::process::exit(
+            coffer::audit_trail::lookup_command(&args, &mut std::io::stdout().lock()),
+        ),
+        Command::Admin(cmd) => server_runtime(log_format).and_then(|r| r.block_on(admin::run(cmd))),
         // Offline and short-lived: no logging, no runtime, and its own exit statuses.
         Command::Policy(PolicyCommand::Lint {
             file,
@@ -330,15 +361,23 @@ fn main() -> std::process::ExitCode {
 }
 
 /// Logging to stderr and the async runtime, for the commands that work on a store or serve.
-fn server_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tracing_subscriber::fmt()
+fn server_runtime(format: LogFormat) -> anyhow::Result<tokio::runtime::Runtime> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("COFFER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("COFFER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+        .with_env_filter(filter);
+    match format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        // One JSON object per line, the event's fields at the top level.
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+    }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -414,6 +453,10 @@ mod admin {
                         "SecretAccessKey": root.secret_access_key,
                     })
                 );
+            }
+            // `main` runs these offline, without a runtime.
+            AdminCommand::VerifyAudit { .. } | AdminCommand::Audit(_) => {
+                anyhow::bail!("the audit readers run without a store")
             }
             AdminCommand::RotateMasterKey {
                 new_key_file,
@@ -575,6 +618,10 @@ async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     }
 
+    // Before the server announces itself: a trail that cannot be continued fails the start.
+    let audit =
+        coffer::audit_trail::open_for_serve(&args.audit, args.dev, &args.storage.data_dir, &store)?;
+
     let mut limits = args.limits.listener_limits();
     limits.max_connections = connections_that_fit(limits.max_connections);
     let listener = TcpListener::bind(args.listen)
@@ -614,13 +661,11 @@ async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
         args.maintenance_interval,
         clock.clone(),
     ));
-    let app = Arc::new(App::new(
-        config,
-        directory,
-        authorizer,
-        services.handlers,
-        clock,
-    ));
+    let mut app = App::new(config, directory, authorizer, services.handlers, clock);
+    if let Some(audit) = audit {
+        app = app.with_audit(audit);
+    }
+    let app = Arc::new(app);
     coffer_server::serve(listener, tls, app, limits, shutdown).await;
     tracing::info!("coffer stopped");
     Ok(())

@@ -15,6 +15,7 @@ use futures_util::future::BoxFuture;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 use serde_json::Value;
 
+use crate::audit::{self, AuditSettings, RequestTrace, TlsParameters};
 use crate::authenticate::authenticate;
 use crate::authorize::{AccessRequest, Authorizer, UNAUTHORIZED_ACTIONS};
 use crate::classify::{self, Route};
@@ -97,6 +98,7 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     schemas: Vec<&'static Service>,
     rate_limiter: RateLimiter,
+    pub(crate) audit: Option<AuditSettings>,
 }
 
 /// Operations AWS serves without a signature.
@@ -109,6 +111,8 @@ const UNSIGNED_OPERATIONS: &[(&str, &str)] = &[
 pub struct Connection {
     pub peer_ip: Option<IpAddr>,
     pub secure: bool,
+    /// The TLS version and cipher suite, for HTTPS connections (the audit record's `tlsDetails`).
+    pub tls: Option<TlsParameters>,
 }
 
 /// A fully read request.
@@ -144,7 +148,14 @@ impl App {
             clock,
             schemas,
             rate_limiter,
+            audit: None,
         }
+    }
+
+    /// Records every request in `audit.trail` (README, "Audit trail").
+    pub fn with_audit(mut self, audit: AuditSettings) -> App {
+        self.audit = Some(audit);
+        self
     }
 
     /// Whether the request names an active access key of this server, judged from its headers
@@ -183,25 +194,28 @@ impl App {
             .find(|h| std::ptr::eq(h.service(), service))
     }
 
-    /// Handles one request end to end. Every failure becomes an AWS-format error response.
-    pub async fn handle(&self, req: IncomingRequest, conn: &Connection) -> HttpResponse {
-        let request_id = uuid::Uuid::new_v4().to_string();
-        let protocol = classify::protocol_of(&req.headers);
-        match self.process(&req, conn, &request_id).await {
-            Ok(resp) => resp,
+    /// Handles one request end to end. Every failure becomes an AWS-format error response; every
+    /// request gets its audit record and log line ([`App::conclude`]).
+    pub async fn handle(&self, req: &IncomingRequest, conn: &Connection) -> HttpResponse {
+        let mut trace = RequestTrace::new(&req.headers, conn);
+        let outcome = match self.process(req, conn, &mut trace).await {
+            Ok(response) => Ok(response),
             Err(failure) => {
-                let ns = failure.service.map(|s| s.xml_namespace);
-                error_response(protocol, ns, &failure.error, &request_id)
+                trace.service = trace.service.or(failure.service);
+                Err(failure.error)
             }
-        }
+        };
+        self.conclude(trace, outcome).await
     }
 
     async fn process(
         &self,
         req: &IncomingRequest,
         conn: &Connection,
-        request_id: &str,
+        trace: &mut RequestTrace,
     ) -> Result<HttpResponse, Failure> {
+        let request_id = trace.request_id.clone();
+        let request_id = request_id.as_str();
         let route = self.route(req)?;
         let host = req
             .headers
@@ -235,6 +249,17 @@ impl App {
             ),
         };
         let service_hint = resolved.as_ref().ok().map(|(s, _)| *s);
+        trace.named(
+            &route,
+            resolved.as_ref().ok(),
+            scope_service.as_deref().or(host_service),
+            &self.schemas,
+        );
+        trace.access_key_id = signed
+            .as_ref()
+            .ok()
+            .and_then(|s| s.as_ref())
+            .map(|s| audit::claimed_name(s.access_key_id()));
         let fail = |error: AwsError| Failure {
             service: service_hint,
             error,
@@ -254,6 +279,9 @@ impl App {
         )
         .await
         .map_err(fail)?;
+        trace.principal = Some(caller.principal.clone());
+        trace.session = caller.session.clone();
+        trace.region = caller.region.clone();
 
         let (service, op) = resolved.map_err(fail)?;
         // Before decoding and authorization, so a caller over its quota costs next to nothing.
@@ -283,6 +311,7 @@ impl App {
         if let Some(shape) = op.input {
             coffer_wire::validate(&input, shape).map_err(wire_error)?;
         }
+        trace.input(self, op, &input);
 
         let ctx = RequestContext {
             request_id: request_id.to_string(),
@@ -298,11 +327,14 @@ impl App {
             let action = format!("{}:{}", service.signing_name, op.name);
             if !UNAUTHORIZED_ACTIONS.contains(&action.as_str()) {
                 let request = handler.access(&ctx, op, &input).await.map_err(fail)?;
-                self.authorizer
-                    .authorize(&ctx, &request)
-                    .await
-                    .map_err(|denial| fail(denial.to_aws(protocol)))?;
+                if let Err(denial) = self.authorizer.authorize(&ctx, &request).await {
+                    trace.denied = matches!(denial, crate::authorize::Denial::Denied(_));
+                    return Err(fail(denial.to_aws(protocol)));
+                }
             }
+        }
+        if !audit::read_only(op) && self.audit_refuses_changes() {
+            return Err(fail(audit::service_unavailable()));
         }
         let output = handler.call(&ctx, op, input).await.map_err(|error| {
             if error.status >= 500 && error.status != 501 {
@@ -310,6 +342,7 @@ impl App {
             }
             fail(error)
         })?;
+        trace.output(self, op, &output);
 
         Ok(match route.protocol() {
             Protocol::Json => response(

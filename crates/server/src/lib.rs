@@ -2,6 +2,7 @@
 //! services, and AWS-format responses. The only crate that touches HTTP.
 
 pub mod app;
+pub mod audit;
 mod authenticate;
 pub mod authorize;
 mod body_budget;
@@ -13,6 +14,7 @@ pub mod rate_limit;
 pub mod tls;
 
 pub use app::{App, AppConfig, Clock, ServiceHandler, SystemClock};
+pub use audit::{AuditSettings, TlsParameters};
 pub use authorize::{AccessRequest, Authorizer, Denial, RoleTrust};
 pub use directory::{Directory, KeyEntry, MemoryDirectory, SessionBinding};
 pub use listener::{serve, shutdown_signal, ListenerLimits};
