@@ -92,7 +92,8 @@ def scripted():
     session.call(iam.create_login_profile, UserName="auditee", Password=PLANTED_PASSWORD)
     session.call(iam.put_user_policy, UserName="auditee", PolicyName="assume", PolicyDocument=json.dumps({
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
+        "Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:GetFederationToken",
+                                                      "sts:GetSessionToken"], "Resource": "*"}]}))
     user_sm = boto_client("secretsmanager", srv, key=key["AccessKeyId"], secret=key["SecretAccessKey"])
     denied = session.call(user_sm.get_secret_value, SecretId="audit/db")
     assert denied.response["Error"]["Code"] == "AccessDeniedException"
@@ -119,6 +120,17 @@ def scripted():
                            token=credentials["SessionToken"])
     session.call(role_sts.get_caller_identity)
     steps["as_role"] = session.ids[-1]
+    federation = session.call(user_sts.get_federation_token, Name="fed-audit",
+                              PolicyArns=[{"arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}])["Credentials"]
+    fed_sts = boto_client("sts", srv, key=federation["AccessKeyId"], secret=federation["SecretAccessKey"],
+                          token=federation["SessionToken"])
+    session.call(fed_sts.get_caller_identity)
+    steps["as_federated"] = session.ids[-1]
+    user_session = session.call(user_sts.get_session_token)["Credentials"]
+    session_sts = boto_client("sts", srv, key=user_session["AccessKeyId"], secret=user_session["SecretAccessKey"],
+                              token=user_session["SessionToken"])
+    session.call(session_sts.get_caller_identity)
+    steps["as_user_session"] = session.ids[-1]
 
     deleted = session.call(sm.delete_secret, SecretId="audit/db", ForceDeleteWithoutRecovery=True)
     assert deleted["Name"] == "audit/db"
@@ -126,6 +138,8 @@ def scripted():
 
     planted = [PLANTED_STRING, PLANTED_UPDATE, PLANTED_PASSWORD, password, ROOT_SECRET,
                key["SecretAccessKey"], credentials["SecretAccessKey"], credentials["SessionToken"],
+               federation["SecretAccessKey"], federation["SessionToken"],
+               user_session["SecretAccessKey"], user_session["SessionToken"],
                base64.b64encode(PLANTED_BINARY).decode()]
     yield {"srv": srv, "ids": session.ids, "steps": steps, "planted": planted, "user_key": key["AccessKeyId"],
            "secret_arn": created["ARN"], "trail": os.path.join(srv.data_dir, "audit.log")}
@@ -183,6 +197,19 @@ def test_records_name_the_principal_and_the_error(scripted):
     assert issuer["type"] == "Role" and issuer["arn"] == f"arn:aws:iam::{ACCOUNT}:role/audited-role"
     assert issuer["principalId"] == identity["principalId"].split(":")[0]
     assert identity["sessionContext"]["attributes"]["mfaAuthenticated"] == "false"
+
+    federated = by_id[steps["as_federated"]]["userIdentity"]
+    assert federated["type"] == "FederatedUser"
+    assert federated["arn"] == f"arn:aws:sts::{ACCOUNT}:federated-user/fed-audit"
+    assert federated["sessionContext"]["sessionIssuer"] == {
+        "type": "IAMUser", "principalId": denied["userIdentity"]["principalId"],
+        "arn": f"arn:aws:iam::{ACCOUNT}:user/auditee", "accountId": ACCOUNT, "userName": "auditee"}
+
+    user_session = by_id[steps["as_user_session"]]["userIdentity"]
+    assert user_session["type"] == "IAMUser" and user_session["userName"] == "auditee"
+    assert user_session["accessKeyId"].startswith("ASIA")
+    assert "sessionIssuer" not in user_session["sessionContext"]
+    assert user_session["sessionContext"]["attributes"]["creationDate"].endswith("Z")
 
     delete = by_id[steps["delete"]]
     assert delete["eventName"] == "DeleteSecret" and delete["userIdentity"]["arn"] == ROOT_ARN
@@ -285,7 +312,9 @@ def test_audit_lookup_filters_like_lookup_events(scripted):
     by_secret = lookup("--secret", "audit/db")
     assert steps["create"] in by_secret and steps["read"] in by_secret and steps["delete"] in by_secret
     assert lookup("--secret", scripted["secret_arn"], "--event-name", "DeleteSecret") == [steps["delete"]]
-    assert lookup("--access-key-id", scripted["user_key"], "--read-only", "true") == [steps["denied"]]
+    assert lookup("--access-key-id", scripted["user_key"], "--read-only", "true",
+                  "--event-source", "secretsmanager.amazonaws.com") == [steps["denied"]]
+    assert len(lookup("--access-key-id", scripted["user_key"], "--read-only", "false")) == 1  # AssumeRole
     assert lookup("--start-time", "2099-01-01") == []
     assert len(lookup("--end-time", "2099-01-01T00:00:00Z")) == len(scripted["ids"])
     bad = run_coffer("admin", "audit", "--data-dir", srv.data_dir, "--start-time", "yesterday")
