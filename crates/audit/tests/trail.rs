@@ -474,3 +474,42 @@ async fn lookup_selects_by_principal_event_secret_and_time() {
         ["request-2"]
     );
 }
+
+#[tokio::test]
+async fn a_new_trail_may_begin_a_file_but_not_the_middle_of_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.log");
+    let second = dir.path().join("second.log");
+    for (path, range) in [(&first, 0..3), (&second, 10..13)] {
+        let trail = Trail::open(config(path, 1 << 30, 10)).unwrap();
+        write(&trail, range).await;
+    }
+    // Both start at sequence 1: the second file is taken as a trail started afresh.
+    let report = verify(&[first.clone(), second.clone()], &[key(1)]).unwrap();
+    assert_eq!((report.problem, report.records), (None, 6));
+    assert!(report
+        .notes
+        .iter()
+        .any(|n| n.contains("a new trail starts")));
+
+    // The same records run together in one file: the second trail's first record is out of order.
+    let mut joined = lines(&first);
+    joined.extend(lines(&second));
+    let together = dir.path().join("together.log");
+    rewrite(&together, &joined);
+    assert!(matches!(
+        problem(&[together]),
+        ProblemKind::OutOfOrder {
+            sequence: 1,
+            after: 3
+        }
+    ));
+
+    let empty = dir.path().join("empty.log");
+    std::fs::write(&empty, b"").unwrap();
+    let report = verify(&[empty], &[key(1)]).unwrap();
+    assert_eq!(
+        (report.problem, report.records, report.head),
+        (None, 0, None)
+    );
+}
