@@ -77,6 +77,12 @@ def samples(tmp_path):
         "body-budget-wait-ms": (250, {}),
         "no-rate-limits": (True, {}),
         "rate-limit": (["sts:*=5"], {}),
+        "audit-log": (str(tmp_path / "trail" / "audit.log"), {}),
+        "no-audit-log": (True, {}),
+        "audit-log-max-mib": ("7", {}),
+        "audit-log-keep": ("3", {}),
+        "audit-required": ("false", {}),
+        "log-format": ("json", {}),
     }
 
 

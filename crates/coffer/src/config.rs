@@ -53,6 +53,9 @@ pub struct Resolved {
 /// the environment set, and parses again. Clap's own errors (`--help` included) exit here, as
 /// they would in `Cli::parse`.
 pub fn resolve(cli: Command, argv: Vec<OsString>) -> anyhow::Result<Resolved> {
+    // Global flags (`--log-format`) become settings of each subcommand once built.
+    let mut cli = cli;
+    cli.build();
     let first = cli
         .clone()
         .try_get_matches_from(&argv)

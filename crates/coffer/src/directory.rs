@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 
+use coffer_audit::{SessionAttributes, SessionContext, SessionIssuer};
 use coffer_auth::SecretAccessKey;
 use coffer_iam::access_keys::{self, KeyStatus};
 use coffer_iam::service_access;
@@ -80,6 +81,12 @@ fn session_entry(
     };
     Ok(KeyEntry {
         secret: SecretAccessKey::new(found.secret_access_key),
+        active: true,
+        session: Some(SessionBinding {
+            token: SecretAccessKey::new(found.session_token),
+            expires_at_millis: doc.expires_at_millis,
+            context: Some(session_context(&doc)),
+        }),
         principal: Principal {
             kind,
             account_id: doc.account_id,
@@ -87,12 +94,49 @@ fn session_entry(
             user_id: doc.user_id,
             access_key_id: access_key_id.to_string(),
         },
-        active: true,
-        session: Some(SessionBinding {
-            token: SecretAccessKey::new(found.session_token),
-            expires_at_millis: doc.expires_at_millis,
-        }),
     })
+}
+
+/// How a session's credentials were obtained, as the audit record's `userIdentity.sessionContext`
+/// shows it: the role (or the user or root behind a federation token) that issued them, when,
+/// and whether with MFA. `GetSessionToken` credentials answer as their user: no issuer.
+fn session_context(doc: &sessions::SessionDoc) -> SessionContext {
+    let account_id = doc.account_id.clone();
+    let session_issuer = match doc.kind {
+        SessionKind::AssumedRole => doc.role.as_ref().map(|role| SessionIssuer {
+            issuer_type: "Role".into(),
+            principal_id: role.role_id.clone(),
+            arn: format!("arn:aws:iam::{account_id}:role{}{}", role.path, role.name),
+            account_id: account_id.clone(),
+            user_name: Some(role.name.clone()),
+        }),
+        SessionKind::FederatedUser => Some(match &doc.user_name {
+            Some(name) => SessionIssuer {
+                issuer_type: "IAMUser".into(),
+                principal_id: doc.source_user_id.clone().unwrap_or_default(),
+                arn: doc.source_arn.clone().unwrap_or_default(),
+                account_id: account_id.clone(),
+                user_name: Some(name.clone()),
+            },
+            None => SessionIssuer {
+                issuer_type: "Root".into(),
+                principal_id: account_id.clone(),
+                arn: format!("arn:aws:iam::{account_id}:root"),
+                account_id: account_id.clone(),
+                user_name: None,
+            },
+        }),
+        SessionKind::SessionToken => None,
+    };
+    let issued = chrono::DateTime::from_timestamp_millis(doc.issued_at_millis).unwrap_or_default();
+    SessionContext {
+        session_issuer,
+        attributes: SessionAttributes {
+            creation_date: coffer_audit::event::cloudtrail_time(issued),
+            mfa_authenticated: doc.mfa_authenticated_at_millis.is_some().to_string(),
+        },
+        source_identity: doc.source_identity.clone(),
+    }
 }
 
 impl Directory for StoreDirectory {

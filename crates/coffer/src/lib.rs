@@ -1,6 +1,7 @@
 //! The pieces of the `coffer` binary that its tests reuse: the services it serves, the first-start
 //! bootstrap of the root account, and `coffer policy lint`.
 
+pub mod audit_trail;
 #[cfg(test)]
 mod authorization_table;
 pub mod authorizer;

@@ -36,6 +36,22 @@ const VERSION: &str = concat!(
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines as text or as JSON objects (one per line), on standard error.
+    #[arg(
+        long,
+        global = true,
+        env = "COFFER_LOG_FORMAT",
+        hide_env_values = true,
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -105,6 +121,17 @@ enum AdminCommand {
     /// The TLS material of a data directory.
     #[command(subcommand)]
     Tls(TlsCommand),
+    /// Check an audit trail: every record's signature, and that none is missing, copied or out
+    /// of order, across rotated files. Exits with 1 at the first problem, 2 when unreadable.
+    VerifyAudit {
+        /// Trail files (in any order). Default: <data-dir>/audit.log and its rotated files.
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        keys: coffer::audit_trail::KeyArgs,
+    },
+    /// Print the records of an audit trail that match every filter given, oldest first, as
+    /// `aws cloudtrail lookup-events` selects events.
+    Audit(coffer::audit_trail::LookupArgs),
     /// Re-wrap every data key under a new master key. With the default key file the new key
     /// replaces it; otherwise the new key is written to --new-key-file.
     RotateMasterKey {
@@ -276,6 +303,8 @@ struct ServeArgs {
     oidc_ca: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    audit: coffer::audit_trail::AuditArgs,
 }
 
 /// Longest time limit accepted (a day): far beyond any useful setting, and far from overflowing
@@ -427,9 +456,17 @@ fn resolve_command_line() -> anyhow::Result<(Cli, coffer::config::Resolved)> {
 }
 
 fn run(cli: Cli, resolved: coffer::config::Resolved) -> anyhow::Result<()> {
+    let log_format = cli.log_format;
     match cli.command {
-        Command::Serve(args) => server_runtime().and_then(|r| r.block_on(serve(args))),
-        Command::Admin(cmd) => server_runtime().and_then(|r| r.block_on(admin::run(cmd))),
+        Command::Serve(args) => server_runtime(log_format).and_then(|r| r.block_on(serve(args))),
+        // Readers of a trail: offline, with their own exit statuses.
+        Command::Admin(AdminCommand::VerifyAudit { files, keys }) => std::process::exit(
+            coffer::audit_trail::verify_command(&files, &keys, &mut std::io::stdout().lock()),
+        ),
+        Command::Admin(AdminCommand::Audit(args)) => std::process::exit(
+            coffer::audit_trail::lookup_command(&args, &mut std::io::stdout().lock()),
+        ),
+        Command::Admin(cmd) => server_runtime(log_format).and_then(|r| r.block_on(admin::run(cmd))),
         // Offline and short-lived: no logging, no runtime, and its own exit statuses.
         Command::Policy(PolicyCommand::Lint {
             file,
@@ -529,7 +566,9 @@ fn config_check(args: &ServeArgs, resolved: &coffer::config::Resolved) -> anyhow
     for warning in &warnings {
         eprintln!("warning: {warning}");
     }
-    let command = Cli::command();
+    let mut command = Cli::command();
+    // Global flags (`--log-format`) are settings of the subcommand too.
+    command.build();
     let check = command
         .find_subcommand("config")
         .and_then(|c| c.find_subcommand("check"))
@@ -562,15 +601,23 @@ fn redact_setting(flag: &str, value: &str) -> Option<String> {
 }
 
 /// Logging to stderr and the async runtime, for the commands that work on a store or serve.
-fn server_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tracing_subscriber::fmt()
+fn server_runtime(format: LogFormat) -> anyhow::Result<tokio::runtime::Runtime> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("COFFER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("COFFER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+        .with_env_filter(filter);
+    match format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        // One JSON object per line, the event's fields at the top level.
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+    }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -669,6 +716,10 @@ mod admin {
                         "SecretAccessKey": root.secret_access_key,
                     })
                 );
+            }
+            // `main` runs these offline, without a runtime.
+            AdminCommand::VerifyAudit { .. } | AdminCommand::Audit(_) => {
+                anyhow::bail!("the audit readers run without a store")
             }
             AdminCommand::RotateMasterKey {
                 new_key_file,
@@ -867,6 +918,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     }
 
+    // Before the server announces itself: a trail that cannot be continued fails the start.
+    let audit = coffer::audit_trail::open_for_serve(
+        &args.audit,
+        args.dev,
+        &args.storage.data_dir(),
+        &store,
+    )?;
+
     let mut limits = args.limits.listener_limits();
     limits.max_connections = connections_that_fit(limits.max_connections);
     let listener = coffer::config::bind(&args.listen).await?;
@@ -936,8 +995,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(Arc::new(StoreState(store.clone()))),
         args.dev,
     );
-    let app =
-        Arc::new(App::new(config, directory, authorizer, services.handlers, clock).with_ops(ops));
+    let mut app = App::new(config, directory, authorizer, services.handlers, clock).with_ops(ops);
+    if let Some(audit) = audit {
+        app = app.with_audit(audit);
+    }
+    let app = Arc::new(app);
     coffer_server::serve(listener, acceptor, app, limits, shutdown).await;
     tracing::info!("coffer stopped");
     Ok(())

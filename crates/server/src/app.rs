@@ -15,6 +15,7 @@ use futures_util::future::BoxFuture;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 use serde_json::Value;
 
+use crate::audit::{self, AuditSettings, RequestTrace, TlsParameters};
 use crate::authenticate::authenticate;
 use crate::authorize::{AccessRequest, Authorizer, UNAUTHORIZED_ACTIONS};
 use crate::classify::{self, Route};
@@ -99,6 +100,7 @@ pub struct App {
     pub ops: crate::ops::Ops,
     schemas: Vec<&'static Service>,
     rate_limiter: RateLimiter,
+    pub(crate) audit: Option<AuditSettings>,
 }
 
 /// Operations AWS serves without a signature.
@@ -111,6 +113,8 @@ const UNSIGNED_OPERATIONS: &[(&str, &str)] = &[
 pub struct Connection {
     pub peer_ip: Option<IpAddr>,
     pub secure: bool,
+    /// The TLS version and cipher suite, for HTTPS connections (the audit record's `tlsDetails`).
+    pub tls: Option<TlsParameters>,
 }
 
 /// A fully read request.
@@ -147,12 +151,19 @@ impl App {
             ops: crate::ops::Ops::default(),
             schemas,
             rate_limiter,
+            audit: None,
         }
     }
 
     /// Serves the operator endpoints and counts metrics with `ops` instead of a private default.
     pub fn with_ops(mut self, ops: crate::ops::Ops) -> App {
         self.ops = ops;
+        self
+    }
+
+    /// Records every request in `audit.trail` (README, "Audit trail").
+    pub fn with_audit(mut self, audit: AuditSettings) -> App {
+        self.audit = Some(audit);
         self
     }
 
@@ -192,32 +203,34 @@ impl App {
             .find(|h| std::ptr::eq(h.service(), service))
     }
 
-    /// Handles one request end to end. Every failure becomes an AWS-format error response.
-    pub async fn handle(&self, req: IncomingRequest, conn: &Connection) -> HttpResponse {
-        let request_id = uuid::Uuid::new_v4().to_string();
-        let protocol = classify::protocol_of(&req.headers);
-        let mut named = None;
-        let mut resp = match self.process(&req, conn, &request_id, &mut named).await {
-            Ok(resp) => resp,
+    /// Handles one request end to end. Every failure becomes an AWS-format error response; every
+    /// request gets its audit record and log line ([`App::conclude`]).
+    pub async fn handle(&self, req: &IncomingRequest, conn: &Connection) -> HttpResponse {
+        let mut trace = RequestTrace::new(&req.headers, conn);
+        let outcome = match self.process(req, conn, &mut trace).await {
+            Ok(response) => Ok(response),
             Err(failure) => {
-                let ns = failure.service.map(|s| s.xml_namespace);
-                error_response(protocol, ns, &failure.error, &request_id)
+                trace.service = trace.service.or(failure.service);
+                Err(failure.error)
             }
         };
+        let named = trace.service.zip(trace.operation);
+        let mut response = self.conclude(trace, outcome).await;
         if let Some((service, op)) = named {
-            crate::metrics::name_operation(&mut resp, service.signing_name, op.name);
+            crate::metrics::name_operation(&mut response, service.signing_name, op.name);
         }
-        resp
+        response
     }
 
-    /// Runs the pipeline; `named` gets the operation as soon as the request names one.
+    /// Runs the pipeline; `trace` learns what the request is as soon as it is known.
     async fn process(
         &self,
         req: &IncomingRequest,
         conn: &Connection,
-        request_id: &str,
-        named: &mut Option<(&'static Service, &'static Operation)>,
+        trace: &mut RequestTrace,
     ) -> Result<HttpResponse, Failure> {
+        let request_id = trace.request_id.clone();
+        let request_id = request_id.as_str();
         let route = self.route(req)?;
         let host = req
             .headers
@@ -250,8 +263,18 @@ impl App {
                 scope_service.as_deref().or(host_service),
             ),
         };
-        *named = resolved.as_ref().ok().copied();
         let service_hint = resolved.as_ref().ok().map(|(s, _)| *s);
+        trace.named(
+            &route,
+            resolved.as_ref().ok(),
+            scope_service.as_deref().or(host_service),
+            &self.schemas,
+        );
+        trace.access_key_id = signed
+            .as_ref()
+            .ok()
+            .and_then(|s| s.as_ref())
+            .map(|s| audit::claimed_name(s.access_key_id()));
         let fail = |error: AwsError| Failure {
             service: service_hint,
             error,
@@ -271,6 +294,9 @@ impl App {
         )
         .await
         .map_err(fail)?;
+        trace.principal = Some(caller.principal.clone());
+        trace.session = caller.session.clone();
+        trace.region = caller.region.clone();
 
         let (service, op) = resolved.map_err(fail)?;
         // IAM's service last-accessed data counts every authenticated attempt, denied and
@@ -314,6 +340,7 @@ impl App {
         if let Some(shape) = op.input {
             coffer_wire::validate(&input, shape).map_err(wire_error)?;
         }
+        trace.input(self, op, &input);
 
         let mut ctx = RequestContext {
             request_id: request_id.to_string(),
@@ -331,11 +358,14 @@ impl App {
             if !UNAUTHORIZED_ACTIONS.contains(&action.as_str()) {
                 let request = handler.access(&ctx, op, &input).await.map_err(fail)?;
                 ctx.mfa_authenticated_at_millis = request.mfa_authenticated_at_millis;
-                self.authorizer
-                    .authorize(&ctx, &request)
-                    .await
-                    .map_err(|denial| fail(denial.to_aws(protocol)))?;
+                if let Err(denial) = self.authorizer.authorize(&ctx, &request).await {
+                    trace.denied = matches!(denial, crate::authorize::Denial::Denied { .. });
+                    return Err(fail(denial.to_aws(protocol)));
+                }
             }
+        }
+        if !audit::read_only(op) && self.audit_refuses_changes() {
+            return Err(fail(audit::service_unavailable()));
         }
         let output = handler.call(&ctx, op, input).await.map_err(|error| {
             if error.status >= 500 && error.status != 501 {
@@ -343,6 +373,7 @@ impl App {
             }
             fail(error)
         })?;
+        trace.output(self, op, &output);
 
         Ok(match route.protocol() {
             Protocol::Json => response(

@@ -1,6 +1,7 @@
 //! Establishes who sent a request: parses its signature, finds the key, checks the session token,
 //! and verifies the signature. Every failure is AWS's error for the request's protocol.
 
+use coffer_audit::SessionContext;
 use coffer_auth::{AuthError, RequestParts, SignedRequest, VerifyOptions};
 use coffer_model::context::{Principal, PrincipalKind};
 use coffer_model::{AwsError, Protocol};
@@ -13,6 +14,8 @@ pub struct Caller {
     pub principal: Principal,
     /// Region of the SigV4 credential scope; `None` for SigV2 and unsigned requests.
     pub region: Option<String>,
+    /// For temporary credentials: how they were obtained (the audit record's `sessionContext`).
+    pub session: Option<SessionContext>,
 }
 
 pub(crate) async fn authenticate(
@@ -35,21 +38,26 @@ pub(crate) async fn authenticate(
             return Ok(Caller {
                 principal: anonymous(),
                 region: None,
+                session: None,
             })
         }
         None if app.config.dev_mode => {
             return Ok(Caller {
                 principal: dev_principal("", &app.config.default_account),
                 region: None,
+                session: None,
             })
         }
         None => return Err(reject(AuthError::MissingAuthentication)),
     };
     let region = signed.scope().map(|s| s.region.clone());
     if app.config.dev_mode {
+        let (principal, session) =
+            dev_caller(app, &signed, expected_service, region.as_deref()).await?;
         return Ok(Caller {
-            principal: dev_caller(app, &signed, expected_service, region.as_deref()).await?,
+            principal,
             region,
+            session,
         });
     }
 
@@ -88,7 +96,12 @@ pub(crate) async fn authenticate(
     Ok(Caller {
         principal: entry.principal.clone(),
         region,
+        session: session_context(&entry),
     })
+}
+
+fn session_context(entry: &KeyEntry) -> Option<SessionContext> {
+    entry.session.as_ref().and_then(|s| s.context.clone())
 }
 
 /// Who is calling in dev mode, which accepts any credentials and enforces nothing but still knows
@@ -110,16 +123,16 @@ async fn dev_caller(
     signed: &SignedRequest,
     service: Option<&str>,
     region: Option<&str>,
-) -> Result<Principal, AwsError> {
+) -> Result<(Principal, Option<SessionContext>), AwsError> {
     let issued = app
         .directory
         .lookup(signed.access_key_id())
         .await?
         .filter(|entry| presents_issued_token(entry, signed.session_token()));
     let Some(entry) = issued else {
-        return Ok(dev_principal(
-            signed.access_key_id(),
-            &app.config.default_account,
+        return Ok((
+            dev_principal(signed.access_key_id(), &app.config.default_account),
+            None,
         ));
     };
     if let Some(service) = service {
@@ -127,7 +140,7 @@ async fn dev_caller(
         app.directory
             .record_use(signed.access_key_id(), service, used_region);
     }
-    Ok(entry.principal.clone())
+    Ok((entry.principal.clone(), session_context(&entry)))
 }
 
 /// Whether the session token sent with a key is the one it was issued with: none for a long-term
@@ -169,6 +182,7 @@ mod tests {
             session: session_token.map(|token| SessionBinding {
                 token: SecretAccessKey::new(token),
                 expires_at_millis: 0,
+                context: None,
             }),
         }
     }

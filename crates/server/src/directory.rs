@@ -24,6 +24,8 @@ pub struct KeyEntry {
 pub struct SessionBinding {
     pub token: SecretAccessKey,
     pub expires_at_millis: i64,
+    /// How the credentials were obtained, for the audit trail's `userIdentity.sessionContext`.
+    pub context: Option<coffer_audit::SessionContext>,
 }
 
 pub trait Directory: Send + Sync {

@@ -2,6 +2,7 @@
 //! services, and AWS-format responses. The only crate that touches HTTP.
 
 pub mod app;
+pub mod audit;
 mod authenticate;
 pub mod authorize;
 mod body_budget;
@@ -17,6 +18,7 @@ pub mod served;
 pub mod tls;
 
 pub use app::{App, AppConfig, Clock, ServiceHandler, SystemClock};
+pub use audit::{AuditSettings, TlsParameters};
 pub use authorize::{AccessRequest, Authorizer, Denial, DenialReason, PolicyClass, RoleTrust};
 pub use directory::{Directory, KeyEntry, MemoryDirectory, SessionBinding};
 pub use listener::{reload_signal, serve, shutdown_signal, ListenerLimits};

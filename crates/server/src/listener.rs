@@ -25,7 +25,8 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
-use crate::app::{error_response, App, Connection, HttpResponse, IncomingRequest};
+use crate::app::{App, Connection, HttpResponse, IncomingRequest};
+use crate::audit::TlsParameters;
 use crate::body_budget::{BodyBudget, Reservation};
 use crate::classify;
 use crate::connections::{ConnectionTable, Registration, Tracked, Tracker};
@@ -204,8 +205,8 @@ async fn connection(
 ) {
     let _open = ctx.app.ops.metrics.connection_opened();
     let tracker = registration.tracker().clone();
-    let secure = tls.is_some();
-    let service = {
+    // One service per connection: it knows the connection's peer and TLS parameters.
+    let service = |tls: Option<TlsParameters>| {
         let tracker = tracker.clone();
         let app = ctx.app.clone();
         let budget = ctx.budget.clone();
@@ -214,7 +215,7 @@ async fn connection(
             let app = app.clone();
             let budget = budget.clone();
             async move {
-                let response = handle(&app, &budget, req, peer, secure).await;
+                let response = handle(&app, &budget, req, peer, tls).await;
                 drop(in_progress);
                 Ok::<_, Infallible>(response)
             }
@@ -257,9 +258,10 @@ async fn connection(
             };
             // The first-byte timer runs from here.
             tracker.touch();
+            let parameters = TlsParameters::of(stream.get_ref().1);
             let io = TokioIo::new(Tracked::new(stream, tracker.clone()));
             drive(
-                ctx.builder.serve_connection(io, service),
+                ctx.builder.serve_connection(io, service(Some(parameters))),
                 &tracker,
                 &ctx,
                 peer,
@@ -269,7 +271,7 @@ async fn connection(
         None => {
             let io = TokioIo::new(Tracked::new(stream, tracker.clone()));
             drive(
-                ctx.builder.serve_connection(io, service),
+                ctx.builder.serve_connection(io, service(None)),
                 &tracker,
                 &ctx,
                 peer,
@@ -364,14 +366,14 @@ async fn handle(
     budget: &BodyBudget,
     req: Request<Incoming>,
     peer: SocketAddr,
-    secure: bool,
+    tls: Option<TlsParameters>,
 ) -> HttpResponse {
     let (method, path, query) = (req.method(), req.uri().path(), req.uri().query());
     if let Some(response) = app.ops.answer(method, path, query.unwrap_or("")).await {
         return response;
     }
     let started = std::time::Instant::now();
-    let response = answer(app, budget, req, peer, secure).await;
+    let response = answer(app, budget, req, peer, tls).await;
     crate::metrics::record_request(&app.ops.metrics, &response, started.elapsed());
     response
 }
@@ -383,11 +385,14 @@ async fn answer(
     budget: &BodyBudget,
     req: Request<Incoming>,
     peer: SocketAddr,
-    secure: bool,
+    tls: Option<TlsParameters>,
 ) -> HttpResponse {
+    let conn = Connection {
+        peer_ip: Some(peer.ip()),
+        secure: tls.is_some(),
+        tls,
+    };
     let protocol = classify::protocol_of(req.headers());
-    let reject =
-        |error: AwsError| error_response(protocol, None, &error, &uuid::Uuid::new_v4().to_string());
 
     let header_bytes: usize = req
         .headers()
@@ -395,14 +400,15 @@ async fn answer(
         .map(|(k, v)| k.as_str().len() + v.len() + 4)
         .sum();
     if header_bytes > app.config.max_header_bytes {
-        return reject(AwsError::new(
+        let error = AwsError::new(
             431,
             "RequestHeaderFieldsTooLarge",
             format!(
                 "The request headers exceed the maximum allowed size of {} bytes.",
                 app.config.max_header_bytes
             ),
-        ));
+        );
+        return app.refuse(req.headers(), &conn, error).await;
     }
     let (mut parts, body) = req.into_parts();
     // HTTP/2 carries the host as `:authority`; signatures name it `host`.
@@ -421,7 +427,7 @@ async fn answer(
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > DRAIN_CAP) {
         // Too large even to drain politely: answer now; the client may see the connection close.
-        return reject(too_large(limit));
+        return app.refuse(&parts.headers, &conn, too_large(limit)).await;
     }
     // Held until the request is answered: the body's bytes count against the budget meanwhile.
     // Which share of it the request may use is decided before any of its body is read.
@@ -435,28 +441,32 @@ async fn answer(
             )
             .await;
     let mut reservation = budget.reservation(verified);
-    let body = match tokio::time::timeout(
+    let read = tokio::time::timeout(
         app.config.body_timeout,
         read_body(body, limit, declared, &mut reservation),
     )
-    .await
-    {
+    .await;
+    let body = match read {
         Ok(Ok(bytes)) => bytes,
-        Ok(Err(BodyError::TooLarge)) => return reject(too_large(limit)),
-        Ok(Err(BodyError::BudgetExhausted)) => return reject(budget_exhausted(protocol)),
-        Ok(Err(BodyError::Incomplete)) => {
-            return reject(AwsError::new(
-                400,
-                "IncompleteBody",
-                "The request body ended before the number of bytes the request declared.",
-            ))
+        Ok(Err(refused)) => {
+            let error = match refused {
+                BodyError::TooLarge => too_large(limit),
+                BodyError::BudgetExhausted => budget_exhausted(protocol),
+                BodyError::Incomplete => AwsError::new(
+                    400,
+                    "IncompleteBody",
+                    "The request body ended before the number of bytes the request declared.",
+                ),
+            };
+            return app.refuse(&parts.headers, &conn, error).await;
         }
         Err(_) => {
-            return reject(AwsError::new(
+            let error = AwsError::new(
                 408,
                 "RequestTimeout",
                 "Your socket connection to the server was not read from or written to within the timeout period.",
-            ))
+            );
+            return app.refuse(&parts.headers, &conn, error).await;
         }
     };
     let incoming = IncomingRequest {
@@ -466,18 +476,15 @@ async fn answer(
         headers: parts.headers,
         body,
     };
-    let conn = Connection {
-        peer_ip: Some(peer.ip()),
-        secure,
-    };
-    let response = match AssertUnwindSafe(app.handle(incoming, &conn))
+    let response = match AssertUnwindSafe(app.handle(&incoming, &conn))
         .catch_unwind()
         .await
     {
         Ok(resp) => resp,
         Err(_) => {
             tracing::error!(%peer, "request handler panicked");
-            reject(AwsError::internal())
+            app.refuse(&incoming.headers, &conn, AwsError::internal())
+                .await
         }
     };
     drop(reservation);

@@ -77,6 +77,17 @@ impl MasterKey {
         Ok(())
     }
 
+    /// A key for another purpose derived from this one (HKDF-SHA256, no salt, `info` naming the
+    /// purpose), so that purpose never needs the master key itself and its keys stay apart.
+    pub fn derive_subkey(&self, info: &[u8]) -> Zeroizing<[u8; 32]> {
+        let mut out = Zeroizing::new([0u8; 32]);
+        // 32 bytes is far below HKDF-SHA256's limit of 255 blocks: expanding cannot fail.
+        hkdf::Hkdf::<Sha256>::new(None, self.0.as_ref())
+            .expand(info, out.as_mut())
+            .unwrap_or_else(|_| unreachable!());
+        out
+    }
+
     pub(crate) fn bytes(&self) -> &[u8; 32] {
         &self.0
     }
@@ -223,6 +234,31 @@ mod tests {
         ] {
             assert!(!shown.contains(b64.as_str()), "{shown}");
         }
+    }
+
+    #[test]
+    fn subkeys_are_deterministic_and_apart_by_purpose_and_key() {
+        let key = MasterKey::from_bytes([7; 32]);
+        let audit = key.derive_subkey(b"audit");
+        assert_eq!(*audit, *key.derive_subkey(b"audit"));
+        assert_ne!(*audit, *key.derive_subkey(b"other"));
+        assert_ne!(
+            *audit,
+            *MasterKey::from_bytes([8; 32]).derive_subkey(b"audit")
+        );
+        assert_ne!(*audit, [7; 32]);
+        // RFC 5869's HKDF-SHA256 (checked against Python's `cryptography` HKDF, no salt).
+        assert_eq!(
+            hex_of(
+                &*MasterKey::from_bytes([0; 32])
+                    .derive_subkey(b"coffer audit trail signing key v1")
+            ),
+            "338fa118f25d7f21ea969cf7eddded5d3a1d709c3a5a418a7ac6f185af1a0e3b"
+        );
+    }
+
+    fn hex_of(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
     #[test]

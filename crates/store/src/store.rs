@@ -66,6 +66,12 @@ impl Store {
             .map_err(|_| StoreError::Backend("store closing task failed".to_string()))
     }
 
+    /// A key for another purpose derived from the master key that seals new values
+    /// ([`crate::MasterKey::derive_subkey`]), e.g. the audit trail's signing key.
+    pub fn derive_subkey(&self, info: &[u8]) -> zeroize::Zeroizing<[u8; 32]> {
+        self.inner.keys.ring().sealer().derive_subkey(info)
+    }
+
     pub fn backend_kind(&self) -> BackendKind {
         self.inner.kind
     }

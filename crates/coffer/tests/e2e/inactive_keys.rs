@@ -93,6 +93,7 @@ async fn inactive_deleted_and_expired_keys_are_refused() {
                 session: Some(SessionBinding {
                     token: SecretAccessKey::new("the-session-token"),
                     expires_at_millis: expires,
+                    context: None,
                 }),
             },
         );

@@ -1,0 +1,345 @@
+//! The writer: one thread appends records with group commit, like the store's SQLite writer.
+//!
+//! A request hands its serialized event to the thread and waits. Each round takes every record
+//! queued, seals them into the chain, appends them with one `write` and makes them durable with
+//! one `fdatasync`, and only then answers every request of the round; records arriving meanwhile
+//! form the next round, so a round grows with the load and one fsync covers many requests.
+//!
+//! The file is opened by its path for every round, so a trail that was moved, deleted, or made
+//! read-only is noticed at once (the round fails) instead of records going to an unlinked file.
+//! A failed round takes back any bytes it wrote, so the file always ends with a whole record, and
+//! the chain does not advance: the requests of that round are answered with an error and their
+//! records never existed. After a round's commit the file is rotated once it reaches its size
+//! limit, and the oldest rotated files beyond the count to keep are deleted.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use crate::error::AuditError;
+use crate::event::Event;
+use crate::files::{self, last_line, parent_dir, rotated_path};
+use crate::integrity::{append_record, ChainHead, SealedRecord, SigningKey};
+
+/// Records per round at most, so one round's latency stays bounded under a flood.
+const MAX_BATCH: usize = 1024;
+/// Bytes per round at most.
+const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
+
+/// Where records go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// An append-only file, rotated by size; durable (fsynced) before a request is answered.
+    File(PathBuf),
+    /// Standard output (`--audit-log -`), e.g. for journald or a container's log collector:
+    /// written and flushed before a request is answered, kept by whoever reads it. No rotation,
+    /// and the chain starts again at each start of the server.
+    Stdout,
+}
+
+#[derive(Debug, Clone)]
+pub struct TrailConfig {
+    pub destination: Destination,
+    /// The active file is rotated once it holds this many bytes.
+    pub max_file_bytes: u64,
+    /// Rotated files kept; older ones are deleted.
+    pub keep_rotated: usize,
+    pub key: SigningKey,
+}
+
+struct Job {
+    event: Vec<u8>,
+    reply: oneshot::Sender<Result<(), AuditError>>,
+}
+
+/// The audit trail of a running server. Dropping it lets the writer finish the queued records
+/// and waits for it.
+pub struct Trail {
+    jobs: Option<Sender<Job>>,
+    failing: Arc<AtomicBool>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Trail {
+    /// Opens the trail: takes its lock, continues the chain from the last record on disk (the
+    /// active file's, else the newest rotated file's), and starts the writer. A record that cannot
+    /// be read, or that the configured key says was altered, stops the start: the trail needs
+    /// a person to look at it (`coffer admin verify-audit`).
+    pub fn open(config: TrailConfig) -> Result<Trail, AuditError> {
+        let (head, file) = match &config.destination {
+            Destination::Stdout => (ChainHead::START, None),
+            Destination::File(path) => {
+                let lock = lock(path)?;
+                let head = recover(path, &config.key)?;
+                (
+                    head,
+                    Some(ActiveFile {
+                        path: path.clone(),
+                        _lock: lock,
+                    }),
+                )
+            }
+        };
+        let failing = Arc::new(AtomicBool::new(false));
+        let writer = Writer {
+            file,
+            head,
+            key: config.key,
+            max_file_bytes: config.max_file_bytes.max(1),
+            keep_rotated: config.keep_rotated,
+            failing: failing.clone(),
+        };
+        let (jobs, queue) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("coffer-audit".into())
+            .spawn(move || writer.run(queue))
+            .map_err(|e| AuditError::Internal(format!("starting the audit writer: {e}")))?;
+        Ok(Trail {
+            jobs: Some(jobs),
+            failing,
+            writer: Some(thread),
+        })
+    }
+
+    /// Appends `event` and returns once it is durable (flushed, for standard output).
+    pub async fn append(&self, event: &Event) -> Result<(), AuditError> {
+        let bytes = serde_json::to_vec(event)
+            .map_err(|e| AuditError::Internal(format!("encoding an audit record: {e}")))?;
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .as_ref()
+            .ok_or(AuditError::Stopped)?
+            .send(Job {
+                event: bytes,
+                reply,
+            })
+            .map_err(|_| AuditError::Stopped)?;
+        answer.await.map_err(|_| AuditError::Stopped)?
+    }
+
+    /// Whether the last round failed: no record could be written since. Cleared by the next round
+    /// that succeeds.
+    pub fn is_failing(&self) -> bool {
+        self.failing.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Trail {
+    fn drop(&mut self) {
+        // Closing the queue ends the writer once it has written what is queued.
+        drop(self.jobs.take());
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+struct ActiveFile {
+    path: PathBuf,
+    /// Held for the life of the writer: one process appends to a trail.
+    _lock: File,
+}
+
+struct Writer {
+    file: Option<ActiveFile>,
+    head: ChainHead,
+    key: SigningKey,
+    max_file_bytes: u64,
+    keep_rotated: usize,
+    failing: Arc<AtomicBool>,
+}
+
+impl Writer {
+    fn run(mut self, queue: Receiver<Job>) {
+        while let Ok(first) = queue.recv() {
+            let mut bytes = first.event.len();
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
+                match queue.try_recv() {
+                    Ok(job) => {
+                        bytes += job.event.len();
+                        batch.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let outcome = self.commit(&batch);
+            if let Err(e) = &outcome {
+                tracing::error!(error = %e, records = batch.len(), "audit trail write failed");
+            }
+            self.failing.store(outcome.is_err(), Ordering::Relaxed);
+            for job in batch {
+                let _ = job.reply.send(outcome.clone());
+            }
+        }
+    }
+
+    fn commit(&mut self, batch: &[Job]) -> Result<(), AuditError> {
+        let mut records = Vec::with_capacity(batch.iter().map(|j| j.event.len() + 200).sum());
+        let mut head = self.head;
+        for job in batch {
+            head = append_record(&mut records, &job.event, &head, &self.key);
+        }
+        let size = match &self.file {
+            None => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(&records)
+                    .and_then(|()| out.flush())
+                    .map_err(|e| AuditError::Stdout(e.to_string()))?;
+                None
+            }
+            Some(file) => Some(append_durably(&file.path, &records)?),
+        };
+        self.head = head;
+        if size.is_some_and(|size| size >= self.max_file_bytes) {
+            self.rotate();
+        }
+        Ok(())
+    }
+
+    /// Moves the full active file aside; the next round creates a new one. A failure leaves the
+    /// file growing and is tried again after the next round: records are never at risk here.
+    fn rotate(&mut self) {
+        let Some(file) = &self.file else {
+            return;
+        };
+        let target = rotated_path(&file.path, self.head.sequence);
+        let moved = std::fs::rename(&file.path, &target).and_then(|()| sync_dir(&file.path));
+        if let Err(e) = moved {
+            tracing::warn!(error = %e, path = %file.path.display(), "rotating the audit trail failed");
+            return;
+        }
+        let rotated = match files::rotated_files(&file.path) {
+            Ok(rotated) => rotated,
+            Err(e) => {
+                tracing::warn!(error = %e, "listing rotated audit files failed");
+                return;
+            }
+        };
+        let excess = rotated.len().saturating_sub(self.keep_rotated);
+        for old in &rotated[..excess] {
+            if let Err(e) = std::fs::remove_file(old) {
+                tracing::warn!(error = %e, path = %old.display(), "deleting an old audit file failed");
+            }
+        }
+    }
+}
+
+/// Appends `records` to the file at `path` (created 0600 when absent) and syncs them; returns the
+/// file's new size. On failure, the bytes written are taken back.
+fn append_durably(path: &Path, records: &[u8]) -> Result<u64, AuditError> {
+    let mut file = match OpenOptions::new().append(true).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let file = OpenOptions::new()
+                .append(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| AuditError::io("creating", path, e))?;
+            // The new name must survive a crash before any record is acknowledged in it.
+            sync_dir(path).map_err(|e| AuditError::io("syncing the directory of", path, e))?;
+            file
+        }
+        Err(e) => return Err(AuditError::io("opening", path, e)),
+    };
+    let before = file
+        .metadata()
+        .map_err(|e| AuditError::io("reading", path, e))?
+        .len();
+    if let Err(e) = file.write_all(records).and_then(|()| file.sync_data()) {
+        if let Err(undo) = file.set_len(before).and_then(|()| file.sync_data()) {
+            tracing::error!(error = %undo, path = %path.display(),
+                "could not take back a failed audit write: the file may end with records of requests that were refused");
+        }
+        return Err(AuditError::io("writing", path, e));
+    }
+    Ok(before + records.len() as u64)
+}
+
+fn sync_dir(path: &Path) -> std::io::Result<()> {
+    File::open(parent_dir(path))?.sync_all()
+}
+
+/// Takes `.<name>.lock` beside the trail, so that two processes never interleave one chain.
+fn lock(path: &Path) -> Result<File, AuditError> {
+    let dir = parent_dir(path);
+    std::fs::create_dir_all(dir).map_err(|e| AuditError::io("creating", dir, e))?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let lock_path = dir.join(format!(".{name}.lock"));
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&lock_path)
+        .map_err(|e| AuditError::io("opening", &lock_path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(AuditError::Locked {
+            trail: path.to_path_buf(),
+            lock: lock_path,
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(AuditError::io("locking", &lock_path, e)),
+    }
+}
+
+/// The chain head on disk: the last record of the active file, else of the newest rotated file,
+/// else the start of a new trail. A torn last line (a write cut short by a crash, so never
+/// acknowledged) is cut off the active file first.
+fn recover(path: &Path, key: &SigningKey) -> Result<ChainHead, AuditError> {
+    let mut last = None;
+    if path.exists() {
+        let (line, torn) = last_line(path).map_err(|e| AuditError::io("reading", path, e))?;
+        if torn > 0 {
+            let file = OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| AuditError::io("opening", path, e))?;
+            let len = file
+                .metadata()
+                .map_err(|e| AuditError::io("reading", path, e))?
+                .len();
+            file.set_len(len - torn)
+                .and_then(|()| file.sync_data())
+                .map_err(|e| AuditError::io("truncating", path, e))?;
+            tracing::warn!(path = %path.display(), bytes = torn,
+                "removed an incomplete record from the end of the audit trail (a write interrupted by a crash, never acknowledged)");
+        }
+        last = line.map(|line| (path.to_path_buf(), line));
+    }
+    if last.is_none() {
+        let rotated = files::rotated_files(path)
+            .map_err(|e| AuditError::io("listing", parent_dir(path), e))?;
+        if let Some(newest) = rotated.last() {
+            let (line, _) = last_line(newest).map_err(|e| AuditError::io("reading", newest, e))?;
+            last = line.map(|line| (newest.clone(), line));
+        }
+    }
+    let Some((file, line)) = last else {
+        return Ok(ChainHead::START);
+    };
+    let sealed = SealedRecord::parse(&line).map_err(|reason| AuditError::Corrupt {
+        path: file.clone(),
+        reason: format!("its last line is not an audit record ({reason}); move the file aside to start a new trail"),
+    })?;
+    if sealed.key_id != key.id_hex() {
+        tracing::warn!(path = %file.display(), previous_key = %sealed.key_id, key = %key.id_hex(),
+            "the audit trail continues a chain signed with another key (the master key changed): verify-audit needs both keys");
+    } else if !key.verifies(&sealed.hash, &sealed.signature) {
+        return Err(AuditError::Corrupt {
+            path: file,
+            reason: "its last record fails its signature check: the trail was altered; run `coffer admin verify-audit`, then move the file aside to start a new trail".into(),
+        });
+    }
+    Ok(ChainHead {
+        sequence: sealed.sequence,
+        hash: sealed.hash,
+    })
+}
