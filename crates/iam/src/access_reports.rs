@@ -13,18 +13,19 @@
 //! `GetServiceLastAccessedDetails` finds it `COMPLETED` at once.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use coffer_model::context::RequestContext;
 use coffer_model::iam::*;
 use coffer_model::types::Timestamp;
-use coffer_policy::{Effect, Policy, PolicyKind};
+use coffer_policy::{Effect, Policy, PolicyKind, PolicySource};
 use coffer_store::Txn;
 use serde::{Deserialize, Serialize};
 
+use crate::authorization::{held_policies, managed_policy, Holder};
 use crate::aws_reference::{self, ServiceInfo};
 use crate::error::{no_such_group, no_such_user, policy_not_found, TxResult};
 use crate::groups::{self, GroupDoc, GROUPS};
-use crate::holders::Permissions;
 use crate::membership;
 use crate::paging;
 use crate::policies::{self, PolicyDoc};
@@ -60,7 +61,7 @@ struct Granting {
     arn: Option<String>,
     /// Inline policies only: the user, group or role that holds it.
     holder: Option<(PolicyOwnerEntityType, String)>,
-    policy: Policy,
+    policy: Arc<Policy>,
 }
 
 /// An entity whose attempts count for a report.
@@ -169,120 +170,82 @@ fn load_subject(
     Ok(subject)
 }
 
-/// A stored document that no longer parses is skipped: it was validated when saved, and one
-/// unreadable policy should not hide what the others grant.
-fn parse(document: &str, what: &str) -> Option<Policy> {
-    match Policy::parse(document, PolicyKind::Identity) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            tracing::warn!(
-                policy = what,
-                error = e.message(),
-                "stored policy does not parse"
-            );
-            None
-        }
-    }
-}
-
-/// The managed and inline policies of one holder, managed ones first in attachment order.
-fn holder_policies(
-    txn: &mut dyn Txn,
-    account: &str,
-    permissions: &Permissions,
-    holder: (PolicyOwnerEntityType, &str),
-    out: &mut Vec<Granting>,
-) -> TxResult<()> {
-    for arn in &permissions.attached {
-        if let Some(doc) = policies::find_by_arn(txn, account, arn)? {
-            if let Some(policy) = doc.default_document().and_then(|d| parse(d, arn)) {
-                out.push(Granting {
-                    name: doc.name.clone(),
-                    arn: Some(arn.clone()),
-                    holder: None,
-                    policy,
-                });
-            }
-        }
-    }
-    for inline in &permissions.inline {
-        if let Some(policy) = parse(&inline.document, &inline.name) {
-            out.push(Granting {
-                name: inline.name.clone(),
-                arn: None,
-                holder: Some((holder.0, holder.1.to_string())),
-                policy,
-            });
-        }
-    }
-    Ok(())
-}
-
-fn groups_of_user(txn: &mut dyn Txn, account: &str, user: &str) -> TxResult<Vec<GroupDoc>> {
-    let mut out = Vec::new();
-    for lower in membership::groups_of(txn, account, user)? {
-        if let Some(g) = groups::find(txn, account, &lower)? {
-            out.push(g);
-        }
-    }
-    out.sort_by_key(|a| a.name.to_lowercase());
-    Ok(out)
-}
-
-/// The subject's permissions policies: a user's own then its groups'; a group's or role's own;
-/// a managed policy's default version.
+/// The subject's permissions policies, from the loader enforcement uses: a user's own then its
+/// groups'; a group's or role's own; a managed policy's default version.
 fn granting_policies(
     txn: &mut dyn Txn,
     account: &str,
     subject: &Subject,
 ) -> TxResult<Vec<Granting>> {
-    let mut out = Vec::new();
-    match subject {
-        Subject::User(u) => {
-            holder_policies(
-                txn,
-                account,
-                &u.permissions,
-                (PolicyOwnerEntityType::User, &u.name),
-                &mut out,
-            )?;
-            for g in groups_of_user(txn, account, &u.name)? {
-                holder_policies(
-                    txn,
-                    account,
-                    &g.permissions,
-                    (PolicyOwnerEntityType::Group, &g.name),
-                    &mut out,
-                )?;
-            }
-        }
-        Subject::Group(g) => holder_policies(
-            txn,
-            account,
-            &g.permissions,
-            (PolicyOwnerEntityType::Group, &g.name),
-            &mut out,
-        )?,
-        Subject::Role(r) => holder_policies(
-            txn,
-            account,
-            &r.permissions,
-            (PolicyOwnerEntityType::Role, &r.name),
-            &mut out,
-        )?,
+    let holder = match subject {
+        Subject::User(u) => Holder::User(&u.name),
+        Subject::Group(g) => Holder::Group(&g.name),
+        Subject::Role(r) => Holder::Role(&r.name),
         Subject::Policy(p) => {
             let arn = p.arn(account);
-            if let Some(policy) = p.default_document().and_then(|d| parse(d, &arn)) {
-                out.push(Granting {
+            let policy = managed_policy(txn, account, &arn, PolicyKind::Identity)?;
+            return Ok(policy
+                .map(|attached| Granting {
                     name: p.name.clone(),
                     arn: Some(arn),
                     holder: None,
-                    policy,
-                });
-            }
+                    policy: attached.policy,
+                })
+                .into_iter()
+                .collect());
+        }
+    };
+    let Some(held) = held_policies(txn, account, holder)? else {
+        return Ok(Vec::new());
+    };
+    let is_managed = |source: PolicySource| {
+        matches!(source, PolicySource::UserManaged | PolicySource::AwsManaged)
+    };
+    // Each holder's managed policies before its inline ones, holders in the loader's order (the
+    // user, then its groups).
+    let mut identity = held.identity;
+    let mut holders: Vec<(PolicySource, String)> = Vec::new();
+    for h in &identity {
+        if !holders.contains(&h.held_by) {
+            holders.push(h.held_by.clone());
         }
     }
-    Ok(out)
+    identity.sort_by_key(|h| {
+        (
+            holders.iter().position(|holder| *holder == h.held_by),
+            !is_managed(h.policy.source),
+        )
+    });
+    Ok(identity
+        .into_iter()
+        .map(|h| {
+            if is_managed(h.policy.source) {
+                Granting {
+                    name: policy_name(&h.policy.id).to_string(),
+                    arn: Some(h.policy.id),
+                    holder: None,
+                    policy: h.policy.policy,
+                }
+            } else {
+                let kind = match h.held_by.0 {
+                    PolicySource::Group => PolicyOwnerEntityType::Group,
+                    PolicySource::Role => PolicyOwnerEntityType::Role,
+                    _ => PolicyOwnerEntityType::User,
+                };
+                Granting {
+                    name: h.policy.id,
+                    arn: None,
+                    holder: Some((kind, h.held_by.1)),
+                    policy: h.policy.policy,
+                }
+            }
+        })
+        .collect())
+}
+
+/// A managed policy's name: the last part of its ARN.
+fn policy_name(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
 }
 
 /// The actions of `service` some `Allow` statement of `policy` covers.

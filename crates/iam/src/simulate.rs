@@ -15,16 +15,24 @@ use coffer_policy::{
 };
 use coffer_store::Txn;
 
-use crate::error::{invalid_marker, Fail, TxResult};
-use crate::groups;
-use crate::holders::Permissions;
-use crate::membership;
-use crate::policies;
-use crate::roles;
-use crate::users;
+use crate::authorization::{holder_policies, Holder, IdentityPolicies};
+use crate::error::{invalid_marker, TxResult};
 use crate::IamService;
 
 const DEFAULT_MAX_ITEMS: usize = 100;
+
+/// The simulator's `SourcePolicyId`: a managed policy by its name (`AmazonS3ReadOnlyAccess`) as
+/// AWS shows it; inline policies and input policies by the id they were given.
+fn shown_policy_id(id: &str) -> String {
+    match id.split_once(":policy/") {
+        Some((prefix, path_and_name)) if prefix.starts_with("arn:") => path_and_name
+            .rsplit('/')
+            .next()
+            .unwrap_or(path_and_name)
+            .to_string(),
+        _ => id.to_string(),
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum EntityKind {
@@ -390,7 +398,7 @@ impl Simulation {
                     || d.decision == EvalDecision::ExplicitDeny
             })
             .map(|m| Statement {
-                source_policy_id: Some(m.policy.id.clone()),
+                source_policy_id: Some(shown_policy_id(&m.policy.id)),
                 // AWS's examples show no type for policies passed in as input.
                 source_policy_type: (m.policy.source != PolicySource::None)
                     .then(|| source_type(m.policy.source)),
@@ -545,170 +553,24 @@ pub(crate) async fn simulate_custom_policy(
     page(sim.run(), input.max_items, input.marker.as_deref())
 }
 
-/// A principal's stored policies, compiled.
-struct Stored {
-    identity: Vec<AttachedPolicy>,
-    boundary: Option<AttachedPolicy>,
-    unique_id: String,
-}
-
-/// Documents were validated when stored, so one that no longer parses is corrupt data: logged,
-/// and answered as IAM answers a policy it cannot evaluate.
-fn unevaluable(what: &str, e: &engine::MalformedPolicy) -> Fail {
-    tracing::error!(
-        policy = what,
-        error = e.message(),
-        "stored policy does not parse"
-    );
-    IamError::policy_evaluation(format!("The policy {what} could not be evaluated.")).into()
-}
-
-fn managed(
-    txn: &mut dyn Txn,
-    account: &str,
-    arn: &str,
-    kind: PolicyKind,
-) -> TxResult<Option<AttachedPolicy>> {
-    if let Some(p) = crate::aws_managed::find_arn(arn) {
-        // Compiled once per process, shared with enforcement.
-        let policy = crate::aws_managed::catalogue()
-            .compiled(p, kind)
-            .map_err(|e| {
-                tracing::error!(
-                    policy = arn,
-                    error = e,
-                    "AWS managed policy does not compile"
-                );
-                Fail::from(IamError::policy_evaluation(format!(
-                    "The policy {arn} could not be evaluated."
-                )))
-            })?;
-        return Ok(Some(AttachedPolicy {
-            id: p.name.to_string(),
-            source: PolicySource::AwsManaged,
-            policy,
-        }));
-    }
-    let Some(doc) = policies::find_by_arn(txn, account, arn)? else {
-        return Ok(None);
-    };
-    let Some(document) = doc.default_document() else {
-        return Ok(None);
-    };
-    let policy = engine::Policy::parse(document, kind).map_err(|e| unevaluable(arn, &e))?;
-    let source = if doc.aws_managed {
-        PolicySource::AwsManaged
-    } else {
-        PolicySource::UserManaged
-    };
-    // The simulator names managed policies by name (`AmazonS3ReadOnlyAccess`), not ARN.
-    Ok(Some(AttachedPolicy::new(doc.name.clone(), source, policy)))
-}
-
-fn collect(
-    txn: &mut dyn Txn,
-    account: &str,
-    permissions: &Permissions,
-    inline_source: PolicySource,
-    out: &mut Vec<AttachedPolicy>,
-) -> TxResult<()> {
-    for inline in &permissions.inline {
-        let policy = engine::Policy::parse(&inline.document, PolicyKind::Identity)
-            .map_err(|e| unevaluable(&inline.name, &e))?;
-        out.push(AttachedPolicy::new(
-            inline.name.clone(),
-            inline_source,
-            policy,
-        ));
-    }
-    for arn in &permissions.attached {
-        if let Some(p) = managed(txn, account, arn, PolicyKind::Identity)? {
-            out.push(p);
-        }
-    }
-    Ok(())
-}
-
-fn boundary_of(
-    txn: &mut dyn Txn,
-    account: &str,
-    arn: Option<&str>,
-) -> TxResult<Option<AttachedPolicy>> {
-    match arn {
-        Some(arn) => managed(txn, account, arn, PolicyKind::PermissionsBoundary),
-        None => Ok(None),
-    }
-}
-
-fn load(txn: &mut dyn Txn, account: &str, entity: &Entity) -> TxResult<Stored> {
+/// The entity's stored policies, from the loader enforcement uses.
+fn load(txn: &mut dyn Txn, account: &str, entity: &Entity) -> TxResult<IdentityPolicies> {
     let name = &entity.name;
-    let mut identity = Vec::new();
-    match entity.kind {
-        EntityKind::User => {
-            let user = users::find(txn, account, name)?.ok_or_else(|| {
-                IamError::no_such_entity(format!("The user with name {name} cannot be found."))
-            })?;
-            collect(
-                txn,
-                account,
-                &user.permissions,
-                PolicySource::User,
-                &mut identity,
-            )?;
-            for group_name in membership::groups_of(txn, account, &user.name)? {
-                if let Some(group) = groups::find(txn, account, &group_name)? {
-                    collect(
-                        txn,
-                        account,
-                        &group.permissions,
-                        PolicySource::Group,
-                        &mut identity,
-                    )?;
-                }
-            }
-            let boundary = boundary_of(txn, account, user.permissions_boundary.as_deref())?;
-            Ok(Stored {
-                identity,
-                boundary,
-                unique_id: user.user_id,
-            })
-        }
-        EntityKind::Group => {
-            let group = groups::find(txn, account, name)?.ok_or_else(|| {
-                IamError::no_such_entity(format!("The group with name {name} cannot be found."))
-            })?;
-            collect(
-                txn,
-                account,
-                &group.permissions,
-                PolicySource::Group,
-                &mut identity,
-            )?;
-            Ok(Stored {
-                identity,
-                boundary: None,
-                unique_id: group.group_id,
-            })
-        }
-        EntityKind::Role => {
-            let role = roles::find(txn, account, name)?.ok_or_else(|| {
-                IamError::no_such_entity(format!("The role with name {name} cannot be found."))
-            })?;
-            collect(
-                txn,
-                account,
-                &role.permissions,
-                PolicySource::Role,
-                &mut identity,
-            )?;
-            let boundary = boundary_of(txn, account, role.permissions_boundary.as_deref())?;
-            Ok(Stored {
-                identity,
-                boundary,
-                unique_id: role.role_id,
-            })
-        }
-    }
+    let (holder, missing) = match entity.kind {
+        EntityKind::User => (
+            Holder::User(name),
+            format!("The user with name {name} cannot be found."),
+        ),
+        EntityKind::Group => (
+            Holder::Group(name),
+            format!("The group with name {name} cannot be found."),
+        ),
+        EntityKind::Role => (
+            Holder::Role(name),
+            format!("The role with name {name} cannot be found."),
+        ),
+    };
+    holder_policies(txn, account, holder)?.ok_or_else(|| IamError::no_such_entity(missing).into())
 }
 
 /// Parses `PolicySourceArn` and loads the entity's policies from the caller's account.
@@ -716,7 +578,7 @@ async fn source(
     svc: &IamService,
     ctx: &RequestContext,
     arn: &str,
-) -> Result<(Entity, Stored), IamError> {
+) -> Result<(Entity, IdentityPolicies), IamError> {
     let account = ctx.principal.account_id.clone();
     let entity = Entity::parse(arn).ok_or_else(|| invalid_entity(arn))?;
     if !entity.account.is_empty() && entity.account != account {
