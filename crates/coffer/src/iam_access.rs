@@ -11,7 +11,8 @@
 //!
 //! The condition keys are the IAM keys the reference lists for the operation (`iam:PolicyARN`,
 //! `iam:PermissionsBoundary`, `iam:AWSServiceName`, `aws:RequestTag/…`, `aws:TagKeys`) and the
-//! resource's tags (`aws:ResourceTag/…`, `iam:ResourceTag/…`).
+//! resource's tags (`aws:ResourceTag/…`, and `iam:ResourceTag/…` for the resource types that list
+//! it).
 
 use coffer_iam::{access_keys, groups, instance_profiles, roles, server_certificates, users};
 use coffer_model::context::{PrincipalKind, RequestContext};
@@ -31,6 +32,8 @@ struct Target {
     arn: String,
     tags: Vec<(String, String)>,
     boundary: Option<String>,
+    /// The condition keys of the resource type it was found as (set by [`target`]).
+    keys: &'static [&'static str],
 }
 
 fn tag_pairs(tags: Vec<coffer_model::iam::Tag>) -> Vec<(String, String)> {
@@ -79,8 +82,20 @@ fn resolve(
         if named.split(':').nth(4).is_some_and(|a| a != account) {
             return Ok(None);
         }
+        // A user's or role's tags, for `aws:ResourceTag/…` and `iam:ResourceTag/…`.
+        let name = named.rsplit('/').next().unwrap_or_default();
+        let tags = match rt.name {
+            "user" => users::find(txn, account, name)?
+                .filter(|u| u.arn(account) == named)
+                .map(|u| tag_pairs(u.tags)),
+            "role" => roles::find(txn, account, name)?
+                .filter(|r| r.arn(account) == named)
+                .map(|r| tag_pairs(r.tags)),
+            _ => None,
+        };
         return Ok(Some(Target {
             arn: named.to_string(),
+            tags: tags.unwrap_or_default(),
             ..Target::default()
         }));
     }
@@ -110,6 +125,7 @@ fn resolve(
                         arn: arn("user", &path, &name),
                         tags,
                         boundary,
+                        ..Target::default()
                     })
                 }
                 None => None,
@@ -126,6 +142,7 @@ fn resolve(
                     arn: arn("role", &path, name),
                     tags,
                     boundary,
+                    ..Target::default()
                 })
             }
             // The role AWS creates for the service lives under its service path.
@@ -190,6 +207,7 @@ fn resolve(
                     arn: arn("instance-profile", &path, name),
                     tags,
                     boundary: None,
+                    ..Target::default()
                 })
             }
             None => None,
@@ -203,6 +221,7 @@ fn resolve(
                     arn: arn("server-certificate", &path, name),
                     tags,
                     boundary: None,
+                    ..Target::default()
                 })
             }
             None => None,
@@ -286,7 +305,10 @@ fn target(
 ) -> Result<Option<Target>, StoreError> {
     for rt in op.authorization.resources {
         if let Some(t) = resolve(txn, ctx, op, rt, input)? {
-            return Ok(Some(t));
+            return Ok(Some(Target {
+                keys: rt.condition_keys,
+                ..t
+            }));
         }
     }
     Ok(None)
@@ -355,9 +377,13 @@ pub async fn access_request(
         conditions.push(("aws:TagKeys".into(), keys));
     }
     let resource = target.map(|t| {
+        // `iam:ResourceTag/…` only for the types that have it (users and roles), as AWS does.
+        let iam_tags = t.keys.iter().any(|k| k.starts_with("iam:ResourceTag/"));
         for (k, v) in &t.tags {
             conditions.push((format!("aws:ResourceTag/{k}"), vec![v.clone()]));
-            conditions.push((format!("iam:ResourceTag/{k}"), vec![v.clone()]));
+            if iam_tags {
+                conditions.push((format!("iam:ResourceTag/{k}"), vec![v.clone()]));
+            }
         }
         t.arn
     });

@@ -73,6 +73,19 @@ fn add(
     conditions.entry(key.into()).or_default().push(value.into());
 }
 
+/// The ARN of the KMS key `key_id` names, when it names a key rather than an alias (an alias
+/// needs KMS to resolve, which Coffer does not have): a key ARN as given, a bare key id in the
+/// request's account and region.
+fn kms_key_arn(key_id: &str, region: &str, account: &str) -> Option<String> {
+    if key_id.starts_with("arn:") {
+        return key_id.contains(":key/").then(|| key_id.to_string());
+    }
+    if key_id.starts_with("alias/") || key_id.is_empty() || key_id.contains('/') {
+        return None;
+    }
+    Some(format!("arn:aws:kms:{region}:{account}:key/{key_id}"))
+}
+
 /// Keys taken from the request itself.
 fn request_conditions(op: &str, input: &Value, c: &mut BTreeMap<String, Vec<String>>) {
     for (member, key) in [
@@ -82,6 +95,11 @@ fn request_conditions(op: &str, input: &Value, c: &mut BTreeMap<String, Vec<Stri
         ("VersionId", "secretsmanager:VersionId"),
         ("VersionStage", "secretsmanager:VersionStage"),
         ("RotationLambdaARN", "secretsmanager:RotationLambdaARN"),
+        ("Type", "secretsmanager:Type"),
+        (
+            "ExternalSecretRotationRoleArn",
+            "secretsmanager:ExternalSecretRotationRoleArn",
+        ),
     ] {
         if let Some(v) = str_of(input, member) {
             add(c, key, v);
@@ -101,6 +119,24 @@ fn request_conditions(op: &str, input: &Value, c: &mut BTreeMap<String, Vec<Stri
         if let Some(b) = input.get(member).and_then(Value::as_bool) {
             add(c, key, b.to_string());
         }
+    }
+    if op == "RotateSecret" {
+        // AWS rotates at once unless told otherwise, and the rules change only when given.
+        let immediately = input
+            .get("RotateImmediately")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        add(
+            c,
+            "secretsmanager:RotateImmediately",
+            immediately.to_string(),
+        );
+        let modifies = input.get("RotationRules").is_some_and(|r| !r.is_null());
+        add(
+            c,
+            "secretsmanager:ModifyRotationRules",
+            modifies.to_string(),
+        );
     }
     if let Some(n) = input.get("RecoveryWindowInDays").and_then(Value::as_i64) {
         add(c, "secretsmanager:RecoveryWindowInDays", n.to_string());
@@ -145,6 +181,11 @@ pub async fn access(
 ) -> OpResult<SecretAccess> {
     let mut conditions = BTreeMap::new();
     request_conditions(op, input, &mut conditions);
+    if let Some(arn) = str_of(input, "KmsKeyId")
+        .and_then(|k| kms_key_arn(k, &ctx.region, &ctx.principal.account_id))
+    {
+        add(&mut conditions, "secretsmanager:KmsKeyArn", arn);
+    }
     let action = format!("secretsmanager:{op}");
     let id = match op {
         "CreateSecret" => str_of(input, "Name"),
@@ -176,6 +217,27 @@ pub async fn access(
                     );
                     add(&mut conditions, format!("aws:ResourceTag/{k}"), v);
                 }
+            }
+            // A replica's primary is elsewhere; a primary's is its own region.
+            let primary = doc.primary_region.as_deref().unwrap_or(&scope.region);
+            add(
+                &mut conditions,
+                "secretsmanager:SecretPrimaryRegion",
+                primary,
+            );
+            if let Some(lambda) = &doc.rotation.lambda_arn {
+                add(
+                    &mut conditions,
+                    "secretsmanager:resource/AllowRotationLambdaArn",
+                    lambda.clone(),
+                );
+            }
+            if let Some(kind) = &doc.r#type {
+                add(
+                    &mut conditions,
+                    "secretsmanager:resource/Type",
+                    kind.clone(),
+                );
             }
             (doc.arn(&scope), effective_policy(store, doc).await?)
         }

@@ -144,18 +144,32 @@ impl StsService {
                 access.resource = Some(arn.clone());
                 access.assumes_role = true;
                 if let Some(role) = parse_role_arn(&arn)? {
-                    access.trust_policy = self
+                    let found = self
                         .store
                         .read(move |txn| {
                             match coffer_iam::roles::find(txn, &role.account, &role.name)? {
                                 Some(found) if found.path == role.path => {
-                                    Ok(Some(found.trust_policy(txn)?.into_owned()))
+                                    let trust = found.trust_policy(txn)?.into_owned();
+                                    Ok(Some((trust, found.tags)))
                                 }
                                 _ => Ok(None),
                             }
                         })
                         .await
                         .map_err(|e| AwsError::from(store_failed(e)))?;
+                    if let Some((trust, tags)) = found {
+                        access.trust_policy = Some(trust);
+                        // The role's tags: identity policies may grant assuming roles by tag.
+                        for tag in tags {
+                            let value = vec![tag.value];
+                            access
+                                .conditions
+                                .push((format!("aws:ResourceTag/{}", tag.key), value.clone()));
+                            access
+                                .conditions
+                                .push((format!("iam:ResourceTag/{}", tag.key), value));
+                        }
+                    }
                 }
                 if let Some(session) = field("RoleSessionName") {
                     access
