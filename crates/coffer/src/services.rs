@@ -7,7 +7,7 @@ use coffer_model::context::RequestContext;
 use coffer_model::schema::{Operation, Service};
 use coffer_model::AwsError;
 use coffer_model::Protocol;
-use coffer_server::{AccessRequest, Authorizer, Clock, RoleTrust, ServiceHandler};
+use coffer_server::{AccessRequest, Authorizer, Clock, ServiceHandler};
 use coffer_store::Store;
 use futures_util::future::BoxFuture;
 use serde_json::Value;
@@ -57,17 +57,7 @@ impl Sts {
         op: &'static Operation,
         input: &Value,
     ) -> Result<AccessRequest, AwsError> {
-        let access = self.0.access(ctx, op.name, input).await?;
-        Ok(AccessRequest {
-            action: access.action,
-            resource: access.resource,
-            conditions: access.conditions,
-            resource_policy: None,
-            role_trust: access.assumes_role.then_some(RoleTrust {
-                document: access.trust_policy,
-            }),
-            mfa_authenticated_at_millis: access.mfa_authenticated_at_millis,
-        })
+        self.0.access(ctx, op.name, input).await
     }
 }
 
@@ -80,15 +70,7 @@ impl SecretsManager {
         op: &'static Operation,
         input: &Value,
     ) -> Result<AccessRequest, AwsError> {
-        let access = self.0.access(ctx, op.name, input).await?;
-        Ok(AccessRequest {
-            action: access.action,
-            resource: Some(access.resource).filter(|r| r != "*"),
-            conditions: access.conditions.into_iter().collect(),
-            resource_policy: access.resource_policy,
-            role_trust: None,
-            mfa_authenticated_at_millis: None,
-        })
+        Ok(self.0.access(ctx, op.name, input).await?)
     }
 }
 
@@ -135,18 +117,10 @@ impl coffer_secretsmanager::AccessCheck for AuthorizerCheck {
     fn check<'a>(
         &'a self,
         ctx: &'a RequestContext,
-        access: coffer_secretsmanager::SecretAccess,
+        request: AccessRequest,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), AwsError>> + Send + 'a>>
     {
         Box::pin(async move {
-            let request = AccessRequest {
-                action: access.action,
-                resource: Some(access.resource).filter(|r| r != "*"),
-                conditions: access.conditions.into_iter().collect(),
-                resource_policy: access.resource_policy,
-                role_trust: None,
-                mfa_authenticated_at_millis: None,
-            };
             self.0
                 .authorize(ctx, &request)
                 .await

@@ -5,6 +5,7 @@
 //! Each service sits behind the cargo feature of its name (`sts`, `secretsmanager`, `iam`; all on by
 //! default): `coffer_model::sts::{Sts, dispatch, StsError, SERVICE, GetCallerIdentityRequest, …}`.
 
+pub mod access;
 pub mod codec;
 pub mod context;
 pub mod error;

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use coffer_model::access::AccessRequest;
 use coffer_model::context::RequestContext;
 use coffer_model::AwsError;
 use coffer_store::Store;
@@ -15,29 +16,15 @@ use crate::error::{Fail, OpResult};
 use crate::lookup::{find_latest, parse_secret_id};
 use crate::state::SecretDoc;
 
-/// Decides whether the caller may do what a [`SecretAccess`] describes: the server's authorizer,
+/// Decides whether the caller may do what an [`AccessRequest`] describes: the server's authorizer,
 /// so a per-secret decision inside one call is the very decision a call of its own would get.
 /// Denials come back as `AccessDeniedException` errors.
 pub trait AccessCheck: Send + Sync {
     fn check<'a>(
         &'a self,
         ctx: &'a RequestContext,
-        access: SecretAccess,
+        access: AccessRequest,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), AwsError>> + Send + 'a>>;
-}
-
-/// The authorization view of one request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecretAccess {
-    /// `secretsmanager:<Operation>`.
-    pub action: String,
-    /// The secret's ARN; `*` for operations on no particular secret. For a secret that does not
-    /// exist (CreateSecret, or a name that matches nothing) the ARN without its random suffix.
-    pub resource: String,
-    /// Condition keys and their values (`secretsmanager:ResourceTag/<key>`, `aws:TagKeys`, …).
-    pub conditions: BTreeMap<String, Vec<String>>,
-    /// The secret's resource-based policy, for cross-principal evaluation.
-    pub resource_policy: Option<String>,
 }
 
 /// The secret's policy as AWS evaluates it now: users and roles deleted or re-created since it
@@ -178,7 +165,7 @@ pub async fn access(
     ctx: &RequestContext,
     op: &str,
     input: &Value,
-) -> OpResult<SecretAccess> {
+) -> OpResult<AccessRequest> {
     let mut conditions = BTreeMap::new();
     request_conditions(op, input, &mut conditions);
     if let Some(arn) = str_of(input, "KmsKeyId")
@@ -192,11 +179,9 @@ pub async fn access(
         _ => str_of(input, "SecretId"),
     };
     let Some(id) = id else {
-        return Ok(SecretAccess {
-            action,
-            resource: "*".to_string(),
-            conditions,
-            resource_policy: None,
+        return Ok(AccessRequest {
+            conditions: conditions.into_iter().collect(),
+            ..AccessRequest::new(action, None)
         });
     };
     let scope = scope_of(ctx, id);
@@ -255,10 +240,9 @@ pub async fn access(
     if op != "CreateSecret" {
         add(&mut conditions, "secretsmanager:SecretId", resource.clone());
     }
-    Ok(SecretAccess {
-        action,
-        resource,
-        conditions,
+    Ok(AccessRequest {
+        conditions: conditions.into_iter().collect(),
         resource_policy: policy,
+        ..AccessRequest::new(action, Some(resource))
     })
 }

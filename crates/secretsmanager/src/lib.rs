@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use coffer_store::{Store, StoreError};
 
-pub use access::{AccessCheck, SecretAccess};
+pub use access::AccessCheck;
 pub use builtin_rotation::BUILTIN_ROTATION_FUNCTION;
 pub use lambda_http::LambdaHttpInvoker;
 pub use rotation::{
@@ -74,7 +74,7 @@ impl SecretsManagerService {
         ctx: &RequestContext,
         op: &str,
         input: &serde_json::Value,
-    ) -> Result<SecretAccess, SecretsManagerError> {
+    ) -> Result<coffer_model::access::AccessRequest, SecretsManagerError> {
         access::access(&self.store, ctx, op, input).await
     }
 

@@ -2,26 +2,13 @@
 //! role's trust policy (which must always allow, see `coffer_policy::evaluate`) and the `sts:`
 //! and tag condition keys AWS supplies.
 
+use coffer_model::access::{AccessRequest, RoleTrust};
 use coffer_model::context::{PrincipalKind, RequestContext};
 use coffer_model::AwsError;
 use serde_json::Value;
 
 use crate::common::{access_denied, store_failed, verify_mfa};
 use crate::StsService;
-
-/// An STS request's action, resource, condition keys and resource policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Access {
-    pub action: String,
-    pub resource: Option<String>,
-    pub conditions: Vec<(String, Vec<String>)>,
-    /// `AssumeRole`: the role's trust policy must allow the request.
-    pub assumes_role: bool,
-    /// The role's trust policy as stored; `None` when the role does not exist.
-    pub trust_policy: Option<String>,
-    /// When the MFA code sent with the request was verified.
-    pub mfa_authenticated_at_millis: Option<i64>,
-}
 
 /// A role ARN's parts: account, path (`/` or `/a/b/`) and name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +91,7 @@ impl StsService {
         &self,
         ctx: &RequestContext,
         input: &Value,
-        access: &mut Access,
+        access: &mut AccessRequest,
     ) -> Result<(), AwsError> {
         let field = |name: &str| input.get(name).and_then(Value::as_str);
         if let Some(at) = verify_mfa(self, ctx, field("SerialNumber"), field("TokenCode")).await? {
@@ -125,16 +112,9 @@ impl StsService {
         ctx: &RequestContext,
         op: &str,
         input: &Value,
-    ) -> Result<Access, AwsError> {
+    ) -> Result<AccessRequest, AwsError> {
         let field = |name: &str| input.get(name).and_then(Value::as_str).map(str::to_string);
-        let mut access = Access {
-            action: format!("sts:{op}"),
-            resource: None,
-            conditions: Vec::new(),
-            assumes_role: false,
-            trust_policy: None,
-            mfa_authenticated_at_millis: None,
-        };
+        let mut access = AccessRequest::new(format!("sts:{op}"), None);
         match op {
             "AssumeRole" => {
                 if ctx.principal.kind == PrincipalKind::Root {
@@ -142,7 +122,8 @@ impl StsService {
                 }
                 let arn = field("RoleArn").unwrap_or_default();
                 access.resource = Some(arn.clone());
-                access.assumes_role = true;
+                // The role's trust policy must allow; a role that does not exist has none.
+                access.role_trust = Some(RoleTrust { document: None });
                 if let Some(role) = parse_role_arn(&arn)? {
                     let found = self
                         .store
@@ -158,7 +139,9 @@ impl StsService {
                         .await
                         .map_err(|e| AwsError::from(store_failed(e)))?;
                     if let Some((trust, tags)) = found {
-                        access.trust_policy = Some(trust);
+                        access.role_trust = Some(RoleTrust {
+                            document: Some(trust),
+                        });
                         // The role's tags: identity policies may grant assuming roles by tag.
                         for tag in tags {
                             let value = vec![tag.value];

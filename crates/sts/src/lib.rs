@@ -19,8 +19,6 @@ use coffer_model::context::RequestContext;
 use coffer_model::sts::*;
 use coffer_store::Store;
 
-pub use access::Access;
-
 /// The STS service, over the store that holds roles, users and sessions.
 #[derive(Clone)]
 pub struct StsService {

@@ -9,7 +9,7 @@ use coffer_model::secretsmanager::{
 use coffer_model::AwsError;
 use coffer_store::{Store, Txn};
 
-use crate::access::{AccessCheck, SecretAccess};
+use crate::access::AccessCheck;
 use crate::common::{check_cross_account_value, scope, scope_of};
 use crate::error::{Fail, OpResult};
 use crate::filter::check_filters;
@@ -18,6 +18,7 @@ use crate::ops::get_secret_value::{read_value, touch, Accessed};
 use crate::ops::list_secrets::{page_size, select, Selection};
 use crate::state::Scope;
 use crate::token;
+use coffer_model::access::AccessRequest;
 
 const MAX_PAGE: usize = 20;
 
@@ -60,12 +61,7 @@ pub(crate) async fn run(
         }
     };
     if let (Some(check), Some(_)) = (check, &filters) {
-        let list = SecretAccess {
-            action: "secretsmanager:ListSecrets".to_string(),
-            resource: "*".to_string(),
-            conditions: Default::default(),
-            resource_policy: None,
-        };
+        let list = AccessRequest::new("secretsmanager:ListSecrets".to_string(), None);
         check
             .check(ctx, list)
             .await

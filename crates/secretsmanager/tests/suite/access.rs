@@ -31,14 +31,17 @@ async fn access_resolves_the_secret_arn_tags_and_request_keys() {
         .await
         .unwrap();
     assert_eq!(a.action, "secretsmanager:GetSecretValue");
-    assert_eq!(a.resource, arn);
-    assert_eq!(a.conditions["secretsmanager:SecretId"], vec![arn.clone()]);
+    assert_eq!(a.resource.as_deref(), Some(arn.as_str()));
     assert_eq!(
-        a.conditions["secretsmanager:ResourceTag/team"],
+        a.condition("secretsmanager:SecretId").unwrap(),
+        vec![arn.clone()]
+    );
+    assert_eq!(
+        a.condition("secretsmanager:ResourceTag/team").unwrap(),
         vec!["db".to_string()]
     );
     assert_eq!(
-        a.conditions["secretsmanager:VersionStage"],
+        a.condition("secretsmanager:VersionStage").unwrap(),
         vec!["AWSPREVIOUS".to_string()]
     );
     assert!(a.resource_policy.is_none());
@@ -55,16 +58,21 @@ async fn access_resolves_the_secret_arn_tags_and_request_keys() {
         .unwrap();
     assert_eq!(
         c.resource,
-        format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:new/one")
+        Some(format!(
+            "arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:new/one"
+        ))
     );
     assert_eq!(
-        c.conditions["secretsmanager:Name"],
+        c.condition("secretsmanager:Name").unwrap(),
         vec!["new/one".to_string()]
     );
-    assert_eq!(c.conditions["aws:RequestTag/env"], vec!["prod".to_string()]);
-    assert_eq!(c.conditions["aws:TagKeys"], vec!["env".to_string()]);
     assert_eq!(
-        c.conditions["secretsmanager:AddReplicaRegions"],
+        c.condition("aws:RequestTag/env").unwrap(),
+        vec!["prod".to_string()]
+    );
+    assert_eq!(c.condition("aws:TagKeys").unwrap(), vec!["env".to_string()]);
+    assert_eq!(
+        c.condition("secretsmanager:AddReplicaRegions").unwrap(),
         vec!["eu-west-1".to_string()]
     );
 
@@ -73,7 +81,7 @@ async fn access_resolves_the_secret_arn_tags_and_request_keys() {
         .access(&env.ctx(), "ListSecrets", &json!({}))
         .await
         .unwrap();
-    assert_eq!(l.resource, "*");
+    assert_eq!(l.resource, None);
     let e = env
         .svc
         .access(
