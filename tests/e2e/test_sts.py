@@ -736,6 +736,25 @@ def test_assume_role_with_web_identity(start_server, tmp_path):
         idp.httpd.shutdown()
 
 
+def test_web_identity_trust_policy_sees_the_session_name(start_server, tmp_path):
+    """`sts:RoleSessionName` is in the context of AssumeRoleWithWebIdentity's trust evaluation."""
+    idp = Idp(tmp_path)
+    try:
+        fed = Federation(start_server, idp)
+        named = fed.iam.create_role(RoleName="ci-named", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Federated": fed.provider},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringEquals": {f"{idp.host}:aud": "my-app", "sts:RoleSessionName": "gh"}}}]}),
+        )["Role"]["Arn"]
+        assert fed.assume(idp.token(), named)["AssumedRoleUser"]["Arn"].endswith("/ci-named/gh")
+        resp = error(lambda: fed.sts.assume_role_with_web_identity(
+            RoleArn=named, RoleSessionName="other", WebIdentityToken=idp.token()))
+        assert resp["Error"]["Code"] == "AccessDenied"
+    finally:
+        idp.httpd.shutdown()
+
+
 NO_VERIFICATION_KEY = ("Couldn't retrieve verification key from your identity provider,  please reference "
                        "AssumeRoleWithWebIdentity documentation for requirements")
 

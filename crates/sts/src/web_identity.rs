@@ -267,7 +267,12 @@ pub(crate) async fn assume_role_with_web_identity(
         &format!("{}:sub", provider.url),
         ContextValue::string(&subject),
     )
-    .with_value("aws:FederatedProvider", ContextValue::string(&provider_arn));
+    .with_value("aws:FederatedProvider", ContextValue::string(&provider_arn))
+    // The trust policy may name the session (`sts:RoleSessionName`), as on AWS.
+    .with_value(
+        "sts:RoleSessionName",
+        ContextValue::string(&input.role_session_name),
+    );
     if let Some(ip) = ctx.source_ip {
         request = request.with_source_ip(ip);
     }
