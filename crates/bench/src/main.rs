@@ -3,6 +3,7 @@
 //! target by hand.
 
 mod baseline;
+mod check;
 mod client;
 mod latency;
 mod load;
@@ -50,6 +51,9 @@ enum Command {
     },
     /// Start each target, then run every workload at every concurrency; write the results.
     Suite(SuiteArgs),
+    /// The regression guard: three short points, their CPU ratios to the baselines compared
+    /// with the committed results (`scripts/bench --check`).
+    Check(check::CheckArgs),
 }
 
 #[derive(Args)]
@@ -184,6 +188,7 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Load(args) => load_command(args).await,
+            Command::Check(args) => check::run(args).await,
             Command::Seed(args) => seed_command(args).await,
             Command::Baseline { listen, tls_ca_out } => {
                 let body = baseline::get_secret_value_body(&Dataset::new(suite::PREFIX, 1));
@@ -270,6 +275,9 @@ async fn suite_command(args: SuiteArgs) -> anyhow::Result<()> {
             server_core: (args.server_core != "none").then(|| args.server_core.clone()),
         },
         command: args.command_line.clone(),
+        quiet_wait: suite::QUIET_WAIT,
+        point_attempts: suite::POINT_ATTEMPTS,
+        paced: true,
     };
     if !config.tools.coffer.exists()
         && config

@@ -520,7 +520,12 @@ pub fn benchmarks_md(r: &SuiteResult, results_md: &str, notes: Option<&str>) -> 
          ```sh\n\
          scripts/bench            # full run: every target, workload and concurrency, 100,000 secrets (~20–25 min)\n\
          scripts/bench --quick    # smoke run: short points, few secrets (~2 min)\n\
+         scripts/bench --check    # regression guard: 3 ratios vs bench/results/results.json, fails >25% worse\n\
          ```\n\n\
+         `--check` runs `--dev` GetSecretValue, production GetSecretValue and production PutSecretValue for 3 s \
+         each at 8 connections beside both baselines, and compares each one's CPU per request, as a ratio to its \
+         baseline in the same run, with the committed results; CI runs it with `--report-only` (prints, never \
+         fails: its machines are shared).\n\n\
          It builds the release binaries, installs `moto[server]` with pip when absent, pins each server to core 0 \
          (`taskset -c 0`) and the load generator to core 1, and writes `bench/results/results.md`, \
          `bench/results/results.json`, `bench/results/throughput.svg` and this file.\n\n\

@@ -45,6 +45,12 @@ pub struct SuiteConfig {
     pub notes: Option<PathBuf>,
     pub tools: Tools,
     pub command: String,
+    /// How long to wait for a quiet machine before starting (`QUIET_WAIT` for full runs).
+    pub quiet_wait: Duration,
+    /// Measurements of a point disturbed by other processes (`POINT_ATTEMPTS` for full runs).
+    pub point_attempts: usize,
+    /// Whether GetSecretValue also runs open-loop at half its peak (latency under load).
+    pub paced: bool,
 }
 
 #[derive(Serialize)]
@@ -79,13 +85,13 @@ pub struct Machine {
 pub const QUIET_CORES: f64 = 0.15;
 pub const POINT_ATTEMPTS: usize = 3;
 /// How long a run waits for a quiet machine before it starts anyway (and says so).
-const QUIET_WAIT: Duration = Duration::from_secs(120);
+pub const QUIET_WAIT: Duration = Duration::from_secs(120);
 
 /// Waits until the rest of the machine uses less than `QUIET_CORES` over a second, for at most
-/// `QUIET_WAIT`; answers the last second's foreign load.
-async fn wait_for_quiet() -> Option<f64> {
+/// `wait` (at least one second is measured); answers the last second's foreign load.
+async fn wait_for_quiet(wait: Duration) -> Option<f64> {
     let hz = proc_stats::ticks_per_second();
-    let give_up = Instant::now() + QUIET_WAIT;
+    let give_up = Instant::now() + wait;
     let mut last = None;
     while Instant::now() < give_up {
         let before = proc_stats::LoadSample::now(None)?;
@@ -149,12 +155,12 @@ pub async fn run(config: &SuiteConfig) -> anyhow::Result<SuiteResult> {
         foreign_load_at_start: None,
     };
     let mut machine = machine;
-    machine.foreign_load_at_start = wait_for_quiet().await;
+    machine.foreign_load_at_start = wait_for_quiet(config.quiet_wait).await;
     match machine.foreign_load_at_start {
         Some(cores) if cores >= QUIET_CORES => eprintln!(
             "== the machine is busy ({cores:.2} cores used by other processes after waiting {} s): \
              figures measured beside that load are marked busy",
-            QUIET_WAIT.as_secs()
+            config.quiet_wait.as_secs()
         ),
         Some(cores) => eprintln!("== machine quiet ({cores:.2} cores used by other processes)"),
         None => {}
@@ -280,7 +286,7 @@ async fn run_target(
         }
         let mut runs: Vec<(usize, Option<f64>)> =
             config.concurrencies.iter().map(|&c| (c, None)).collect();
-        if workload == PACED_WORKLOAD {
+        if workload == PACED_WORKLOAD && config.paced {
             // Latency under a steady load the server can sustain: half of the peak just measured,
             // sent open-loop over the reference number of connections.
             runs.push((reference_concurrency(&config.concurrencies), Some(0.0)));
@@ -441,7 +447,8 @@ async fn point(
         rate,
     };
     let mut best: Option<LoadReport> = None;
-    for attempt in 0..POINT_ATTEMPTS {
+    let attempts = config.point_attempts.max(1);
+    for attempt in 0..attempts {
         if attempt > 0 {
             settle(target.pid).await;
         }
@@ -461,7 +468,7 @@ async fn point(
         if foreign < QUIET_CORES {
             break;
         }
-        let next = if attempt + 1 < POINT_ATTEMPTS {
+        let next = if attempt + 1 < attempts {
             "measuring again"
         } else {
             "keeping the quietest attempt, marked busy"

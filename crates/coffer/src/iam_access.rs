@@ -275,7 +275,10 @@ fn resolve(
         // A resource type the reference gained without a rule here: refused rather than
         // authorized against `*` (the table test calls every operation, so this fails a test).
         unknown => {
-            tracing::error!(resource_type = unknown, "no ARN rule for this resource type");
+            tracing::error!(
+                resource_type = unknown,
+                "no ARN rule for this resource type"
+            );
             return Err(StoreError::Corrupt(format!(
                 "no ARN rule for the IAM resource type {unknown}"
             )));
