@@ -201,18 +201,52 @@ def test_a_tampered_message_does_not_decode(explaining, secret_arn):
         invalid(error(lambda: decode(explaining, tampered)))
 
 
-def test_another_account_cannot_decode(explaining, secret_arn):
+@pytest.fixture(scope="module")
+def other_account(explaining):
     out = subprocess.run([coffer_bin(), "admin", "account", "create", "--data-dir", explaining.data_dir],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     other = json.loads(out.stdout.strip().splitlines()[-1])
     assert other["AccountId"] != ACCOUNT
+    return other
+
+
+def test_another_account_cannot_decode(explaining, secret_arn, other_account):
     user = make_user(explaining)
     resp = error(lambda: user.client("secretsmanager").get_secret_value(SecretId=secret_arn))
     encoded = split_message(resp["Error"]["Message"])[1]
     # The other account's root may call DecodeAuthorizationMessage, but not open this account's message.
-    invalid(error(lambda: decode(explaining, encoded, key=other["AccessKeyId"], secret=other["SecretAccessKey"])))
+    invalid(error(lambda: decode(explaining, encoded, key=other_account["AccessKeyId"],
+                                 secret=other_account["SecretAccessKey"])))
     assert decode(explaining, encoded)["context"]["principal"]["arn"] == user.arn
+
+
+def test_a_cross_account_denial_hides_the_owners_resource_policy(explaining, other_account):
+    sm = boto_client("secretsmanager", explaining)
+    arn = sm.create_secret(Name=f"shared-{uuid.uuid4().hex[:8]}", SecretString=SECRET_VALUE,
+                           KmsKeyId=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab")["ARN"]
+    b = other_account["AccountId"]
+    sm.put_resource_policy(SecretId=arn, ResourcePolicy=policy(
+        {"Sid": "OwnersPrivateSid", "Effect": "Deny", "Principal": {"AWS": f"arn:aws:iam::{b}:root"},
+         "Action": "secretsmanager:GetSecretValue", "Resource": "*"}))
+    b_root = {"key": other_account["AccessKeyId"], "secret": other_account["SecretAccessKey"]}
+    iam_b = boto_client("iam", explaining, **b_root)
+    name = f"reader-{uuid.uuid4().hex[:8]}"
+    iam_b.create_user(UserName=name)
+    iam_b.put_user_policy(UserName=name, PolicyName="read", PolicyDocument=policy(
+        {"Sid": "ReadShared", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arn}))
+    key = iam_b.create_access_key(UserName=name)["AccessKey"]
+    reader = boto_client("secretsmanager", explaining, key=key["AccessKeyId"], secret=key["SecretAccessKey"])
+    resp = error(lambda: reader.get_secret_value(SecretId=arn))
+    plain, encoded = split_message(resp["Error"]["Message"])
+    assert plain.endswith("with an explicit deny in a resource-based policy")
+    # Bound to the caller's account (B): A cannot open it, B can, and sees none of A's policy.
+    invalid(error(lambda: decode(explaining, encoded)))
+    decoded = decode(explaining, encoded, **b_root)
+    assert decoded["deniedBy"] == {"policyType": "resource-based", "reason": "explicitDeny"}
+    assert decoded["matchedStatements"] == {"items": []}
+    assert "OwnersPrivateSid" not in json.dumps(decoded)
+    assert decoded["context"]["resource"] == arn
 
 
 def test_aws_cli_decodes(explaining, secret_arn):

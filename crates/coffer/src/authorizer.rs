@@ -567,11 +567,15 @@ fn append_explanation(
 ) {
     let decision = coffer_policy::explain(engine_request, set);
     let key = MessageKey::from_store(store);
+    let account = &ctx.principal.account_id;
+    // Another account's secret or role: its policies are that account's to see.
+    let foreign_resource = set.resource_account.is_some_and(|a| a != account);
     if let Some(encoded) = denial_explanation::encoded_message(
         &key,
-        &ctx.principal.account_id,
+        account,
         &decision,
         engine_request,
+        foreign_resource,
     ) {
         message.push_str(denial_explanation::ENCODED_MESSAGE_LEAD);
         message.push_str(&encoded);

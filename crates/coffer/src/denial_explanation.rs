@@ -178,7 +178,22 @@ fn context_value_text(value: &ContextValue) -> String {
     value.as_str().to_string()
 }
 
-fn explanation(decision: &Decision<'_>, reason: DenyReason, request: &Request) -> Explanation {
+/// Whether a statement of `policy_type` may be shown to the caller's account: a resource-based or
+/// trust policy of another account's resource belongs to that account, and is not shown.
+fn shown(policy_type: PolicyType, foreign_resource: bool) -> bool {
+    !(foreign_resource
+        && matches!(
+            policy_type,
+            PolicyType::ResourceBased | PolicyType::TrustPolicy
+        ))
+}
+
+fn explanation(
+    decision: &Decision<'_>,
+    reason: DenyReason,
+    request: &Request,
+    foreign_resource: bool,
+) -> Explanation {
     let (denied_by, explicit) = match reason {
         DenyReason::Explicit(t) => (t, true),
         DenyReason::Implicit(t) => (t, false),
@@ -199,13 +214,20 @@ fn explanation(decision: &Decision<'_>, reason: DenyReason, request: &Request) -
             decision
                 .matched
                 .iter()
+                .filter(|m| shown(m.policy_type, foreign_resource))
                 .map(|m| statement(m.statement, &m.policy.id, m.policy_type, request)),
         ),
-        failures: Items::of(decision.unmet.iter().map(|u| Failure {
-            statement: statement(u.statement, &u.policy.id, u.policy_type, request),
-            resource_matched: u.resource_matched,
-            failing_conditions: Items::of(u.failing_conditions.iter().map(Condition::from)),
-        })),
+        failures: Items::of(
+            decision
+                .unmet
+                .iter()
+                .filter(|u| shown(u.policy_type, foreign_resource))
+                .map(|u| Failure {
+                    statement: statement(u.statement, &u.policy.id, u.policy_type, request),
+                    resource_matched: u.resource_matched,
+                    failing_conditions: Items::of(u.failing_conditions.iter().map(Condition::from)),
+                }),
+        ),
         context: Context {
             principal: ContextPrincipal {
                 id: principal.user_id.clone(),
@@ -257,15 +279,17 @@ impl Explanation {
 
 /// The encoded message for a denial decided by `decision` (from [`coffer_policy::explain`]),
 /// readable by principals of `account` only; `None` when even the shortest explanation does not
-/// fit in a message `DecodeAuthorizationMessage` accepts.
+/// fit in a message `DecodeAuthorizationMessage` accepts. `foreign_resource`: the resource
+/// belongs to another account, whose resource-based and trust policies are left out.
 pub fn encoded_message(
     key: &MessageKey,
     account: &str,
     decision: &Decision<'_>,
     request: &Request,
+    foreign_resource: bool,
 ) -> Option<String> {
     let reason = decision.reason?;
-    let mut explanation = explanation(decision, reason, request);
+    let mut explanation = explanation(decision, reason, request, foreign_resource);
     loop {
         // Serializing plain strings, booleans and lists cannot fail.
         let json = serde_json::to_string(&explanation).ok()?;
@@ -323,7 +347,7 @@ mod tests {
         let key = MessageKey::from_bytes([1; 32]);
         let decoded = decode(
             &key,
-            &encoded_message(&key, ACCOUNT, &decision, &request).unwrap(),
+            &encoded_message(&key, ACCOUNT, &decision, &request, false).unwrap(),
         );
         assert_eq!(decoded["allowed"], json!(false));
         assert_eq!(decoded["explicitDeny"], json!(true));
@@ -372,7 +396,7 @@ mod tests {
         let key = MessageKey::from_bytes([1; 32]);
         let decoded = decode(
             &key,
-            &encoded_message(&key, ACCOUNT, &decision, &request).unwrap(),
+            &encoded_message(&key, ACCOUNT, &decision, &request, false).unwrap(),
         );
         assert_eq!(decoded["explicitDeny"], json!(false));
         assert_eq!(decoded["matchedStatements"], json!({"items": []}));
@@ -390,12 +414,73 @@ mod tests {
     }
 
     #[test]
+    fn another_accounts_resource_policy_is_not_shown() {
+        let identity = [policy(
+            "reader",
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}),
+        )];
+        let resource_policy = AttachedPolicy::new(
+            "ResourcePolicy",
+            PolicySource::Resource,
+            Policy::parse(
+                &json!({"Version": "2012-10-17", "Statement": [
+                    {"Sid": "OwnersSecretSid", "Effect": "Deny", "Principal": "*",
+                     "Action": "secretsmanager:*", "Resource": "*"}]})
+                .to_string(),
+                PolicyKind::Resource,
+            )
+            .unwrap(),
+        );
+        let set = PolicySet {
+            identity: &identity,
+            resource: Some(&resource_policy),
+            resource_account: Some("444455556666"),
+            ..PolicySet::default()
+        };
+        let request = alice();
+        let decision = explain(&request, &set);
+        let key = MessageKey::from_bytes([1; 32]);
+        let foreign = decode(
+            &key,
+            &encoded_message(&key, ACCOUNT, &decision, &request, true).unwrap(),
+        );
+        assert_eq!(foreign["matchedStatements"], json!({"items": []}));
+        assert!(!foreign.to_string().contains("OwnersSecretSid"));
+        assert_eq!(
+            foreign["deniedBy"],
+            json!({"policyType": "resource-based", "reason": "explicitDeny"})
+        );
+        let own = decode(
+            &key,
+            &encoded_message(&key, ACCOUNT, &decision, &request, false).unwrap(),
+        );
+        assert_eq!(
+            own["matchedStatements"]["items"][0]["statementId"],
+            "OwnersSecretSid"
+        );
+    }
+
+    #[test]
     fn a_huge_explanation_is_shortened_to_fit() {
-        // Many statements with random-looking text, which compression cannot shrink.
-        let statements: Vec<_> = (0..400)
+        // Many statements with random-looking text, which compression cannot shrink: 600 × 48
+        // pseudo-random hex digits are 14,400 bytes of entropy, far beyond the 7,680 bytes that
+        // 10,240 base64 characters hold.
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut noise = move || {
+            (0..3)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
+                    format!("{:016x}", state)
+                })
+                .collect::<String>()
+        };
+        let statements: Vec<_> = (0..600)
             .map(|i| {
                 json!({"Sid": format!("S{i}"), "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-                       "Resource": format!("arn:aws:secretsmanager:us-east-1:111122223333:secret:{:x}", (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))})
+                       "Resource": format!("arn:aws:secretsmanager:us-east-1:111122223333:secret:{}", noise())})
             })
             .collect();
         let identity = [policy(
@@ -409,11 +494,11 @@ mod tests {
         let request = alice();
         let decision = explain(&request, &set);
         let key = MessageKey::from_bytes([1; 32]);
-        let sealed = encoded_message(&key, ACCOUNT, &decision, &request).unwrap();
+        let sealed = encoded_message(&key, ACCOUNT, &decision, &request, false).unwrap();
         assert!(sealed.len() <= MAX_ENCODED_LEN);
         let decoded = decode(&key, &sealed);
         assert_eq!(decoded["truncated"], json!(true));
         let kept = decoded["failures"]["items"].as_array().unwrap().len();
-        assert!(kept > 0 && kept < 400, "{kept}");
+        assert!(kept > 0 && kept < 600, "{kept}");
     }
 }
