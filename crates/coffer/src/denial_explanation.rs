@@ -463,9 +463,8 @@ mod tests {
 
     #[test]
     fn a_huge_explanation_is_shortened_to_fit() {
-        // Many statements with random-looking text, which compression cannot shrink: 600 × 48
-        // pseudo-random hex digits are 14,400 bytes of entropy, far beyond the 7,680 bytes that
-        // 10,240 base64 characters hold.
+        // Many statements, far beyond the 7,680 bytes that 10,240 base64 characters hold (and
+        // random-looking, in case the message is ever compressed).
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut noise = move || {
             (0..3)

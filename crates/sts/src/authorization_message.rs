@@ -9,10 +9,9 @@
 //! elsewhere.
 //!
 //! Layout before base64url (no padding): `format(1) | nonce(12) | ciphertext+tag`, the plaintext
-//! being the explanation's JSON compressed with DEFLATE (the explanation is built by the server
-//! only, so compressing it beside nothing a caller controls reveals nothing).
-
-use std::io::{Read, Write};
+//! being the explanation's JSON. It is not compressed: the explanation mixes values the caller
+//! chooses (a secret id, tags) with policy text it may not see, and the length of a compressed
+//! message would tell the caller how much of its guess matched that text.
 
 use aes_gcm::aead::{Aead, Payload};
 use aes_gcm::{Aes256Gcm, Key, KeyInit, Nonce};
@@ -32,8 +31,6 @@ const KEY_INFO: &[u8] = b"coffer authorization failure message key v1";
 const FORMAT: u8 = 1;
 const NONCE: usize = 12;
 const TAG: usize = 16;
-/// Far above what fits in [`MAX_ENCODED_LEN`] once compressed: a bound on what opening inflates.
-const MAX_PLAINTEXT: u64 = 1 << 20;
 
 /// The key that seals and opens messages, derived from the store's current master key (a master
 /// key rotation retires the messages issued before it, which only explain past denials).
@@ -54,13 +51,6 @@ impl MessageKey {
 
     /// Seals `explanation` (JSON) for principals of `account`.
     pub fn seal(&self, account: &str, explanation: &str) -> String {
-        let mut deflate =
-            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-        // Writing to a Vec cannot fail.
-        let compressed = deflate
-            .write_all(explanation.as_bytes())
-            .and_then(|()| deflate.finish())
-            .unwrap_or_default();
         let mut nonce = [0u8; NONCE];
         OsRng.fill_bytes(&mut nonce);
         let aad = associated_data(account);
@@ -69,7 +59,7 @@ impl MessageKey {
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
-                    msg: &compressed,
+                    msg: explanation.as_bytes(),
                     aad: &aad,
                 },
             )
@@ -91,7 +81,7 @@ impl MessageKey {
         }
         let (nonce, ciphertext) = blob[1..].split_at(NONCE);
         let aad = associated_data(account);
-        let compressed = self
+        let plaintext = self
             .cipher()
             .decrypt(
                 Nonce::from_slice(nonce),
@@ -101,12 +91,7 @@ impl MessageKey {
                 },
             )
             .ok()?;
-        let mut explanation = String::new();
-        flate2::read::DeflateDecoder::new(compressed.as_slice())
-            .take(MAX_PLAINTEXT)
-            .read_to_string(&mut explanation)
-            .ok()?;
-        Some(explanation)
+        String::from_utf8(plaintext).ok()
     }
 }
 
