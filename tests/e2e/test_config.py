@@ -82,6 +82,7 @@ def samples(tmp_path):
         "audit-log-max-mib": ("7", {}),
         "audit-log-keep": ("3", {}),
         "audit-required": ("false", {}),
+        "explain-denials": (True, {}),
         "log-format": ("json", {}),
     }
 

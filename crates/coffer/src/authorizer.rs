@@ -22,7 +22,9 @@ use coffer_store::{Store, StoreError, Txn};
 use coffer_sts::sessions::{self, SessionDoc, SessionKind};
 use futures_util::future::BoxFuture;
 
+use crate::denial_explanation;
 use crate::policy_cache::{DocumentCache, TableCache};
+use coffer_sts::authorization_message::MessageKey;
 
 pub struct PolicyAuthorizer {
     store: Store,
@@ -30,6 +32,8 @@ pub struct PolicyAuthorizer {
     /// and a session's stored document never changes.
     callers: TableCache<(String, String), Option<Arc<Caller>>>,
     resource_policies: DocumentCache,
+    /// `serve --explain-denials`: policy denials carry an encoded authorization message.
+    explain_denials: bool,
 }
 
 impl PolicyAuthorizer {
@@ -38,7 +42,16 @@ impl PolicyAuthorizer {
             callers: TableCache::new(store.clone(), POLICY_TABLES),
             resource_policies: DocumentCache::default(),
             store,
+            explain_denials: false,
         }
+    }
+
+    /// With `explain`, a denial decided by policies ends with AWS's ` Encoded authorization
+    /// failure message: …` that `sts:DecodeAuthorizationMessage` opens (see
+    /// [`crate::denial_explanation`]); without it, messages are exactly AWS's.
+    pub fn explaining_denials(mut self, explain: bool) -> Self {
+        self.explain_denials = explain;
+        self
     }
 
     /// The caller's compiled policies; `None` when the identity behind its key no longer exists.
@@ -185,7 +198,8 @@ impl Authorizer for PolicyAuthorizer {
                         DenyReason::Implicit(PolicyType::SessionPolicy),
                     ));
                 }
-                decide(&engine, &set, ctx, &action, request)?;
+                let explainer = self.explain_denials.then_some(&self.store);
+                decide(&engine, &set, ctx, &action, request, explainer)?;
             }
             Ok(())
         })
@@ -506,18 +520,21 @@ fn engine_request(
     engine_request
 }
 
+/// `explainer`: the store whose master key seals an explanation of a denial, when denials are
+/// explained.
 fn decide(
     engine_request: &Request,
     set: &PolicySet<'_>,
     ctx: &RequestContext,
     action: &str,
     request: &AccessRequest,
+    explainer: Option<&Store>,
 ) -> Result<(), Denial> {
     let decision = evaluate(engine_request, set);
     if decision.is_allowed() {
         return Ok(());
     }
-    Err(match decision.reason {
+    let mut denial = match decision.reason {
         // The engine's own message names the request as it evaluated it.
         Some(reason) => denied(
             &engine_request.principal.arn,
@@ -531,7 +548,38 @@ fn decide(
             request.resource.as_deref(),
             DenyReason::Implicit(PolicyType::IdentityBased),
         ),
-    })
+    };
+    if let (Some(store), Denial::Denied { message, .. }) = (explainer, &mut denial) {
+        append_explanation(store, ctx, engine_request, set, message);
+    }
+    Err(denial)
+}
+
+/// Appends the encoded explanation of a denial to its message. Denials are rare next to
+/// allowed requests, so the decision is made again in the engine's explaining mode rather than
+/// slowing down every decision.
+fn append_explanation(
+    store: &Store,
+    ctx: &RequestContext,
+    engine_request: &Request,
+    set: &PolicySet<'_>,
+    message: &mut String,
+) {
+    let decision = coffer_policy::explain(engine_request, set);
+    let key = MessageKey::from_store(store);
+    let account = &ctx.principal.account_id;
+    // Another account's secret or role: its policies are that account's to see.
+    let foreign_resource = set.resource_account.is_some_and(|a| a != account);
+    if let Some(encoded) = denial_explanation::encoded_message(
+        &key,
+        account,
+        &decision,
+        engine_request,
+        foreign_resource,
+    ) {
+        message.push_str(denial_explanation::ENCODED_MESSAGE_LEAD);
+        message.push_str(&encoded);
+    }
 }
 
 fn implicit_denial(ctx: &RequestContext, request: &AccessRequest) -> Denial {

@@ -9,6 +9,7 @@ pub mod bootstrap;
 pub mod clock;
 pub mod config;
 pub mod data_dir;
+pub mod denial_explanation;
 pub mod directory;
 pub mod iam_access;
 pub mod observability;

@@ -301,6 +301,11 @@ struct ServeArgs {
     /// keys for AssumeRoleWithWebIdentity (a private identity provider).
     #[arg(long, env = "COFFER_OIDC_CA", hide_env_values = true)]
     oidc_ca: Option<PathBuf>,
+    /// Beyond AWS: a denial by policies also carries an encoded authorization failure message
+    /// (as EC2's do) that `sts decode-authorization-message` turns into JSON naming the deciding
+    /// policy and statement, failing conditions and the request's context.
+    #[arg(long, env = "COFFER_EXPLAIN_DENIALS", hide_env_values = true, value_parser = BoolishValueParser::new())]
+    explain_denials: bool,
     #[command(flatten)]
     limits: LimitArgs,
     #[command(flatten)]
@@ -963,7 +968,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         invoker = Some(lambda);
     }
-    let authorizer = metrics.counting(Arc::new(PolicyAuthorizer::new(store.clone())));
+    let authorizer = metrics.counting(Arc::new(
+        PolicyAuthorizer::new(store.clone()).explaining_denials(args.explain_denials),
+    ));
     let batch_authorizer = (!args.dev).then(|| authorizer.clone());
     let services = services::build_with_sts(
         &store,

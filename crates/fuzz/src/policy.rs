@@ -11,12 +11,15 @@
 //! - a decision explains itself: allowed ⇔ no denial reason ⇔ no `AccessDenied` message; an
 //!   explicit deny cites `Deny` statements, an allow cites `Allow` statements (except the root
 //!   user's, which needs none), an implicit deny cites none;
+//! - explaining a decision (`explain`) never changes it: same decision, reason and statements,
+//!   and the statements it reports as unmet are `Allow` statements of a request not allowed;
 //! - an explicit deny of everything added to the identity policies always wins;
 //! - the order of identity policies, and repeating one, never changes the decision.
 
 use coffer_policy::{
-    evaluate, AttachedPolicy, ContextKeyType, ContextValue, Decision, Effect, EvalDecision,
-    ParseOptions, Policy, PolicyKind, PolicySet, PolicySource, Principal, PrincipalType, Request,
+    evaluate, explain, AttachedPolicy, ContextKeyType, ContextValue, Decision, Effect,
+    EvalDecision, ParseOptions, Policy, PolicyKind, PolicySet, PolicySource, Principal,
+    PrincipalType, Request,
 };
 
 use crate::split::{payload_and_control, Choices};
@@ -179,6 +182,7 @@ fn check_policy(attached: &AttachedPolicy, request: &Request, fixed: &FixedPolic
         let decision = evaluate(request, set);
         assert_same(&decision, &evaluate(request, set));
         assert_explains_itself(&decision, request);
+        assert_explaining_changes_nothing(&decision, &explain(request, set));
         // Assuming a role is never allowed unless its trust policy allows it (issue 11).
         if set.trust.is_some() && decision.is_allowed() {
             assert_eq!(
@@ -256,6 +260,28 @@ fn assert_same(a: &Decision, b: &Decision) {
             .collect::<Vec<_>>()
     };
     assert_eq!(indexes(a), indexes(b));
+}
+
+fn assert_explaining_changes_nothing(decision: &Decision, explained: &Decision) {
+    assert_eq!(
+        decision.decision, explained.decision,
+        "explain() decided otherwise"
+    );
+    assert_eq!(decision.reason, explained.reason);
+    let indexes = |d: &Decision| {
+        d.matched
+            .iter()
+            .map(|m| (m.policy.id.clone(), m.statement.index()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(indexes(decision), indexes(explained));
+    if decision.is_allowed() {
+        assert!(explained.unmet.is_empty());
+    }
+    for unmet in &explained.unmet {
+        assert_eq!(unmet.statement.effect(), Effect::Allow);
+        assert!(!unmet.resource_matched || !unmet.failing_conditions.is_empty());
+    }
 }
 
 fn assert_explains_itself(decision: &Decision, request: &Request) {

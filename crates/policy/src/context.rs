@@ -160,6 +160,8 @@ impl ContextValue {
 #[derive(Debug, Clone, PartialEq)]
 struct Entry {
     key_lower: Box<str>,
+    /// The key as first set, for explanations that show the request's context.
+    key_name: Box<str>,
     values: Vec<ContextValue>,
 }
 
@@ -180,7 +182,11 @@ impl Context {
         let key_lower: Box<str> = key.to_ascii_lowercase().into();
         match self.entries.iter_mut().find(|e| e.key_lower == key_lower) {
             Some(entry) => entry.values = values,
-            None => self.entries.push(Entry { key_lower, values }),
+            None => self.entries.push(Entry {
+                key_lower,
+                key_name: key.into(),
+                values,
+            }),
         }
     }
 
@@ -204,6 +210,13 @@ impl Context {
     /// The key names present, lower-cased.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.entries.iter().map(|e| &*e.key_lower)
+    }
+
+    /// Each key as first set, with its values, in the order set.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &[ContextValue])> {
+        self.entries
+            .iter()
+            .map(|e| (&*e.key_name, e.values.as_slice()))
     }
 
     /// A single-valued key's text, as policy variables need it.

@@ -22,7 +22,7 @@
 use std::sync::Arc;
 
 use crate::context::{PrincipalType, Request};
-use crate::document::{Effect, Grant, Policy, Statement};
+use crate::document::{ConditionText, Effect, Grant, Policy, Statement};
 use crate::message::{self, DenyReason};
 
 /// The kind of policy, as the simulator's `SourcePolicyType` names it.
@@ -124,6 +124,18 @@ pub struct MatchedStatement<'a> {
     pub statement: &'a Statement,
 }
 
+/// An `Allow` statement whose action and principal cover the request but whose resource or
+/// conditions do not: what [`explain`] reports for a request that was not allowed.
+#[derive(Debug, Clone)]
+pub struct UnmetStatement<'a> {
+    pub policy: &'a AttachedPolicy,
+    pub policy_type: PolicyType,
+    pub statement: &'a Statement,
+    pub resource_matched: bool,
+    /// The condition clauses that do not hold, as written.
+    pub failing_conditions: Vec<ConditionText<'a>>,
+}
+
 /// The outcome and why.
 #[derive(Debug, Clone)]
 pub struct Decision<'a> {
@@ -135,6 +147,8 @@ pub struct Decision<'a> {
     pub reason: Option<DenyReason>,
     /// Context keys that conditions or policy variables read but the request lacked.
     pub missing_context_values: Vec<String>,
+    /// Only from [`explain`]: the `Allow` statements that came closest to allowing.
+    pub unmet: Vec<UnmetStatement<'a>>,
     /// Each policy type's own verdict (`None` when no policy of that type applies), as the
     /// simulator's `EvalDecisionDetails` and `PermissionsBoundaryDecisionDetail` report.
     pub identity: Option<EvalDecision>,
@@ -189,6 +203,9 @@ struct Evaluator<'r, 'a> {
     has_boundary: bool,
     matched: Vec<MatchedStatement<'a>>,
     missing: Vec<String>,
+    /// Record [`UnmetStatement`]s (costs a little more, so only when explaining).
+    explain: bool,
+    unmet: Vec<UnmetStatement<'a>>,
 }
 
 impl<'a> Evaluator<'_, 'a> {
@@ -218,7 +235,21 @@ impl<'a> Evaluator<'_, 'a> {
                         missing.push(key.to_owned());
                     }
                 };
-                if !statement.resource_matches(request, &mut note_missing)
+                if self.explain && statement.effect() == Effect::Allow {
+                    let resource_matched = statement.resource_matches(request, &mut note_missing);
+                    let failing_conditions =
+                        statement.failing_conditions(request, &mut note_missing);
+                    if !resource_matched || !failing_conditions.is_empty() {
+                        self.unmet.push(UnmetStatement {
+                            policy: attached,
+                            policy_type,
+                            statement,
+                            resource_matched,
+                            failing_conditions,
+                        });
+                        continue;
+                    }
+                } else if !statement.resource_matches(request, &mut note_missing)
                     || !statement.conditions_hold(request, &mut note_missing)
                 {
                     continue;
@@ -243,11 +274,24 @@ impl<'a> Evaluator<'_, 'a> {
 
 /// Decides `request` against `policies`.
 pub fn evaluate<'a>(request: &Request, policies: &PolicySet<'a>) -> Decision<'a> {
+    decide(request, policies, false)
+}
+
+/// Decides as [`evaluate`] does, also reporting the `Allow` statements whose resource or
+/// conditions kept them from applying ([`Decision::unmet`]). Their conditions are all
+/// evaluated, so `missing_context_values` may name keys that [`evaluate`] did not need.
+pub fn explain<'a>(request: &Request, policies: &PolicySet<'a>) -> Decision<'a> {
+    decide(request, policies, true)
+}
+
+fn decide<'a>(request: &Request, policies: &PolicySet<'a>, explain: bool) -> Decision<'a> {
     let mut ev = Evaluator {
         request,
         has_boundary: policies.boundary.is_some(),
         matched: Vec::new(),
         missing: Vec::new(),
+        explain,
+        unmet: Vec::new(),
     };
     let identity = ev.group(policies.identity.iter(), PolicyType::IdentityBased);
     let resource = ev.group(policies.resource.into_iter(), PolicyType::ResourceBased);
@@ -316,6 +360,11 @@ pub fn evaluate<'a>(request: &Request, policies: &PolicySet<'a>) -> Decision<'a>
         matched,
         reason,
         missing_context_values: ev.missing,
+        unmet: if decision == EvalDecision::Allowed {
+            Vec::new()
+        } else {
+            ev.unmet
+        },
         identity: identity.verdict(),
         resource: resource.verdict(),
         boundary: boundary.verdict(),

@@ -24,12 +24,12 @@ mod variables;
 
 pub use context::{Context, ContextKeyType, ContextValue, Principal, PrincipalType, Request};
 pub use document::{
-    public_grants, Effect, Grant, ParseOptions, Policy, PolicyKind, Position, PublicGrant,
-    Statement, Version,
+    public_grants, ConditionText, Effect, Grant, ParseOptions, Policy, PolicyKind, Position,
+    PublicGrant, Statement, Version,
 };
 pub use error::MalformedPolicy;
 pub use evaluate::{
-    evaluate, AttachedPolicy, Decision, EvalDecision, MatchedStatement, PolicySet, PolicySource,
-    PolicyType,
+    evaluate, explain, AttachedPolicy, Decision, EvalDecision, MatchedStatement, PolicySet,
+    PolicySource, PolicyType, UnmetStatement,
 };
 pub use message::{access_denied, DenyReason};

@@ -3,6 +3,7 @@
 use coffer_model::context::RequestContext;
 use coffer_model::sts::*;
 
+use crate::authorization_message::MessageKey;
 use crate::common::*;
 use crate::sessions;
 use crate::StsService;
@@ -37,13 +38,23 @@ pub(crate) async fn get_access_key_info(
     }
 }
 
-/// Coffer's `AccessDenied` messages are never encoded (they say why in plain text), so no message
-/// given here can be one of its own: every input gets AWS's answer for a message it cannot decode.
+/// Opens a message that a denial carried under `serve --explain-denials` (see
+/// [`crate::authorization_message`]). Only principals of the account the message was issued to
+/// can open it; for anyone else, and for anything altered or never issued, it is invalid. The
+/// key is derived on each call, so a message keeps decoding whether or not the server still runs
+/// with the flag, until the master key is rotated.
 pub(crate) fn decode_authorization_message(
-    _ctx: &RequestContext,
-    _input: DecodeAuthorizationMessageRequest,
+    svc: &StsService,
+    ctx: &RequestContext,
+    input: DecodeAuthorizationMessageRequest,
 ) -> Result<DecodeAuthorizationMessageResponse, StsError> {
-    Err(StsError::invalid_authorization_message(
-        "The encoded authorization message is invalid or was not issued by this service.",
-    ))
+    let key = MessageKey::from_store(&svc.store);
+    match key.open(&ctx.principal.account_id, &input.encoded_message) {
+        Some(decoded) => Ok(DecodeAuthorizationMessageResponse {
+            decoded_message: Some(decoded),
+        }),
+        None => Err(StsError::invalid_authorization_message(
+            "The encoded authorization message is invalid or was not issued by this service.",
+        )),
+    }
 }

@@ -7,6 +7,7 @@
 
 mod access;
 mod assume_role;
+pub mod authorization_message;
 mod common;
 mod info;
 mod oidc;
@@ -104,7 +105,7 @@ impl Sts for StsService {
         ctx: &RequestContext,
         input: DecodeAuthorizationMessageRequest,
     ) -> Result<DecodeAuthorizationMessageResponse, StsError> {
-        info::decode_authorization_message(ctx, input)
+        info::decode_authorization_message(self, ctx, input)
     }
 
     /// Needs no permission: AWS answers it even when an explicit deny covers `sts:GetCallerIdentity`.

@@ -119,10 +119,20 @@ pub(crate) struct Clause {
     /// The key as written, for `MissingContextValues` and `GetContextKeysFor*Policy`.
     pub key_name: Box<str>,
     values: Values,
+    /// The operator and values as written, for explanations of a decision.
+    pub operator_name: Box<str>,
+    pub value_texts: Box<[Box<str>]>,
 }
 
 impl Clause {
-    pub fn new(operator: Operator, key: &str, values: &[String], with_variables: bool) -> Clause {
+    pub fn new(
+        operator: Operator,
+        operator_name: &str,
+        key: &str,
+        values: &[String],
+        with_variables: bool,
+    ) -> Clause {
+        let value_texts = values.iter().map(|v| v.as_str().into()).collect();
         let values = match operator.family {
             Family::String(kind) => {
                 Values::String(string::Matcher::new(kind, values, with_variables))
@@ -140,6 +150,8 @@ impl Clause {
             key: key.to_ascii_lowercase().into(),
             key_name: key.into(),
             values,
+            operator_name: operator_name.into(),
+            value_texts,
         }
     }
 
@@ -199,7 +211,7 @@ mod tests {
 
     fn clause(op: &str, key: &str, values: &[&str]) -> Clause {
         let values: Vec<String> = values.iter().map(|v| (*v).to_owned()).collect();
-        Clause::new(Operator::parse(op).unwrap(), key, &values, true)
+        Clause::new(Operator::parse(op).unwrap(), op, key, &values, true)
     }
 
     fn ctx(key: &str, values: &[&str]) -> Context {

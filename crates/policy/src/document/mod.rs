@@ -18,7 +18,7 @@ use json::{Json, LineIndex, Node};
 pub use principal::Grant;
 use principal::PrincipalElement;
 pub use public_access::{public_grants, PublicGrant};
-pub use statement::{Effect, Statement};
+pub use statement::{ConditionText, Effect, Statement};
 use statement::{Matchers, PrincipalMatch};
 
 /// Where a policy is used, which decides whether it must, may or must not name principals.
@@ -502,7 +502,8 @@ fn compile(
             .conditions
             .iter()
             .filter_map(|c| {
-                Operator::parse(c.operator).map(|op| Clause::new(op, c.key, &c.values, vars))
+                Operator::parse(c.operator)
+                    .map(|op| Clause::new(op, c.operator, c.key, &c.values, vars))
             })
             .collect();
         let mut context_keys: Vec<Box<str>> = Vec::new();
@@ -530,7 +531,10 @@ fn compile(
                 }
             }
         }
+        let texts = |list: &RawList<'_>| list.values.iter().map(|v| (*v).into()).collect();
         statements.push(Statement {
+            action_texts: s.actions.as_ref().map(texts).unwrap_or_default(),
+            resource_texts: s.resources.as_ref().map(texts),
             context_keys,
             sid: s.sid.map(str::to_owned),
             effect: if s.effect == "Deny" {

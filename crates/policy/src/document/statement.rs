@@ -49,6 +49,17 @@ pub struct Statement {
     /// Context keys the statement reads, in document order, as written: policy variables in
     /// `Resource`/`NotResource`, then each condition's key and the variables in its values.
     pub(crate) context_keys: Vec<Box<str>>,
+    /// `Action`/`NotAction` and `Resource`/`NotResource` as written, for explanations.
+    pub(crate) action_texts: Box<[Box<str>]>,
+    pub(crate) resource_texts: Option<Box<[Box<str>]>>,
+}
+
+/// One condition clause as written: `"StringEquals": {"aws:SourceVpc": ["vpc-1"]}`.
+#[derive(Debug, Clone, Copy)]
+pub struct ConditionText<'a> {
+    pub operator: &'a str,
+    pub key: &'a str,
+    pub values: &'a [Box<str>],
 }
 
 impl Statement {
@@ -98,6 +109,56 @@ impl Statement {
     /// Context keys the statement's conditions read, as written.
     pub fn condition_keys(&self) -> impl Iterator<Item = &str> {
         self.conditions.iter().map(|c| &*c.key_name)
+    }
+
+    /// `Action` (or `NotAction`, see [`Statement::negates_actions`]) as written.
+    pub fn action_texts(&self) -> impl Iterator<Item = &str> {
+        self.action_texts.iter().map(|a| &**a)
+    }
+
+    pub fn negates_actions(&self) -> bool {
+        self.actions.negated
+    }
+
+    /// `Resource` (or `NotResource`) as written; empty in trust policies.
+    pub fn resource_texts(&self) -> impl Iterator<Item = &str> {
+        self.resource_texts.iter().flatten().map(|r| &**r)
+    }
+
+    pub fn negates_resources(&self) -> bool {
+        self.resources.as_ref().is_some_and(|r| r.negated)
+    }
+
+    /// The principals a `Principal`/`NotPrincipal` names by ARN (nothing for identity policies).
+    pub fn principal_texts(&self) -> impl Iterator<Item = &str> {
+        self.principal.iter().flat_map(|p| p.element.named_arns())
+    }
+
+    /// The condition clauses as written.
+    pub fn condition_texts(&self) -> impl Iterator<Item = ConditionText<'_>> {
+        self.conditions.iter().map(|c| ConditionText {
+            operator: &c.operator_name,
+            key: &c.key_name,
+            values: &c.value_texts,
+        })
+    }
+
+    /// The clauses (as written) that do not hold for `request`; every clause is evaluated, as
+    /// [`Statement::conditions_hold`] does, so the same missing keys get reported.
+    pub(crate) fn failing_conditions(
+        &self,
+        request: &Request,
+        missing: &mut dyn FnMut(&str),
+    ) -> Vec<ConditionText<'_>> {
+        self.conditions
+            .iter()
+            .filter(|c| !c.evaluate(&request.context, &mut *missing))
+            .map(|c| ConditionText {
+                operator: &c.operator_name,
+                key: &c.key_name,
+                values: &c.value_texts,
+            })
+            .collect()
     }
 
     /// Whether the statement's `Action` (or `NotAction`) covers `action` (`iam:GetUser`),

@@ -2,7 +2,8 @@
 //! (single account, cross-account, boundaries, session policies, the root user, NotPrincipal).
 
 use coffer_policy::{
-    evaluate, AttachedPolicy, DenyReason, EvalDecision, PolicySet, PolicyType, Principal, Request,
+    evaluate, explain, AttachedPolicy, ContextValue, DenyReason, EvalDecision, PolicySet,
+    PolicyType, Principal, Request,
 };
 
 use super::{boundary, identity, resource, session, statement, trust, ACCOUNT, OTHER_ACCOUNT};
@@ -693,6 +694,74 @@ fn decision_reports_statements_and_missing_keys() {
         d.access_denied_message(&delete).as_deref(),
         Some("User: arn:aws:iam::111122223333:user/alice is not authorized to perform: s3:DeleteObject on resource: arn:aws:s3:::b/k with an explicit deny in an identity-based policy")
     );
+}
+
+#[test]
+fn explain_reports_the_allows_that_fell_short_and_their_failing_conditions() {
+    let alice = Principal::user(ACCOUNT, "alice", "AIDAALICE");
+    let policies = [identity(&statement(
+        r#"{"Sid":"OtherBucket","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::other/*"},
+           {"Sid":"FromOffice","Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"StringEquals":{"aws:PrincipalTag/team":"blue"}}},
+           {"Sid":"Unrelated","Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}"#,
+    ))];
+    let set = PolicySet {
+        identity: &policies,
+        ..PolicySet::default()
+    };
+    let request = Request::new(alice, "s3:GetObject", Some("arn:aws:s3:::b/k")).with_value(
+        "aws:SourceIp",
+        ContextValue::ip("192.0.2.1".parse().unwrap()),
+    );
+    let plain = evaluate(&request, &set);
+    assert!(plain.unmet.is_empty(), "only explain() records them");
+    let d = explain(&request, &set);
+    assert_eq!(d.decision, plain.decision);
+    assert_eq!(
+        d.reason,
+        Some(DenyReason::Implicit(PolicyType::IdentityBased))
+    );
+    let unmet: Vec<_> = d
+        .unmet
+        .iter()
+        .map(|u| {
+            (
+                u.statement.sid(),
+                u.resource_matched,
+                u.failing_conditions
+                    .iter()
+                    .map(|c| (c.operator, c.key, c.values.iter().map(|v| &**v).collect()))
+                    .collect::<Vec<(&str, &str, Vec<&str>)>>(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        unmet,
+        [
+            (Some("OtherBucket"), false, vec![]),
+            (
+                Some("FromOffice"),
+                true,
+                vec![
+                    ("IpAddress", "aws:SourceIp", vec!["10.0.0.0/8"]),
+                    ("StringEquals", "aws:PrincipalTag/team", vec!["blue"]),
+                ]
+            ),
+        ]
+    );
+    let from_office = d.unmet[1].statement;
+    assert_eq!(
+        from_office.action_texts().collect::<Vec<_>>(),
+        ["s3:GetObject", "s3:PutObject"]
+    );
+    assert_eq!(from_office.resource_texts().collect::<Vec<_>>(), ["*"]);
+    assert_eq!(d.missing_context_values, ["aws:PrincipalTag/team"]);
+    // An allowed request has nothing unmet to report.
+    let allowed = Request::new(
+        Principal::user(ACCOUNT, "alice", "AIDAALICE"),
+        "s3:ListBucket",
+        Some("arn:aws:s3:::b"),
+    );
+    assert!(explain(&allowed, &set).unmet.is_empty());
 }
 
 fn trust_allow(principal: &str, extra: &str) -> String {
