@@ -1,15 +1,17 @@
 //! AWS Security Token Service: temporary credentials (`AssumeRole`, `GetSessionToken`,
 //! `GetFederationToken`), stored sealed by [`sessions`] and authenticated by the server's key
-//! directory; `AssumeRoleWithWebIdentity` against IAM OIDC providers. `AssumeRoot` and
-//! `GetWebIdentityToken` answer as for an account outside AWS Organizations and without outbound
-//! identity federation. Operations not implemented answer `NotImplemented` through the generated
-//! trait's defaults (`AssumeRoleWithSAML`, ...).
+//! directory; `AssumeRoleWithWebIdentity` against IAM OIDC providers and `AssumeRoleWithSAML`
+//! against IAM SAML providers. `AssumeRoot` and `GetWebIdentityToken` answer as for an account
+//! outside AWS Organizations and without outbound identity federation. Operations not
+//! implemented answer `NotImplemented` through the generated trait's defaults.
 
 mod access;
 mod assume_role;
 mod common;
 mod info;
 mod oidc;
+mod saml;
+mod saml_response;
 pub mod sessions;
 mod tokens;
 mod unavailable;
@@ -75,6 +77,14 @@ impl Sts for StsService {
         input: AssumeRoleWithWebIdentityRequest,
     ) -> Result<AssumeRoleWithWebIdentityResponse, StsError> {
         web_identity::assume_role_with_web_identity(self, ctx, input).await
+    }
+
+    async fn assume_role_with_saml(
+        &self,
+        ctx: &RequestContext,
+        input: AssumeRoleWithSAMLRequest,
+    ) -> Result<AssumeRoleWithSAMLResponse, StsError> {
+        saml::assume_role_with_saml(self, ctx, input).await
     }
 
     async fn get_session_token(
