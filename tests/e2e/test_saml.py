@@ -137,7 +137,7 @@ def setup(server):
         "Condition": {"StringEquals": {"SAML:aud": AWS_SAML}}}]}
     role = iam.create_role(RoleName=uid("saml"), AssumeRolePolicyDocument=json.dumps(trust))["Role"]
     sts = boto_client("sts", server, signature_version=UNSIGNED)
-    return {"idp": idp, "name": name, "provider": provider, "role": role, "sts": sts, "iam": iam}
+    return {"idp": idp, "name": name, "provider": provider, "role": role, "sts": sts, "iam": iam, "server": server}
 
 
 def pair(s, role=None):
@@ -256,6 +256,12 @@ def test_responses_that_must_be_refused(setup):
     assert refused(lambda: assume(s, response)) == (
         "AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)
 
+    # Longer than AWS's 100,000 characters.
+    unchecked = boto_client("sts", s["server"], signature_version=UNSIGNED, parameter_validation=False)
+    code, _, status = refused(lambda: unchecked.assume_role_with_saml(
+        RoleArn=s["role"]["Arn"], PrincipalArn=s["provider"], SAMLAssertion="x" * 100_001))
+    assert (code, status) == ("ValidationError", 400)
+
     # Not base64 XML at all.
     code, _, status = refused(lambda: s["sts"].assume_role_with_saml(
         RoleArn=s["role"]["Arn"], PrincipalArn=s["provider"], SAMLAssertion="x" * 10))
@@ -322,3 +328,66 @@ def test_session_policy_narrows_the_session(server, setup):
     s["idp"].sign(assertion_of(response))
     code, _, status = refused(lambda: assume(s, response, Policy="{not json"))
     assert (code, status) == ("MalformedPolicyDocument", 400)
+
+
+def test_principal_tag_attributes_are_session_tags(server, setup):
+    s = setup
+    idp = s["idp"]
+    statement = {"Effect": "Allow", "Principal": {"Federated": s["provider"]},
+                 "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"]}
+    role = s["iam"].create_role(RoleName=uid("saml"), AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [statement]}))["Role"]
+    s["iam"].put_role_policy(RoleName=role["RoleName"], PolicyName="by-team", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "secretsmanager:ListSecrets", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalTag/Team": "eng"}}}]}))
+    tag = "https://aws.amazon.com/SAML/Attributes/PrincipalTag:Team"
+
+    def session(team):
+        response = idp.response(pair(s, role), extra_attributes=[(tag, [team])] if team else ())
+        idp.sign(assertion_of(response))
+        got = assume(s, response, role=role)
+        c = got["Credentials"]
+        return got, boto_client("secretsmanager", server, key=c["AccessKeyId"], secret=c["SecretAccessKey"],
+                                token=c["SessionToken"])
+
+    got, sm = session("eng")
+    assert got["PackedPolicySize"] > 0
+    sm.list_secrets()
+    _, sm = session("sales")
+    assert refused(lambda: sm.list_secrets())[0] == "AccessDeniedException"
+    _, sm = session(None)
+    assert refused(lambda: sm.list_secrets())[0] == "AccessDeniedException"
+
+    # Tags need sts:TagSession in the trust policy.
+    response = idp.response(pair(s), extra_attributes=[(tag, ["eng"])])
+    idp.sign(assertion_of(response))
+    assert refused(lambda: assume(s, response)) == ("AccessDenied", "Not authorized to perform sts:TagSession", 403)
+
+
+def test_the_audit_trail_names_the_saml_user(start_server, tmp_path):
+    trail = tmp_path / "audit.log"
+    srv = start_server(["--dev", "--audit-log", str(trail)])
+    iam = boto_client("iam", srv)
+    idp = Idp()
+    name = uid("idp")
+    provider = iam.create_saml_provider(Name=name, SAMLMetadataDocument=idp.metadata())["SAMLProviderArn"]
+    account = provider.split(":")[4]
+    role = iam.create_role(RoleName=uid("saml"), AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": provider},
+                                                "Action": "sts:AssumeRoleWithSAML"}]}))["Role"]
+    response = idp.response([f"{role['Arn']},{provider}"])
+    idp.sign(assertion_of(response))
+    assertion = encode(response)
+    got = boto_client("sts", srv, signature_version=UNSIGNED).assume_role_with_saml(
+        RoleArn=role["Arn"], PrincipalArn=provider, SAMLAssertion=assertion)
+    srv.stop()
+    raw = trail.read_bytes()
+    # Neither the assertion (the caller's credential) nor the session's secrets are recorded.
+    for secret in [assertion, got["Credentials"]["SecretAccessKey"], got["Credentials"]["SessionToken"]]:
+        assert secret.encode() not in raw
+    with open(trail) as f:
+        record = [r for r in map(json.loads, f) if r["eventName"] == "AssumeRoleWithSAML"][0]
+    qualifier = base64.b64encode(hashlib.sha1(f"{idp.entity_id}{account}/{name}".encode()).digest()).decode()
+    assert record["userIdentity"] == {"type": "SAMLUser", "principalId": f"{qualifier}:alice",
+                                      "userName": "alice", "identityProvider": qualifier}

@@ -18,8 +18,8 @@ use crate::access::parse_role_arn;
 use crate::assume_role::DEFAULT_DURATION;
 use crate::common::*;
 use crate::saml_response::{
-    self, check_conditions, invalid, Assertion, ROLE_ATTRIBUTE, ROLE_SESSION_NAME_ATTRIBUTE,
-    SOURCE_IDENTITY_ATTRIBUTE,
+    self, check_conditions, invalid, Assertion, PRINCIPAL_TAG_ATTRIBUTE_PREFIX, ROLE_ATTRIBUTE,
+    ROLE_SESSION_NAME_ATTRIBUTE, SOURCE_IDENTITY_ATTRIBUTE, TRANSITIVE_TAG_KEYS_ATTRIBUTE,
 };
 use crate::sessions::{SessionDoc, SessionKind, SessionRole};
 use crate::StsService;
@@ -104,6 +104,34 @@ fn single_attribute<'a>(assertion: &'a Assertion, name: &str) -> Result<Option<&
     }
 }
 
+/// Session tags from `PrincipalTag:<key>` attributes (one value each) and the keys of
+/// `TransitiveTagKeys`, with AWS's checks on session tags.
+fn session_tags(assertion: &Assertion) -> Result<(Vec<Tag>, Vec<String>), StsError> {
+    let mut tags = Vec::new();
+    for (name, values) in &assertion.attributes {
+        let Some(key) = name.strip_prefix(PRINCIPAL_TAG_ATTRIBUTE_PREFIX) else {
+            continue;
+        };
+        match values.as_slice() {
+            [value] if !key.is_empty() => tags.push(Tag {
+                key: key.to_string(),
+                value: value.clone(),
+            }),
+            _ => {
+                return Err(invalid(format!(
+                    "Invalid SAML response: the {name} attribute must have exactly one value"
+                )))
+            }
+        }
+    }
+    let transitive = assertion
+        .attribute(TRANSITIVE_TAG_KEYS_ATTRIBUTE)
+        .map(<[String]>::to_vec)
+        .unwrap_or_default();
+    validate_tags(&tags, &transitive)?;
+    Ok((tags, transitive))
+}
+
 pub(crate) async fn assume_role_with_saml(
     svc: &StsService,
     ctx: &RequestContext,
@@ -156,6 +184,7 @@ pub(crate) async fn assume_role_with_saml(
             "SourceIdentity in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}",
         ));
     }
+    let (tags, transitive_tag_keys) = session_tags(&assertion)?;
     let role = role
         .filter(|r| r.path == role_arn.path)
         .ok_or_else(not_authorized)?;
@@ -196,6 +225,27 @@ pub(crate) async fn assume_role_with_saml(
         if let Some(source) = &source_identity {
             request = request.with_value("sts:SourceIdentity", ContextValue::string(source));
         }
+        for tag in &tags {
+            request = request.with_value(
+                &format!("aws:RequestTag/{}", tag.key),
+                ContextValue::string(&tag.value),
+            );
+        }
+        if !tags.is_empty() {
+            request = request.with_values(
+                "aws:TagKeys",
+                tags.iter().map(|t| ContextValue::string(&t.key)).collect(),
+            );
+        }
+        if !transitive_tag_keys.is_empty() {
+            request = request.with_values(
+                "sts:TransitiveTagKeys",
+                transitive_tag_keys
+                    .iter()
+                    .map(ContextValue::string)
+                    .collect(),
+            );
+        }
         if let Some(ip) = ctx.source_ip {
             request = request.with_source_ip(ip);
         }
@@ -217,6 +267,10 @@ pub(crate) async fn assume_role_with_saml(
             "Not authorized to perform sts:SetSourceIdentity",
         ));
     }
+    // Session tags need `sts:TagSession` too.
+    if !tags.is_empty() && !evaluate(&request_for("sts:TagSession"), &set).is_allowed() {
+        return Err(access_denied("Not authorized to perform sts:TagSession"));
+    }
 
     let mut duration = i64::from(input.duration_seconds.unwrap_or(DEFAULT_DURATION));
     if duration > i64::from(role.max_session_duration) {
@@ -230,14 +284,19 @@ pub(crate) async fn assume_role_with_saml(
         duration = duration.min((end - ctx.now_millis).div_euclid(1000)).max(1);
     }
     let policies = session_policies(input.policy.as_deref(), input.policy_arns.as_deref())?;
-    let packed = packed_size(&policies, &[])?;
+    let tag_pairs: Vec<(String, String)> = tags
+        .iter()
+        .map(|t| (t.key.clone(), t.value.clone()))
+        .collect();
+    let packed = packed_size(&policies, &tag_pairs)?;
     let arn = format!(
         "arn:aws:sts::{}:assumed-role/{}/{}",
         role_arn.account, role.name, session_name
     );
     let id = format!("{}:{}", role.role_id, session_name);
     let (issued, expires) = expiry(ctx, duration);
-    let passed_policies = !policies.inline.is_empty() || !policies.arns.is_empty();
+    let passed_any =
+        !policies.inline.is_empty() || !policies.arns.is_empty() || !tag_pairs.is_empty();
     let doc = SessionDoc {
         kind: SessionKind::AssumedRole,
         account_id: role_arn.account.clone(),
@@ -255,8 +314,8 @@ pub(crate) async fn assume_role_with_saml(
         source_arn: Some(provider_arn),
         session_policies: policies.inline,
         policy_arns: policies.arns,
-        tags: Vec::new(),
-        transitive_tag_keys: Vec::new(),
+        tags: tag_pairs,
+        transitive_tag_keys,
         source_identity: source_identity.clone(),
         mfa_authenticated_at_millis: None,
         chained: false,
@@ -268,7 +327,7 @@ pub(crate) async fn assume_role_with_saml(
             assumed_role_id: id,
             arn,
         }),
-        packed_policy_size: passed_policies.then_some(packed),
+        packed_policy_size: passed_any.then_some(packed),
         subject: Some(assertion.subject.clone()),
         subject_type: Some(subject_type),
         issuer: Some(assertion.issuer.clone()),
@@ -359,6 +418,47 @@ mod tests {
             names_role(&Assertion::default(), ROLE, PROVIDER),
             Err(StsError::InvalidIdentityToken(_))
         ));
+    }
+
+    #[test]
+    fn principal_tag_attributes_are_session_tags() {
+        let tag = |k: &str| format!("{PRINCIPAL_TAG_ATTRIBUTE_PREFIX}{k}");
+        let with = |attributes: Vec<(String, Vec<&str>)>| Assertion {
+            attributes: attributes
+                .into_iter()
+                .map(|(n, vs)| (n, vs.into_iter().map(str::to_string).collect()))
+                .collect(),
+            ..Assertion::default()
+        };
+        let (tags, transitive) = session_tags(&with(vec![
+            (tag("Team"), vec!["eng"]),
+            (tag("Project"), vec!["x"]),
+            (TRANSITIVE_TAG_KEYS_ATTRIBUTE.into(), vec!["team"]),
+        ]))
+        .unwrap();
+        assert_eq!(
+            tags.iter()
+                .map(|t| (t.key.as_str(), t.value.as_str()))
+                .collect::<Vec<_>>(),
+            [("Team", "eng"), ("Project", "x")]
+        );
+        assert_eq!(transitive, ["team"]);
+        assert_eq!(
+            session_tags(&Assertion::default()).unwrap(),
+            (vec![], vec![])
+        );
+        // Two values, an empty key, a key repeated ignoring case, a transitive key with no tag.
+        for bad in [
+            vec![(tag("Team"), vec!["a", "b"])],
+            vec![(tag(""), vec!["a"])],
+            vec![(tag("Team"), vec!["a"]), (tag("team"), vec!["b"])],
+            vec![
+                (tag("Team"), vec!["a"]),
+                (TRANSITIVE_TAG_KEYS_ATTRIBUTE.into(), vec!["Other"]),
+            ],
+        ] {
+            assert!(session_tags(&with(bad)).is_err());
+        }
     }
 
     #[test]

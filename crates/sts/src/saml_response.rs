@@ -59,6 +59,11 @@ pub(crate) const ROLE_SESSION_NAME_ATTRIBUTE: &str =
     "https://aws.amazon.com/SAML/Attributes/RoleSessionName";
 pub(crate) const SOURCE_IDENTITY_ATTRIBUTE: &str =
     "https://aws.amazon.com/SAML/Attributes/SourceIdentity";
+/// `PrincipalTag:<key>` attributes are session tags; `TransitiveTagKeys` names those that pass on.
+pub(crate) const PRINCIPAL_TAG_ATTRIBUTE_PREFIX: &str =
+    "https://aws.amazon.com/SAML/Attributes/PrincipalTag:";
+pub(crate) const TRANSITIVE_TAG_KEYS_ATTRIBUTE: &str =
+    "https://aws.amazon.com/SAML/Attributes/TransitiveTagKeys";
 
 /// AWS's message for a response whose signature does not verify, whatever the reason.
 pub(crate) const SIGNATURE_INVALID: &str = "Response signature invalid";
@@ -240,6 +245,26 @@ fn check_signature(
     if keys.is_empty() {
         return Err(invalid(SIGNATURE_INVALID));
     }
+    // Before any cryptography, and since the request is unsigned: at most one signature in the
+    // response and one in the assertion, each of the accepted shape, so that a response full of
+    // signatures (or of XPath transforms) costs no more to refuse than a valid one costs to check.
+    let signatures = doc.get_elements_by_tag_name_ns(DSIG_NS, "Signature");
+    let in_response = signatures
+        .iter()
+        .filter(|s| doc.parent(**s) == Some(response))
+        .count();
+    let in_assertion = signatures
+        .iter()
+        .filter(|s| doc.parent(**s) == Some(assertion))
+        .count();
+    if signatures.is_empty()
+        || in_response > 1
+        || in_assertion > 1
+        || in_response + in_assertion != signatures.len()
+        || !signatures.iter().all(|s| has_accepted_shape(doc, *s))
+    {
+        return Err(invalid(SIGNATURE_INVALID));
+    }
     // `new` is Bergshamra's hardened context: trusted keys only, references confined to the
     // signature's ancestors and siblings, every reference digest computed here.
     let ctx = DsigContext::new(keys);
@@ -259,7 +284,6 @@ fn check_signature(
                 reference.digest_verified
                     && (signed == Some(assertion) || signed == Some(response))
                     && doc.parent(*signature_node) == signed
-                    && uses_accepted_algorithms(doc, *signature_node)
             }
             _ => false,
         },
@@ -275,8 +299,9 @@ fn check_signature(
     }
 }
 
-/// The signature uses only the algorithms SAML needs: no XPath or XSLT transform, no HMAC.
-fn uses_accepted_algorithms(doc: &Document<'_>, signature: NodeId) -> bool {
+/// The signature has exactly one reference and uses only the algorithms SAML needs: no XPath or
+/// XSLT transform, no HMAC.
+fn has_accepted_shape(doc: &Document<'_>, signature: NodeId) -> bool {
     let algorithm = |parent: NodeId, name: &str| {
         doc.first_child_element_by_name_ns(parent, DSIG_NS, name)
             .and_then(|e| doc.get_attribute(e, "Algorithm"))
@@ -289,10 +314,9 @@ fn uses_accepted_algorithms(doc: &Document<'_>, signature: NodeId) -> bool {
         .is_some_and(|a| CANONICALIZATIONS.contains(&a));
     let method_ok =
         algorithm(signed_info, "SignatureMethod").is_some_and(|a| SIGNATURE_METHODS.contains(&a));
-    let references_ok = doc
-        .child_elements_by_name_ns(signed_info, DSIG_NS, "Reference")
-        .into_iter()
-        .all(|reference| {
+    let references = doc.child_elements_by_name_ns(signed_info, DSIG_NS, "Reference");
+    let references_ok = references.len() == 1
+        && references.into_iter().all(|reference| {
             let digest_ok =
                 algorithm(reference, "DigestMethod").is_some_and(|a| DIGEST_METHODS.contains(&a));
             let transforms_ok = doc
@@ -715,6 +739,47 @@ pub(crate) mod tests {
             signed_response.replacen(original, &assertion("_assertion1", "mallory", "", NOW), 1);
         assert_eq!(
             message(verify(&b64(&swapped), &idp.metadata())),
+            SIGNATURE_INVALID
+        );
+    }
+
+    #[test]
+    fn signatures_count_only_in_their_places() {
+        let idp = Idp::new();
+        // Both the assertion and the response signed, as some IdPs do: the assertion first, the
+        // response's signature then covers it.
+        let assertion_signed = idp.sign(&response_template(Signed::Assertion, NOW));
+        let both = idp.sign(&assertion_signed.replacen(
+            "</saml:Issuer><samlp:Status>",
+            &format!(
+                "</saml:Issuer>{}<samlp:Status>",
+                signature("_response1", RSA_SHA256, None)
+            ),
+            1,
+        ));
+        assert!(verify(&b64(&both), &idp.metadata()).is_ok());
+        // A valid signature repeated, or one where no signature belongs (in the Subject).
+        let start = assertion_signed.find("<ds:Signature").unwrap();
+        let end = assertion_signed.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
+        let sig = &assertion_signed[start..end];
+        let repeated = assertion_signed.replacen(sig, &format!("{sig}{sig}"), 1);
+        assert_eq!(
+            message(verify(&b64(&repeated), &idp.metadata())),
+            SIGNATURE_INVALID
+        );
+        let misplaced = assertion_signed.replacen(sig, "", 1).replacen(
+            "<saml:NameID",
+            &format!("{sig}<saml:NameID"),
+            1,
+        );
+        assert_eq!(
+            message(verify(&b64(&misplaced), &idp.metadata())),
+            SIGNATURE_INVALID
+        );
+        // Many signatures are refused as one is: without checking each of them.
+        let many = assertion_signed.replacen(sig, &sig.repeat(500), 1);
+        assert_eq!(
+            message(verify(&b64(&many), &idp.metadata())),
             SIGNATURE_INVALID
         );
     }
