@@ -67,10 +67,13 @@ pub(crate) fn name_qualifier(issuer: &str, account: &str, provider_name: &str) -
     STANDARD.encode(digest)
 }
 
+/// A `NameID` without `Format` has this one (SAML 2.0 core, 8.3.1).
+const UNSPECIFIED_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
+
 /// `SubjectType` and `saml:sub_type`: the `NameID` format without SAML 2.0's prefix
 /// (`persistent`, `transient`), any other format as given.
 fn subject_type(format: Option<&str>) -> String {
-    let format = format.unwrap_or("urn:oasis:names:tc:SAML:2.0:nameid-format:transient");
+    let format = format.unwrap_or(UNSPECIFIED_FORMAT);
     format
         .strip_prefix(NAMEID_FORMAT_PREFIX)
         .unwrap_or(format)
@@ -370,7 +373,11 @@ mod tests {
             subject_type(Some("urn:oasis:names:tc:SAML:2.0:nameid-format:persistent")),
             "persistent"
         );
-        assert_eq!(subject_type(None), "transient");
+        assert_eq!(subject_type(None), UNSPECIFIED_FORMAT);
+        assert_eq!(
+            subject_type(Some("urn:oasis:names:tc:SAML:2.0:nameid-format:transient")),
+            "transient"
+        );
         assert_eq!(
             subject_type(Some(
                 "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"

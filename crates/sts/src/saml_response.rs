@@ -784,6 +784,42 @@ pub(crate) mod tests {
         );
     }
 
+    /// One IdP and one response of each kind for every property case: key generation is slow.
+    fn signed_responses() -> &'static (IdpMetadata, [String; 2]) {
+        static SIGNED: std::sync::OnceLock<(IdpMetadata, [String; 2])> = std::sync::OnceLock::new();
+        SIGNED.get_or_init(|| {
+            let idp = Idp::new();
+            let responses = [Signed::Assertion, Signed::Response]
+                .map(|signed| idp.sign(&response_template(signed, NOW)));
+            (idp.metadata(), responses)
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Whatever byte of a signed response is changed, verification never panics, fails only
+        /// with a client error, and when it succeeds the claims are exactly the signed ones (a
+        /// change outside the signed element, or one canonicalization erases).
+        #[test]
+        fn a_changed_byte_never_changes_the_claims(
+            which in 0usize..2,
+            position in proptest::prelude::any::<proptest::sample::Index>(),
+            byte in proptest::prelude::any::<u8>(),
+        ) {
+            let (metadata, responses) = signed_responses();
+            let original = verify(&b64(&responses[which]), metadata).unwrap();
+            let mut bytes = responses[which].clone().into_bytes();
+            let at = position.index(bytes.len());
+            bytes[at] = byte;
+            match verify(&STANDARD.encode(&bytes), metadata) {
+                Ok(claims) => proptest::prop_assert_eq!(claims, original),
+                Err(StsError::InvalidIdentityToken(_) | StsError::IDPRejectedClaim(_)) => {}
+                Err(other) => proptest::prop_assert!(false, "unexpected error {:?}", other),
+            }
+        }
+    }
+
     #[test]
     fn only_accepted_algorithms_and_transforms_count() {
         let idp = Idp::new();
