@@ -6,6 +6,7 @@ import copy
 import datetime
 import hashlib
 import json
+import subprocess
 import uuid
 
 import pytest
@@ -17,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from conftest import ACCOUNT, boto_client
+from conftest import ACCOUNT, boto_client, cli_env
 
 SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
@@ -391,3 +392,27 @@ def test_the_audit_trail_names_the_saml_user(start_server, tmp_path):
     qualifier = base64.b64encode(hashlib.sha1(f"{idp.entity_id}{account}/{name}".encode()).digest()).decode()
     assert record["userIdentity"] == {"type": "SAMLUser", "principalId": f"{qualifier}:alice",
                                       "userName": "alice", "identityProvider": qualifier}
+
+
+def test_the_aws_cli_assumes_a_role_with_saml(server, setup):
+    s = setup
+    response = s["idp"].response(pair(s), session_name="cli-user")
+    s["idp"].sign(assertion_of(response))
+    # The CLI sends the request unsigned: no credentials at all in its environment.
+    env = cli_env(server)
+    for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]:
+        env.pop(name)
+    out = subprocess.run(["aws", "--endpoint-url", server.url, "sts", "assume-role-with-saml",
+                          "--role-arn", s["role"]["Arn"], "--principal-arn", s["provider"],
+                          "--saml-assertion", encode(response), "--output", "json"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert got["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/{s['role']['RoleName']}/cli-user"
+    assert got["SubjectType"] == "persistent"
+    # The same response again, tampered: the CLI shows AWS's error.
+    tampered = encode(response).replace("A", "B", 1)
+    out = subprocess.run(["aws", "--endpoint-url", server.url, "sts", "assume-role-with-saml",
+                          "--role-arn", s["role"]["Arn"], "--principal-arn", s["provider"],
+                          "--saml-assertion", tampered], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0 and "InvalidIdentityToken" in out.stderr, out.stderr
