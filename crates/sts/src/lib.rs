@@ -11,7 +11,6 @@ mod common;
 mod info;
 mod oidc;
 mod saml;
-mod saml_response;
 pub mod sessions;
 mod tokens;
 mod unavailable;

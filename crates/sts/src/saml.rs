@@ -1,6 +1,6 @@
 //! `AssumeRoleWithSAML`: a role session for the user a SAML 2.0 identity provider vouches for.
 //! The request is unsigned: the IdP's signed `Response` is the caller's only credential. It is
-//! checked against the metadata registered with IAM `CreateSAMLProvider` ([`saml_response`]),
+//! checked against the metadata registered with IAM `CreateSAMLProvider` (`coffer_saml`),
 //! must name the role and the provider in its `Role` attribute, and the role's trust policy then
 //! decides with the `saml:*` condition keys, as on AWS.
 
@@ -17,12 +17,12 @@ use sha1::{Digest, Sha1};
 use crate::access::parse_role_arn;
 use crate::assume_role::DEFAULT_DURATION;
 use crate::common::*;
-use crate::saml_response::{
-    self, check_conditions, invalid, Assertion, PRINCIPAL_TAG_ATTRIBUTE_PREFIX, ROLE_ATTRIBUTE,
-    ROLE_SESSION_NAME_ATTRIBUTE, SOURCE_IDENTITY_ATTRIBUTE, TRANSITIVE_TAG_KEYS_ATTRIBUTE,
-};
 use crate::sessions::{SessionDoc, SessionKind, SessionRole};
 use crate::StsService;
+use coffer_saml::{
+    check_conditions, invalid, Assertion, PRINCIPAL_TAG_ATTRIBUTE_PREFIX, ROLE_ATTRIBUTE,
+    ROLE_SESSION_NAME_ATTRIBUTE, SOURCE_IDENTITY_ATTRIBUTE, TRANSITIVE_TAG_KEYS_ATTRIBUTE,
+};
 
 const NAMEID_FORMAT_PREFIX: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:";
 
@@ -160,10 +160,10 @@ pub(crate) async fn assume_role_with_saml(
         .map_err(store_failed)?;
     let provider = provider.ok_or_else(|| invalid("Specified provider doesn't exist"))?;
     let provider_arn = provider.arn(&role_arn.account);
-    let metadata = saml_response::parse_metadata(&provider.metadata)
+    let metadata = coffer_saml::parse_metadata(&provider.metadata)
         .ok_or_else(|| invalid("Could not parse metadata"))?;
 
-    let assertion = saml_response::verify(input.saml_assertion.expose(), &metadata)?;
+    let assertion = coffer_saml::verify(input.saml_assertion.expose(), &metadata)?;
     if assertion.issuer != metadata.entity_id {
         return Err(invalid("Issuer not present in specified provider"));
     }
