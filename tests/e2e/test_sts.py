@@ -525,13 +525,6 @@ def test_decode_authorization_message(server):
     assert resp["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
-def test_saml_is_not_implemented(server):
-    resp = error(lambda: boto_client("sts", server).assume_role_with_saml(
-        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/x", PrincipalArn=f"arn:aws:iam::{ACCOUNT}:saml-provider/x",
-        SAMLAssertion="x" * 10))
-    assert resp["Error"]["Code"] == "NotImplemented"
-
-
 def test_cli_assume_role(server, alice, role):
     env = cli_env(server, key=alice.key, secret=alice.secret)
     out = subprocess.run(["aws", "--endpoint-url", server.url, "sts", "assume-role", "--role-arn", role["Arn"],

@@ -74,7 +74,8 @@ pub struct UserIdentity {
     pub user_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_context: Option<SessionContext>,
-    /// For `WebIdentityUser`: the issuer of the web identity token.
+    /// For `WebIdentityUser`: the issuer of the web identity token; for `SAMLUser`, the
+    /// response's `NameQualifier`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_provider: Option<String>,
 }
@@ -87,6 +88,8 @@ pub enum IdentityType {
     AssumedRole,
     FederatedUser,
     WebIdentityUser,
+    #[serde(rename = "SAMLUser")]
+    SamlUser,
     /// Not authenticated: no signature, or one that did not verify.
     #[default]
     Unknown,

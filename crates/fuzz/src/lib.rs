@@ -1,6 +1,7 @@
 //! Fuzz targets for the parsers that read attacker-supplied bytes: the AWS Query form decoder,
 //! the JSON 1.1 decoder with the model's validation, SigV4/SigV2 parsing and verification, the
-//! IAM policy parser and evaluator, and the Query XML encoder.
+//! IAM policy parser and evaluator, the Query XML encoder, and the SAML response verifier of
+//! `AssumeRoleWithSAML`.
 //!
 //! Each target is a function from arbitrary bytes to `()` that panics when a property fails, so
 //! the same code runs under two drivers:
@@ -20,6 +21,7 @@ mod operations;
 pub mod policy;
 mod query_encode;
 pub mod query_form;
+pub mod saml_response;
 mod sensitive;
 pub mod sigv;
 mod split;
@@ -53,6 +55,10 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "xml_output",
         run: xml_output::run,
+    },
+    Target {
+        name: "saml_response",
+        run: saml_response::run,
     },
 ];
 

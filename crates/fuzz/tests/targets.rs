@@ -9,7 +9,7 @@
 
 use coffer_fuzz::{driver, target};
 
-/// About 1–4 s per target in a debug build on one core (15 s for all five).
+/// About 1–4 s per target in a debug build on one core (15 s for the first five).
 const DEFAULT_MUTATIONS: usize = 20_000;
 const DEFAULT_SEED: u64 = 0x00c0_ffee;
 
@@ -61,8 +61,20 @@ fn xml_output() {
 }
 
 #[test]
+fn saml_response() {
+    run("saml_response");
+}
+
+#[test]
 fn every_target_has_a_test_and_a_cargo_fuzz_target() {
-    let tested = ["query_form", "json_input", "sigv", "policy", "xml_output"];
+    let tested = [
+        "query_form",
+        "json_input",
+        "sigv",
+        "policy",
+        "xml_output",
+        "saml_response",
+    ];
     let names: Vec<&str> = coffer_fuzz::TARGETS.iter().map(|t| t.name).collect();
     assert_eq!(names, tested);
     for name in names {

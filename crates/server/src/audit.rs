@@ -302,20 +302,39 @@ impl RequestTrace {
         }
     }
 
-    /// No verified identity: a web identity that `AssumeRoleWithWebIdentity` accepted (from its
-    /// response), otherwise `Unknown` with the access key the request claimed, if any.
+    /// No verified identity: a web identity that `AssumeRoleWithWebIdentity` accepted or a SAML
+    /// user `AssumeRoleWithSAML` accepted (from the response), otherwise `Unknown` with the access
+    /// key the request claimed, if any.
     fn unauthenticated_identity(&self) -> UserIdentity {
-        let web_identity = self.response_elements.as_ref().filter(|_| {
-            self.operation
-                .is_some_and(|op| op.name == "AssumeRoleWithWebIdentity")
+        let operation = self.operation.map(|op| op.name);
+        let federated = self.response_elements.as_ref().filter(|_| {
+            matches!(
+                operation,
+                Some("AssumeRoleWithWebIdentity" | "AssumeRoleWithSAML")
+            )
         });
-        if let Some(elements) = web_identity {
+        if let Some(elements) = federated {
             let field = |name: &str| {
                 elements
                     .get(name)
                     .and_then(Value::as_str)
                     .map(str::to_string)
             };
+            if operation == Some("AssumeRoleWithSAML") {
+                // CloudTrail: `principalId` is `<NameQualifier>:<Subject>`.
+                let (qualifier, subject) = (field("nameQualifier"), field("subject"));
+                return UserIdentity {
+                    identity_type: IdentityType::SamlUser,
+                    principal_id: Some(format!(
+                        "{}:{}",
+                        qualifier.as_deref().unwrap_or_default(),
+                        subject.as_deref().unwrap_or_default()
+                    )),
+                    user_name: subject,
+                    identity_provider: qualifier,
+                    ..UserIdentity::default()
+                };
+            }
             let (provider, audience, subject) = (
                 field("provider"),
                 field("audience"),
@@ -830,6 +849,21 @@ mod tests {
         assert_eq!(
             identity.identity_provider.as_deref(),
             Some("issuer.example")
+        );
+
+        let mut saml = RequestTrace::new(&headers, &connection());
+        saml.operation = coffer_model::sts::SERVICE.operation("AssumeRoleWithSAML");
+        saml.principal = web.principal.clone();
+        saml.response_elements = Some(json!({"nameQualifier": "q1+/=", "subject": "alice",
+                                             "issuer": "https://idp.example.com"}));
+        let identity = saml.user_identity();
+        assert_eq!(identity.identity_type, IdentityType::SamlUser);
+        assert_eq!(identity.principal_id.as_deref(), Some("q1+/=:alice"));
+        assert_eq!(identity.user_name.as_deref(), Some("alice"));
+        assert_eq!(identity.identity_provider.as_deref(), Some("q1+/="));
+        assert_eq!(
+            serde_json::to_value(identity.identity_type).unwrap(),
+            json!("SAMLUser")
         );
     }
 

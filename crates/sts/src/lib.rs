@@ -1,9 +1,9 @@
 //! AWS Security Token Service: temporary credentials (`AssumeRole`, `GetSessionToken`,
 //! `GetFederationToken`), stored sealed by [`sessions`] and authenticated by the server's key
-//! directory; `AssumeRoleWithWebIdentity` against IAM OIDC providers. `AssumeRoot` and
-//! `GetWebIdentityToken` answer as for an account outside AWS Organizations and without outbound
-//! identity federation. Operations not implemented answer `NotImplemented` through the generated
-//! trait's defaults (`AssumeRoleWithSAML`, ...).
+//! directory; `AssumeRoleWithWebIdentity` against IAM OIDC providers and `AssumeRoleWithSAML`
+//! against IAM SAML providers. `AssumeRoot` and `GetWebIdentityToken` answer as for an account
+//! outside AWS Organizations and without outbound identity federation. Operations not
+//! implemented answer `NotImplemented` through the generated trait's defaults.
 
 mod access;
 mod assume_role;
@@ -11,6 +11,7 @@ pub mod authorization_message;
 mod common;
 mod info;
 mod oidc;
+mod saml;
 pub mod sessions;
 mod tokens;
 mod unavailable;
@@ -74,6 +75,14 @@ impl Sts for StsService {
         input: AssumeRoleWithWebIdentityRequest,
     ) -> Result<AssumeRoleWithWebIdentityResponse, StsError> {
         web_identity::assume_role_with_web_identity(self, ctx, input).await
+    }
+
+    async fn assume_role_with_saml(
+        &self,
+        ctx: &RequestContext,
+        input: AssumeRoleWithSAMLRequest,
+    ) -> Result<AssumeRoleWithSAMLResponse, StsError> {
+        saml::assume_role_with_saml(self, ctx, input).await
     }
 
     async fn get_session_token(
