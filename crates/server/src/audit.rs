@@ -897,7 +897,7 @@ mod tests {
         );
         assert_eq!(reset_record["requestID"], request_id(&reset));
         let verified = coffer_audit::verify::verify(
-            &[f.path.clone()],
+            std::slice::from_ref(&f.path),
             &[SigningKey::from_derived(zeroize::Zeroizing::new([3; 32]))],
         )
         .unwrap();
