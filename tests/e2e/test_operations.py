@@ -2,6 +2,7 @@
 authentication (Coffer's own, LocalStack's and Vault's), Prometheus metrics on --metrics-listen,
 and the --dev reset and persistence that test suites use."""
 import concurrent.futures
+import json
 import os
 import pathlib
 import re
@@ -9,6 +10,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 
 import pytest
 import requests
@@ -179,6 +181,50 @@ def test_metrics_move_under_a_scripted_session(start_server):
         assert secret not in text, secret
 
 
+def test_audit_writes_are_timed_and_failures_counted(start_server, tmp_path):
+    """`coffer_audit_write_duration_seconds` times every record appended, written or not;
+    `coffer_audit_write_failures_total` counts those that could not be written (here the trail's
+    path is made a directory, which stops root as well as anyone)."""
+    trail = tmp_path / "audit.log"
+    srv = start_server(["--dev", "--audit-log", str(trail), "--metrics-listen", "127.0.0.1:0"])
+    sts = boto_client("sts", srv, key="AKIADEVEXAMPLE", secret="any")
+    before, _ = scrape(srv)
+    for _ in range(3):
+        sts.get_caller_identity()
+    written, _ = scrape(srv)
+    assert delta(before, written, "coffer_audit_write_duration_seconds_count") == 3
+    assert delta(before, written, "coffer_audit_write_failures_total") == 0
+    assert written["coffer_audit_write_duration_seconds_sum"] > before.get("coffer_audit_write_duration_seconds_sum", 0)
+    # Every write lands in some bucket: the +Inf bucket counts them all.
+    assert written['coffer_audit_write_duration_seconds_bucket{le="+Inf"}'] == \
+        written["coffer_audit_write_duration_seconds_count"]
+
+    aside = tmp_path / "aside.log"
+    trail.rename(aside)
+    trail.mkdir()
+    # --dev does not require the trail: answered all the same, and counted as a failure.
+    sts.get_caller_identity()
+    failed, _ = scrape(srv)
+    assert delta(written, failed, "coffer_audit_write_failures_total") == 1
+    assert delta(written, failed, "coffer_audit_write_duration_seconds_count") == 1
+    assert any("audit=failed" in line for line in srv.stderr_lines)
+
+    trail.rmdir()
+    aside.rename(trail)
+    sts.get_caller_identity()
+    recovered, _ = scrape(srv)
+    assert delta(failed, recovered, "coffer_audit_write_failures_total") == 0
+    assert delta(failed, recovered, "coffer_audit_write_duration_seconds_count") == 1
+
+
+def test_without_a_trail_no_audit_write_is_counted(start_server):
+    srv = start_server(["--dev", "--metrics-listen", "127.0.0.1:0"])
+    boto_client("sts", srv, key="AKIADEVEXAMPLE", secret="any").get_caller_identity()
+    samples, _ = scrape(srv)
+    assert samples["coffer_audit_write_duration_seconds_count"] == 0
+    assert samples["coffer_audit_write_failures_total"] == 0
+
+
 def test_open_connections_are_counted(start_server):
     srv = start_server(["--dev", "--metrics-listen", "127.0.0.1:0"])
     gauge = lambda: scrape(srv)[0]["coffer_open_connections"]
@@ -294,6 +340,171 @@ def test_dev_data_dir_keeps_state_across_restarts(start_server, tmp_path):
     # Without --data-dir nothing is written anywhere.
     fresh = start_server(["--dev"])
     assert os.listdir(fresh.data_dir) == []
+
+
+def test_a_reset_is_one_audit_record_and_the_trail_goes_on(start_server, tmp_path):
+    """`--dev --data-dir` with a trail in that directory: a reset empties the store, not the trail;
+    it is itself one record (eventSource `coffer`, eventName `ResetState`) in the same chain, which
+    goes on across a restart and verifies whole."""
+    data = str(tmp_path / "dev-state")
+    trail = os.path.join(data, "audit.log")
+    args = ["--dev", "--audit-log", trail]
+    first = start_server(args, data_dir=data)
+    sm = boto_client("secretsmanager", first, key="AKIADEVEXAMPLE", secret="any")
+    sm.create_secret(Name="before-reset", SecretString="v1")
+    size_before = os.path.getsize(trail)
+    reset = get(first, "/_coffer/reset", method="POST")
+    assert reset.status_code == 200 and reset.json()["recordsRemoved"] >= 1
+    reset_id = reset.headers["x-amzn-RequestId"]
+    assert os.path.getsize(trail) > size_before
+    assert sm.list_secrets()["SecretList"] == []
+    sm.create_secret(Name="after-reset", SecretString="v2")
+    assert first.stop() == 0
+    log_line = next(line for line in first.stderr_lines if f"request_id={reset_id}" in line)
+    assert "operation=coffer:ResetState" in log_line and "status=200" in log_line and "audit=ok" in log_line
+
+    again = start_server(args, data_dir=data)
+    second_reset = get(again, "/_coffer/reset", method="POST")
+    assert second_reset.status_code == 200
+    boto_client("secretsmanager", again, key="AKIADEVEXAMPLE", secret="any").list_secrets()
+    assert again.stop() == 0
+
+    with open(trail) as f:
+        written = [json.loads(line) for line in f]
+    assert [(r["eventSource"], r["eventName"]) for r in written] == [
+        ("secretsmanager.amazonaws.com", "CreateSecret"),
+        ("coffer", "ResetState"),
+        ("secretsmanager.amazonaws.com", "ListSecrets"),
+        ("secretsmanager.amazonaws.com", "CreateSecret"),
+        ("coffer", "ResetState"),
+        ("secretsmanager.amazonaws.com", "ListSecrets"),
+    ]
+    record = written[1]
+    assert record["requestID"] == reset_id
+    assert record["readOnly"] is False and "errorCode" not in record
+    assert record["responseElements"] == {"recordsRemoved": reset.json()["recordsRemoved"]}
+    assert record["userIdentity"]["type"] == "Unknown"
+    assert written[4]["requestID"] == second_reset.headers["x-amzn-RequestId"]
+    verified = subprocess.run([coffer_bin(), "admin", "verify-audit", "--dev", trail],
+                              capture_output=True, text=True, timeout=120)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "verified 6 records" in verified.stdout, verified.stdout
+
+
+def test_a_reset_is_refused_while_a_required_trail_cannot_be_written(start_server, tmp_path):
+    trail = tmp_path / "audit.log"
+    srv = start_server(["--dev", "--audit-log", str(trail), "--audit-required"])
+    sm = boto_client("secretsmanager", srv, key="AKIADEVEXAMPLE", secret="any")
+    sm.create_secret(Name="kept", SecretString="v1")
+    aside = tmp_path / "aside.log"
+    trail.rename(aside)
+    trail.mkdir()
+    with pytest.raises(ClientError) as failed:
+        sm.list_secrets()
+    assert failed.value.response["Error"]["Code"] == "ServiceUnavailable"
+    reset = get(srv, "/_coffer/reset", method="POST")
+    assert reset.status_code == 503
+    assert reset.json() == {"status": "failed",
+                            "error": "the audit trail cannot be written; see the server's log"}
+    trail.rmdir()
+    aside.rename(trail)
+    # Nothing was emptied while it could not be recorded.
+    assert [s["Name"] for s in sm.list_secrets()["SecretList"]] == ["kept"]
+    assert get(srv, "/_coffer/reset", method="POST").status_code == 200
+    assert sm.list_secrets()["SecretList"] == []
+
+
+# --- start-up lines -------------------------------------------------------------------------------
+
+def startup_lines(srv):
+    """The start-up log lines as {setting: value}."""
+    lines = {}
+    for line in srv.stderr_lines:
+        if " coffer::startup: " in line:
+            setting, value = line.split(" coffer::startup: ", 1)[1].rstrip("\n").split(": ", 1)
+            lines[setting] = value
+    return lines
+
+
+def test_startup_lines_say_what_is_configured_and_nothing_secret(postgres, start_server):
+    import base64
+    key = bytes(range(7, 39))
+    key_b64 = base64.b64encode(key).decode()
+    password = "Planted-Pg-Passw0rd-6d1e"
+    database = postgres.new_database()
+    with_password = database.replace("postgres://coffer@", f"postgres://coffer:{password}@")
+    srv = start_server(["--account-id", ACCOUNT, "--storage", with_password, "--tls-name", "coffer.test",
+                        "--metrics-listen", "127.0.0.1:0"],
+                       env={**ROOT_ENV, "COFFER_MASTER_KEY": key_b64})
+    metrics = metrics_url(srv)
+    assert boto_client("sts", srv).get_caller_identity()["Account"] == ACCOUNT
+    assert srv.stop() == 0
+    lines = startup_lines(srv)
+    assert lines["listen"] == srv.url
+    assert lines["storage"] == "PostgreSQL " + database.replace("postgres://coffer@", "postgres://coffer:***@")
+    assert lines["master key"] == "environment variable COFFER_MASTER_KEY"
+    tls_dir = os.path.join(srv.data_dir, "tls")
+    assert lines["TLS"] == (f"generated certificate {tls_dir}/server.pem for localhost, 127.0.0.1, ::1, "
+                            f"coffer.test, signed by the CA {tls_dir}/ca.pem")
+    assert lines["audit trail"] == (f"{srv.data_dir}/audit.log (required: a request whose record cannot be "
+                                    "written fails with 503)")
+    assert lines["metrics"] == metrics
+    output = "".join(srv.stdout_lines + srv.stderr_lines)
+    for secret in (password, key_b64, key.hex(), base64.urlsafe_b64encode(key).decode(), ROOT_SECRET):
+        assert secret not in output, secret
+
+    # A key from a command (whose line holds the key itself), supplied certificate files, no trail.
+    command_key = base64.b64encode(bytes(range(100, 132))).decode()
+    data = tempfile.mkdtemp(prefix="coffer-startup-")
+    files = start_server(["--account-id", ACCOUNT, "--master-key-command", f"echo {command_key}",
+                          "--tls-cert", os.path.join(tls_dir, "server.pem"),
+                          "--tls-key", os.path.join(tls_dir, "server-key.pem"), "--no-audit-log"],
+                         env=ROOT_ENV, data_dir=data)
+    assert files.stop() == 0
+    lines = startup_lines(files)
+    assert lines["storage"] == f"SQLite database {data}/coffer.db"
+    assert lines["master key"] == "output of --master-key-command (command not shown)"
+    assert lines["TLS"] == (f"certificate {tls_dir}/server.pem for localhost, 127.0.0.1, ::1, coffer.test, "
+                            f"key {tls_dir}/server-key.pem (reloaded on SIGHUP and when they change)")
+    assert lines["audit trail"] == "none (--no-audit-log)"
+    assert lines["metrics"] == "off (no --metrics-listen)"
+    output = "".join(files.stdout_lines + files.stderr_lines)
+    for secret in (command_key, ROOT_SECRET):
+        assert secret not in output, secret
+
+
+def test_dev_startup_lines(start_server, tmp_path):
+    srv = start_server(["--dev"])
+    assert srv.stop() == 0
+    assert startup_lines(srv) == {
+        "listen": srv.url,
+        "storage": "in memory (--dev: nothing is kept after the process ends)",
+        "master key": "generated in memory for this process (--dev)",
+        "TLS": "none: plain HTTP (--dev)",
+        "audit trail": "none (--dev without --audit-log)",
+        "metrics": "off (no --metrics-listen)",
+    }
+    data = str(tmp_path / "dev-state")
+    kept = start_server(["--dev", "--audit-log", "-"], data_dir=data)
+    assert kept.stop() == 0
+    lines = startup_lines(kept)
+    assert lines["storage"] == f"SQLite database {data}/coffer.db"
+    assert lines["master key"] == f"file {data}/master.key (created on the first start)"
+    assert lines["audit trail"] == "standard output (not required)"
+
+
+def test_a_failed_postgres_connection_does_not_show_its_password(tmp_path):
+    password = "Planted-Pg-Passw0rd-0a9b"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    # Nothing listens on `port` once the socket is closed.
+    out = subprocess.run([coffer_bin(), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "d"),
+                          "--storage", f"postgres://coffer:{password}@127.0.0.1:{port}/coffer"],
+                         capture_output=True, text=True, timeout=120, env={**os.environ, **ROOT_ENV})
+    assert out.returncode != 0
+    assert "coffer listening" not in out.stdout
+    assert password not in out.stdout + out.stderr
 
 
 def readme_block(marker):

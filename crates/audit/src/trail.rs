@@ -160,14 +160,28 @@ impl Writer {
         while let Ok(first) = queue.recv() {
             let mut bytes = first.event.len();
             let mut batch = vec![first];
-            while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
-                match queue.try_recv() {
-                    Ok(job) => {
-                        bytes += job.event.len();
-                        batch.push(job);
+            // Requests being answered right now on other threads (or on this core, when the
+            // server is pinned to one) would otherwise wait for the next round and its fsync:
+            // give up the CPU, take what they queued, and go on while that brings more. No
+            // timer: on an idle server the round starts at once.
+            let mut yielded = false;
+            loop {
+                let before = batch.len();
+                while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
+                    match queue.try_recv() {
+                        Ok(job) => {
+                            bytes += job.event.len();
+                            batch.push(job);
+                        }
+                        Err(_) => break,
                     }
-                    Err(_) => break,
                 }
+                let full = batch.len() >= MAX_BATCH || bytes >= MAX_BATCH_BYTES;
+                if full || (yielded && batch.len() == before) {
+                    break;
+                }
+                std::thread::yield_now();
+                yielded = true;
             }
             let outcome = self.commit(&batch);
             if let Err(e) = &outcome {

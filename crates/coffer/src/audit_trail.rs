@@ -84,13 +84,14 @@ pub fn dev_signing_key() -> SigningKey {
 }
 
 /// Opens the trail `serve` was asked for, if any. Outside `--dev` it is on by default and signed
-/// with a key derived from the store's master key.
+/// with a key derived from the store's master key. Also answers the start-up line saying where
+/// the trail goes.
 pub fn open_for_serve(
     args: &AuditArgs,
     dev: bool,
     data_dir: &Path,
     store: &Store,
-) -> anyhow::Result<Option<AuditSettings>> {
+) -> anyhow::Result<(Option<AuditSettings>, String)> {
     let destination = match (&args.audit_log, args.no_audit_log, dev) {
         (_, true, _) | (None, false, true) => None,
         (Some(path), false, _) if path.as_os_str() == "-" => Some(Destination::Stdout),
@@ -103,7 +104,7 @@ pub fn open_for_serve(
         if args.audit_required == Some(true) {
             anyhow::bail!("--audit-required needs an audit trail: give --audit-log PATH");
         }
-        return Ok(None);
+        return Ok((None, crate::startup::audit_trail(None, false, dev)));
     };
     let key = if dev {
         dev_signing_key()
@@ -122,11 +123,13 @@ pub fn open_for_serve(
     })
     .context("opening the audit trail")?;
     let required = args.audit_required.unwrap_or(!dev);
-    tracing::info!(trail = %shown, required, "audit trail");
-    Ok(Some(AuditSettings {
-        trail: Arc::new(trail),
-        required,
-    }))
+    Ok((
+        Some(AuditSettings {
+            trail: Arc::new(trail),
+            required,
+        }),
+        crate::startup::audit_trail(Some(&shown), required, dev),
+    ))
 }
 
 /// The keys `verify-audit` checks signatures with.

@@ -18,3 +18,4 @@ pub mod policy_lint;
 pub mod probe;
 pub mod restore;
 pub mod services;
+pub mod startup;

@@ -9,7 +9,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use coffer::authorizer::PolicyAuthorizer;
 use coffer::directory::StoreDirectory;
 use coffer::observability::{RotationMetrics, StoreMetrics, StoreState};
-use coffer::{bootstrap, services};
+use coffer::{bootstrap, services, startup};
 use coffer_server::tls::{self, TlsSource};
 use coffer_server::{App, AppConfig, ListenerLimits, Metrics, Ops, RateLimits, SystemClock};
 use coffer_store::{BackendConfig, MasterKeySource, Store, StoreConfig};
@@ -812,6 +812,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let metrics = Arc::new(Metrics::new());
     let mut notices = Vec::new();
+    // What the start-up log lines say is configured (`startup.rs`); never a key or password.
+    let mut configured: Vec<(&str, String)> = Vec::new();
 
     let (store, tls) = if args.dev {
         config.dev_mode = true;
@@ -822,15 +824,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             // Opt-in persistence: the same store as outside dev mode, still without auth or TLS.
             Some(dir) => {
                 create_private_dir(dir)?;
-                let store = Store::open(store_config(&args.storage))
+                let store_config = store_config(&args.storage);
+                configured.push(("storage", startup::storage(&store_config.backend)));
+                configured.push(("master key", startup::master_key(&store_config.master_key)));
+                let store = Store::open(store_config)
                     .await
                     .context("opening the store")?;
                 let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
                 notices.push(format!("dev-mode state kept in {}", dir.display()));
                 store
             }
-            None => Store::open(StoreConfig::memory()).await?,
+            None => {
+                let store_config = StoreConfig::memory();
+                configured.push(("storage", startup::storage(&store_config.backend)));
+                configured.push(("master key", startup::master_key(&store_config.master_key)));
+                Store::open(store_config).await?
+            }
         };
+        configured.push(("TLS", startup::tls(&startup::Transport::Plain("--dev"))));
         (store, None)
     } else {
         let mut storage = args.storage.clone();
@@ -840,7 +851,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let data_dir = std::path::absolute(&data_dir)
             .with_context(|| format!("resolving {}", data_dir.display()))?;
         storage.data_dir = Some(data_dir.clone());
-        let store = Store::open(store_config(&storage))
+        let store_config = store_config(&storage);
+        configured.push(("storage", startup::storage(&store_config.backend)));
+        configured.push(("master key", startup::master_key(&store_config.master_key)));
+        let store = Store::open(store_config)
             .await
             .context("opening the store")?;
         let preset = match (
@@ -883,6 +897,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             _ => {}
         }
         let tls = if args.http {
+            configured.push(("TLS", startup::tls(&startup::Transport::Plain("--http"))));
             None
         } else {
             let source = match (&args.tls_cert, &args.tls_key) {
@@ -895,7 +910,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     extra_names: args.tls_names.clone(),
                 },
             };
-            let served = coffer_server::served::ServedCertificate::load(source, metrics.clone())?;
+            let served =
+                coffer_server::served::ServedCertificate::load(source.clone(), metrics.clone())?;
+            configured.push(("TLS", served_certificate(&source)));
             if let Some(ca) = served.ca_path() {
                 notices.push(format!(
                     "CA certificate: {} (export AWS_CA_BUNDLE={})",
@@ -924,7 +941,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     // Before the server announces itself: a trail that cannot be continued fails the start.
-    let audit = coffer::audit_trail::open_for_serve(
+    let (audit, audit_line) = coffer::audit_trail::open_for_serve(
         &args.audit,
         args.dev,
         &args.storage.data_dir(),
@@ -944,6 +961,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // handler in place, and so must a SIGHUP (whose default action would end the process).
     let shutdown = coffer_server::shutdown_signal().context("installing signal handlers")?;
     let reload = coffer_server::reload_signal().context("installing the SIGHUP handler")?;
+    configured.insert(0, ("listen", format!("{scheme}://{addr}")));
+    configured.push(("audit trail", audit_line));
+    let metrics_addr = match &metrics_listener {
+        Some(listener) => Some(listener.local_addr()?),
+        None => None,
+    };
+    configured.push(("metrics", startup::metrics(metrics_addr)));
+    startup::log(&configured);
     // The first stdout line is a contract: tests and scripts wait for it.
     println!("coffer listening on {scheme}://{addr}");
     if let Some(listener) = &metrics_listener {
@@ -1010,6 +1035,37 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     coffer_server::serve(listener, acceptor, app, limits, shutdown).await;
     tracing::info!("coffer stopped");
     Ok(())
+}
+
+/// The start-up line for the served certificate: its file, the names it was issued for, and its
+/// CA or key file.
+fn served_certificate(source: &TlsSource) -> String {
+    let names_of = |certificate: &std::path::Path| {
+        tls::describe(certificate)
+            .ok()
+            .and_then(|chain| chain.into_iter().next())
+            .map(|leaf| leaf.names)
+            .unwrap_or_default()
+    };
+    match source {
+        TlsSource::Generated { dir, .. } => {
+            let certificate = dir.join("server.pem");
+            let names = names_of(&certificate);
+            startup::tls(&startup::Transport::Generated {
+                certificate: &certificate,
+                ca: &dir.join("ca.pem"),
+                names: &names,
+            })
+        }
+        TlsSource::Files { cert, key } => {
+            let names = names_of(cert);
+            startup::tls(&startup::Transport::Files {
+                certificate: cert,
+                key,
+                names: &names,
+            })
+        }
+    }
 }
 
 fn parse_interval(text: &str) -> Result<std::time::Duration, String> {

@@ -26,6 +26,7 @@ use serde_json::Value;
 
 use crate::app::{error_response, App, Connection, HttpResponse};
 use crate::classify::{self, Route};
+use crate::ops::{reset_response, ResetOutcome};
 
 /// The audit trail of an [`App`] and whether a request may be answered without its record.
 #[derive(Clone)]
@@ -106,7 +107,15 @@ pub(crate) struct RequestTrace {
     pub response_elements: Option<Value>,
     /// Authorization refused the request (CloudTrail's `errorCode` is then `AccessDenied`).
     pub denied: bool,
+    /// An event of Coffer's own rather than an AWS operation (the `--dev` reset): recorded with
+    /// `eventSource` [`COFFER_EVENT_SOURCE`] and this `eventName`.
+    pub coffer_event: Option<&'static str>,
 }
+
+/// The `eventSource` of Coffer's own events, which no AWS service has.
+pub(crate) const COFFER_EVENT_SOURCE: &str = "coffer";
+/// The `eventName` of `POST /_coffer/reset`.
+pub(crate) const RESET_EVENT: &str = "ResetState";
 
 impl RequestTrace {
     pub fn new(headers: &HeaderMap, conn: &Connection) -> RequestTrace {
@@ -134,6 +143,7 @@ impl RequestTrace {
             request_parameters: None,
             response_elements: None,
             denied: false,
+            coffer_event: None,
         }
     }
 
@@ -203,6 +213,9 @@ impl RequestTrace {
     }
 
     fn operation_label(&self) -> String {
+        if let Some(name) = self.coffer_event {
+            return format!("{COFFER_EVENT_SOURCE}:{name}");
+        }
         match (self.service, self.operation) {
             (Some(service), Some(op)) => format!("{}:{}", service.signing_name, op.name),
             _ => match (&self.claimed_service, &self.claimed_operation) {
@@ -214,15 +227,19 @@ impl RequestTrace {
     }
 
     fn event(&self, app: &App, error: Option<&AwsError>) -> Event {
-        let event_source = self
-            .service
-            .map(|s| s.signing_name)
-            .or(self.claimed_service)
-            .map_or_else(|| "unknown".to_string(), coffer_audit::event::event_source);
-        let event_name = match (self.operation, &self.claimed_operation) {
-            (Some(op), _) => op.name.to_string(),
-            (None, Some(claimed)) => claimed.clone(),
-            (None, None) => String::new(),
+        let event_source = match self.coffer_event {
+            Some(_) => COFFER_EVENT_SOURCE.to_string(),
+            None => self
+                .service
+                .map(|s| s.signing_name)
+                .or(self.claimed_service)
+                .map_or_else(|| "unknown".to_string(), coffer_audit::event::event_source),
+        };
+        let event_name = match (self.coffer_event, self.operation, &self.claimed_operation) {
+            (Some(name), _, _) => name.to_string(),
+            (None, Some(op), _) => op.name.to_string(),
+            (None, None, Some(claimed)) => claimed.clone(),
+            (None, None, None) => String::new(),
         };
         let error_code = error.map(|e| {
             if self.denied {
@@ -417,19 +434,81 @@ impl App {
                 Some(error),
             ),
         };
+        self.record_and_log(trace, response, error, |trace, unavailable| {
+            error_response(trace.protocol, namespace, unavailable, &trace.request_id)
+        })
+        .await
+    }
+
+    /// `POST /_coffer/reset` in `--dev`: empties the store and records the reset as one audit
+    /// record (`eventSource` `coffer`, `eventName` `ResetState`, `responseElements`
+    /// `{"recordsRemoved": N}`) with its log line; the answer's `x-amzn-RequestId` is the
+    /// record's `requestID`. The trail is no part of the store: the reset
+    /// leaves it whole and its chain goes on. Like any change, a reset is refused while a
+    /// required trail is failing.
+    pub(crate) async fn reset_state(
+        &self,
+        method: &http::Method,
+        headers: &HeaderMap,
+        conn: &Connection,
+    ) -> HttpResponse {
+        let mut trace = RequestTrace::new(headers, conn);
+        trace.coffer_event = Some(RESET_EVENT);
+        let outcome = if self.audit_refuses_changes() {
+            ResetOutcome::AuditFailed
+        } else {
+            self.ops.empty_storage().await
+        };
+        let error = match outcome {
+            ResetOutcome::Reset { removed, .. } => {
+                trace.response_elements = Some(serde_json::json!({"recordsRemoved": removed}));
+                None
+            }
+            ResetOutcome::StorageFailed => Some(AwsError::new(
+                503,
+                "ServiceUnavailable",
+                "The storage could not be emptied.",
+            )),
+            ResetOutcome::AuditFailed => Some(service_unavailable()),
+        };
+        let request_id = http::HeaderValue::from_str(&trace.request_id).ok();
+        let response = reset_response(&outcome, method);
+        let mut response = self
+            .record_and_log(trace, response, error, |_, _| {
+                reset_response(&ResetOutcome::AuditFailed, method)
+            })
+            .await;
+        // As on AWS answers: the id that finds the request's record and log line.
+        if let Some(id) = request_id {
+            response.headers_mut().insert("x-amzn-requestid", id);
+        }
+        response
+    }
+
+    /// Appends the request's record and logs its line; answers `response`, or what `refusal`
+    /// makes of 503 `ServiceUnavailable` when the record could not be written and the audit is
+    /// required.
+    async fn record_and_log(
+        &self,
+        trace: RequestTrace,
+        response: HttpResponse,
+        error: Option<AwsError>,
+        refusal: impl FnOnce(&RequestTrace, &AwsError) -> HttpResponse,
+    ) -> HttpResponse {
         let mut audit_failed = false;
         if let Some(audit) = &self.audit {
             let event = trace.event(self, error.as_ref());
+            let started = Instant::now();
             // The writer logs why; here only the consequence for this request.
             audit_failed = audit.trail.append(&event).await.is_err();
+            self.ops
+                .metrics
+                .audit_write(started.elapsed(), audit_failed);
         }
         let refused = audit_failed && self.audit.as_ref().is_some_and(|a| a.required);
         let (response, error) = if refused {
             let unavailable = service_unavailable();
-            (
-                error_response(trace.protocol, namespace, &unavailable, &trace.request_id),
-                Some(unavailable),
-            )
+            (refusal(&trace, &unavailable), Some(unavailable))
         } else {
             (response, error)
         };
@@ -766,6 +845,17 @@ mod tests {
         let records = records(&f.path);
         assert_eq!(records.len(), 1);
         assert_eq!(records[0]["requestID"], request_id(&read));
+
+        // Three writes timed, the two refused ones counted as failures.
+        let metrics = f.app.ops.metrics.encode();
+        assert!(
+            metrics.contains("\ncoffer_audit_write_duration_seconds_count 3\n"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("\ncoffer_audit_write_failures_total 2\n"),
+            "{metrics}"
+        );
     }
 
     #[tokio::test]
@@ -800,6 +890,59 @@ mod tests {
         assert_eq!(records[0]["errorCode"], "RequestEntityTooLarge");
         assert_eq!(records[0]["userIdentity"], json!({"type": "Unknown"}));
         assert_eq!(records[0]["requestID"], request_id(&response));
+    }
+
+    #[tokio::test]
+    async fn a_reset_is_one_record_in_the_same_chain() {
+        let f = fixture(true);
+        let get = json_request("GetSecretValue", json!({"SecretId": "db"}));
+        assert_eq!(f.app.handle(&get, &connection()).await.status(), 200);
+        let reset = f
+            .app
+            .reset_state(&Method::POST, &get.headers, &connection())
+            .await;
+        assert_eq!(reset.status(), 200);
+        assert_eq!(f.app.handle(&get, &connection()).await.status(), 200);
+
+        let records = records(&f.path);
+        assert_eq!(records.len(), 3);
+        let reset_record = &records[1];
+        assert_eq!(reset_record["eventSource"], "coffer");
+        assert_eq!(reset_record["eventName"], "ResetState");
+        assert_eq!(reset_record["readOnly"], false);
+        assert_eq!(
+            reset_record["responseElements"],
+            json!({"recordsRemoved": 0})
+        );
+        assert_eq!(reset_record["requestID"], request_id(&reset));
+        let verified = coffer_audit::verify::verify(
+            std::slice::from_ref(&f.path),
+            &[SigningKey::from_derived(zeroize::Zeroizing::new([3; 32]))],
+        )
+        .unwrap();
+        assert_eq!(verified.records, 3);
+        assert!(verified.problem.is_none(), "{:?}", verified.problem);
+    }
+
+    #[tokio::test]
+    async fn a_reset_is_refused_while_a_required_trail_is_failing() {
+        let f = fixture(true);
+        std::fs::create_dir(&f.path).unwrap();
+        let get = json_request("GetSecretValue", json!({"SecretId": "db"}));
+        assert_eq!(f.app.handle(&get, &connection()).await.status(), 503);
+        let reset = f
+            .app
+            .reset_state(&Method::POST, &get.headers, &connection())
+            .await;
+        assert_eq!(reset.status(), 503);
+        let body = http_body_util::BodyExt::collect(reset.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        assert!(
+            String::from_utf8_lossy(&body).contains("audit trail cannot be written"),
+            "{body:?}"
+        );
     }
 
     #[test]

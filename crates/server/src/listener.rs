@@ -369,6 +369,14 @@ async fn handle(
     tls: Option<TlsParameters>,
 ) -> HttpResponse {
     let (method, path, query) = (req.method(), req.uri().path(), req.uri().query());
+    if app.ops.answers_reset(method, path) {
+        let conn = Connection {
+            peer_ip: Some(peer.ip()),
+            secure: tls.is_some(),
+            tls,
+        };
+        return app.reset_state(method, req.headers(), &conn).await;
+    }
     if let Some(response) = app.ops.answer(method, path, query.unwrap_or("")).await {
         return response;
     }

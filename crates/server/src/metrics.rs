@@ -90,6 +90,8 @@ pub struct Metrics {
     storage_errors: Family<StorageErrorLabels, Counter>,
     cache_lookups: Family<CacheLabels, Counter>,
     rotations: Family<RotationLabels, Counter>,
+    audit_write_duration: Histogram,
+    audit_write_failures: Counter,
     open_connections: Gauge,
     certificate_expiry: Gauge<i64, AtomicI64>,
 }
@@ -155,6 +157,19 @@ impl Metrics {
             "Secret rotations run, by trigger (request or schedule) and outcome",
             rotations.clone(),
         );
+        let audit_write_duration = storage_histogram();
+        registry.register_with_unit(
+            "audit_write_duration",
+            "Time to append a request's audit record until it is durable (queueing, group commit and fsync included), failed writes too",
+            Unit::Seconds,
+            audit_write_duration.clone(),
+        );
+        let audit_write_failures = Counter::default();
+        registry.register(
+            "audit_write_failures",
+            "Audit records that could not be written (the request is answered 503 when the audit is required)",
+            audit_write_failures.clone(),
+        );
         let open_connections = Gauge::default();
         registry.register(
             "open_connections",
@@ -177,6 +192,8 @@ impl Metrics {
             storage_errors,
             cache_lookups,
             rotations,
+            audit_write_duration,
+            audit_write_failures,
             open_connections,
             certificate_expiry,
         }
@@ -252,6 +269,14 @@ impl Metrics {
         self.rotations
             .get_or_create(&RotationLabels { trigger, outcome })
             .inc();
+    }
+
+    /// One audit record appended to the trail, or not (`failed`), taking `elapsed`.
+    pub fn audit_write(&self, elapsed: Duration, failed: bool) {
+        self.audit_write_duration.observe(elapsed.as_secs_f64());
+        if failed {
+            self.audit_write_failures.inc();
+        }
     }
 
     /// Counts a connection as open until the returned guard is dropped.
@@ -388,6 +413,8 @@ mod tests {
         m.storage_transaction("write", Duration::from_micros(80), Some("unavailable"));
         m.cache_lookup("records", true);
         m.rotation("request", "succeeded");
+        m.audit_write(Duration::from_micros(300), false);
+        m.audit_write(Duration::from_millis(20), true);
         let open = m.connection_opened();
         m.set_certificate_expiry(1_800_000_000);
         let text = m.encode();
@@ -433,6 +460,12 @@ mod tests {
                 r#"coffer_rotations_total{trigger="request",outcome="succeeded"}"#,
                 1.0,
             ),
+            ("coffer_audit_write_duration_seconds_count", 2.0),
+            (
+                r#"coffer_audit_write_duration_seconds_bucket{le="0.0004"}"#,
+                1.0,
+            ),
+            ("coffer_audit_write_failures_total", 1.0),
             ("coffer_open_connections", 1.0),
             ("coffer_tls_certificate_expiry_timestamp_seconds", 1.8e9),
         ] {

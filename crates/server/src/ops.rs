@@ -163,38 +163,73 @@ impl Ops {
         (ready, body)
     }
 
-    async fn reset(&self, method: &Method) -> HttpResponse {
+    /// Whether this request is a reset this server answers (`--dev`, `POST`): the app then runs
+    /// it through [`Ops::empty_storage`] and records it in the audit trail.
+    pub(crate) fn answers_reset(&self, method: &Method, path: &str) -> bool {
+        self.reset_enabled && *method == Method::POST && Endpoint::of(path) == Some(Endpoint::Reset)
+    }
+
+    /// Empties the storage (`--dev`'s reset).
+    pub(crate) async fn empty_storage(&self) -> ResetOutcome {
         let Some(storage) = &self.storage else {
-            return json_response(
-                StatusCode::OK,
-                json!({"status": "ok", "recordsRemoved": 0}),
-                method,
-            );
+            return ResetOutcome::Reset {
+                removed: 0,
+                micros: 0,
+            };
         };
         let started = Instant::now();
         match storage.reset().await {
             Ok(removed) => {
                 let micros = started.elapsed().as_micros() as u64;
                 tracing::info!(records = removed, micros, "state reset");
-                json_response(
-                    StatusCode::OK,
-                    json!({
-                        "status": "ok",
-                        "recordsRemoved": removed,
-                        "durationMicroseconds": micros,
-                    }),
-                    method,
-                )
+                ResetOutcome::Reset { removed, micros }
             }
             Err(error) => {
                 tracing::error!(%error, "state reset failed");
-                json_response(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    json!({"status": "failed", "error": "the storage could not be emptied; see the server's log"}),
-                    method,
-                )
+                ResetOutcome::StorageFailed
             }
         }
+    }
+
+    async fn reset(&self, method: &Method) -> HttpResponse {
+        reset_response(&self.empty_storage().await, method)
+    }
+}
+
+/// What became of a `POST /_coffer/reset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ResetOutcome {
+    Reset {
+        removed: u64,
+        micros: u64,
+    },
+    StorageFailed,
+    /// The audit is required and the trail cannot be written: the reset did not run, or ran and
+    /// could not be recorded.
+    AuditFailed,
+}
+
+pub(crate) fn reset_response(outcome: &ResetOutcome, method: &Method) -> HttpResponse {
+    match *outcome {
+        ResetOutcome::Reset { removed, micros } => json_response(
+            StatusCode::OK,
+            json!({
+                "status": "ok",
+                "recordsRemoved": removed,
+                "durationMicroseconds": micros,
+            }),
+            method,
+        ),
+        ResetOutcome::StorageFailed => json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"status": "failed", "error": "the storage could not be emptied; see the server's log"}),
+            method,
+        ),
+        ResetOutcome::AuditFailed => json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"status": "failed", "error": "the audit trail cannot be written; see the server's log"}),
+            method,
+        ),
     }
 }
 

@@ -49,6 +49,7 @@ pub enum TlsError {
 }
 
 /// Where the certificate and key come from.
+#[derive(Debug, Clone)]
 pub enum TlsSource {
     /// Generate (once) a CA and a server certificate under `<data-dir>/tls/`.
     Generated {
