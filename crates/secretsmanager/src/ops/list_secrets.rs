@@ -284,7 +284,8 @@ mod tests {
             created_ms: NOW - 50_000 + (i as i64 % 41) * 1000,
             last_changed_ms: NOW - (i as i64 % 13),
             // Read on one of a few days, or never: many ties, broken by name.
-            last_accessed_ms: (i % 3 != 0).then(|| midnight(NOW) - (i as i64 % 4) * DAY_MS),
+            last_accessed_ms: (!i.is_multiple_of(3))
+                .then(|| midnight(NOW) - (i as i64 % 4) * DAY_MS),
             deleted_ms: None,
             deletion_ms: None,
             tags: i.is_multiple_of(4).then(|| {
