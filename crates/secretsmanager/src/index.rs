@@ -16,8 +16,9 @@
 //! secret — moves two entries and the other reads none) and removed with it (`state::purge`).
 //! Secrets stored before an index existed have no entries in it, so a region's indexes are
 //! trusted only once its marker in `sm_index_built` records the current `INDEX_VERSION`:
-//! `ensure_built` writes it in the transaction that indexes every secret of the region. Until
-//! then listing falls back to reading every secret.
+//! `ensure_built` writes it in the transaction that indexes every secret of the region, and the
+//! write of a region's first secret writes it at once. Until then listing falls back to reading
+//! every secret.
 
 use coffer_model::secretsmanager::SortByType;
 use coffer_store::{NewRecord, Store, Txn};
@@ -250,6 +251,29 @@ pub(crate) fn is_built(txn: &mut dyn Txn, scope: &Scope) -> Result<bool, Fail> {
     Ok(built.version >= INDEX_VERSION)
 }
 
+/// Records that the region's indexes are complete when its first secret is about to be written:
+/// an empty region has nothing to index, so its first listing need not read every secret to build
+/// them. Costs one point read per new secret once the marker exists.
+pub(crate) fn mark_built_if_empty(txn: &mut dyn Txn, scope: &Scope) -> Result<(), Fail> {
+    if is_built(txn, scope)? {
+        return Ok(());
+    }
+    let prefix = scope.prefix();
+    if txn.scan(SECRETS, &prefix, None, 1)?.is_empty() {
+        write_marker(txn, &prefix)?;
+    }
+    Ok(())
+}
+
+fn write_marker(txn: &mut dyn Txn, prefix: &str) -> Result<(), Fail> {
+    let marker = serde_json::to_vec(&Built {
+        version: INDEX_VERSION,
+    })
+    .map_err(|e| corrupt("secret index marker", e))?;
+    txn.put(BUILT, prefix, NewRecord::new(marker))?;
+    Ok(())
+}
+
 /// Indexes the region's secrets stored before the indexes existed, once. Entries a secret already
 /// has are rewritten as they are. A failure only leaves listing on the full scan, so it is logged
 /// rather than failing the request.
@@ -279,12 +303,7 @@ pub(crate) async fn ensure_built(store: &Store, scope: &Scope) {
                     break;
                 }
             }
-            let marker = serde_json::to_vec(&Built {
-                version: INDEX_VERSION,
-            })
-            .map_err(|e| corrupt("secret index marker", e))?;
-            txn.put(BUILT, &prefix, NewRecord::new(marker))?;
-            Ok(())
+            write_marker(txn, &prefix)
         })
         .await;
     if let Err(e) = result {

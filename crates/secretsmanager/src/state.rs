@@ -214,6 +214,9 @@ pub(crate) fn put_doc(txn: &mut dyn Txn, scope: &Scope, doc: &SecretDoc) -> Resu
         Some(rec) => Some(SortValues::decode(&rec.doc)?),
         None => None,
     };
+    if before.is_none() {
+        crate::index::mark_built_if_empty(txn, scope)?;
+    }
     let after = SortValues::of(doc);
     if before.as_ref() != Some(&after) {
         crate::index::update(txn, &scope.prefix(), &doc.name, before.as_ref(), &after)?;
