@@ -80,8 +80,7 @@ pub fn peak(r: &SuiteResult, kind: TargetKind, workload: Workload) -> Option<&Lo
 }
 
 fn workloads_run(r: &SuiteResult) -> Vec<Workload> {
-    Workload::ALL
-        .into_iter()
+    Workload::every()
         .filter(|w| {
             r.targets
                 .iter()

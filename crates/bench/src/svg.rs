@@ -46,8 +46,7 @@ pub fn decades(values: &[f64]) -> (i32, i32) {
 }
 
 pub fn throughput_svg(r: &SuiteResult) -> String {
-    let workloads: Vec<Workload> = Workload::ALL
-        .into_iter()
+    let workloads: Vec<Workload> = Workload::every()
         .filter(|w| {
             r.targets
                 .iter()

@@ -31,6 +31,13 @@ pub enum Workload {
     Mixed,
     PutSecretValue,
     CreateSecret,
+    ListSecretsCreatedDesc,
+    ListSecretsChanged,
+    ListSecretsChangedDesc,
+    ListSecretsAccessed,
+    ListSecretsAccessedDesc,
+    ListSecretsName,
+    ListSecretsNameDesc,
 }
 
 impl Workload {
@@ -48,6 +55,39 @@ impl Workload {
         Workload::CreateSecret,
     ];
 
+    /// ListSecrets in its other sort orders (issue 15): run only when named with `--workloads`,
+    /// to compare a page's cost with the default order's.
+    pub const LIST_SORTS: [Workload; 7] = [
+        Workload::ListSecretsCreatedDesc,
+        Workload::ListSecretsChanged,
+        Workload::ListSecretsChangedDesc,
+        Workload::ListSecretsAccessed,
+        Workload::ListSecretsAccessedDesc,
+        Workload::ListSecretsName,
+        Workload::ListSecretsNameDesc,
+    ];
+
+    /// Every workload, in the order reports list them.
+    pub fn every() -> impl Iterator<Item = Workload> {
+        Workload::ALL.into_iter().chain(Workload::LIST_SORTS)
+    }
+
+    /// The `SortBy` and `SortOrder` a ListSecrets workload sends (`None` for the default order),
+    /// or `None` for the other workloads.
+    pub fn list_order(self) -> Option<Option<(&'static str, &'static str)>> {
+        Some(Some(match self {
+            Workload::ListSecrets => return Some(None),
+            Workload::ListSecretsCreatedDesc => ("created-date", "desc"),
+            Workload::ListSecretsChanged => ("last-changed-date", "asc"),
+            Workload::ListSecretsChangedDesc => ("last-changed-date", "desc"),
+            Workload::ListSecretsAccessed => ("last-accessed-date", "asc"),
+            Workload::ListSecretsAccessedDesc => ("last-accessed-date", "desc"),
+            Workload::ListSecretsName => ("name", "asc"),
+            Workload::ListSecretsNameDesc => ("name", "desc"),
+            _ => return None,
+        }))
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Workload::GetCallerIdentity => "sts:GetCallerIdentity",
@@ -60,6 +100,17 @@ impl Workload {
             Workload::Mixed => "mixed: 80% Get, 10% Describe, 10% Put",
             Workload::PutSecretValue => "PutSecretValue, random secret",
             Workload::CreateSecret => "CreateSecret",
+            Workload::ListSecretsCreatedDesc => "ListSecrets by created-date desc, pages of 100",
+            Workload::ListSecretsChanged => "ListSecrets by last-changed-date asc, pages of 100",
+            Workload::ListSecretsChangedDesc => {
+                "ListSecrets by last-changed-date desc, pages of 100"
+            }
+            Workload::ListSecretsAccessed => "ListSecrets by last-accessed-date asc, pages of 100",
+            Workload::ListSecretsAccessedDesc => {
+                "ListSecrets by last-accessed-date desc, pages of 100"
+            }
+            Workload::ListSecretsName => "ListSecrets by name asc, pages of 100",
+            Workload::ListSecretsNameDesc => "ListSecrets by name desc, pages of 100",
         }
     }
 
@@ -286,11 +337,22 @@ impl Generator {
                     "ClientRequestToken": uuid::Uuid::new_v4().to_string(),
                 }),
             ),
-            Workload::ListSecrets => {
-                let body = match &self.next_token {
-                    Some(t) => json!({ "MaxResults": 100, "NextToken": t }),
-                    None => json!({ "MaxResults": 100 }),
-                };
+            Workload::ListSecrets
+            | Workload::ListSecretsCreatedDesc
+            | Workload::ListSecretsChanged
+            | Workload::ListSecretsChangedDesc
+            | Workload::ListSecretsAccessed
+            | Workload::ListSecretsAccessedDesc
+            | Workload::ListSecretsName
+            | Workload::ListSecretsNameDesc => {
+                let mut body = json!({ "MaxResults": 100 });
+                if let Some(t) = &self.next_token {
+                    body["NextToken"] = json!(t);
+                }
+                if let Some(Some((sort_by, sort_order))) = workload.list_order() {
+                    body["SortBy"] = json!(sort_by);
+                    body["SortOrder"] = json!(sort_order);
+                }
                 let mut op = sm("secretsmanager.ListSecrets", body);
                 op.list_page = true;
                 op
@@ -364,6 +426,32 @@ mod tests {
         }
         let mut hot = Generator::new(Kind::Run(Workload::GetSecretValueHot), data(), "t");
         assert_eq!(body(&hot.next(3))["SecretId"], "bench/000000");
+    }
+
+    #[test]
+    fn sorted_list_workloads_send_their_order_and_follow_tokens() {
+        let mut g = Generator::new(Kind::Run(Workload::ListSecrets), data(), "t");
+        let b = body(&g.next(0));
+        assert_eq!(b["MaxResults"], 100);
+        assert!(b.get("SortBy").is_none() && b.get("SortOrder").is_none());
+        for w in Workload::LIST_SORTS {
+            let (sort_by, sort_order) = w.list_order().unwrap().unwrap();
+            let mut g = Generator::new(Kind::Run(w), data(), "t");
+            let first = g.next(0);
+            assert!(first.list_page);
+            let b = body(&first);
+            assert_eq!(
+                (b["SortBy"].as_str(), b["SortOrder"].as_str()),
+                (Some(sort_by), Some(sort_order))
+            );
+            assert!(b.get("NextToken").is_none());
+            g.observe(&first, true, br#"{"SecretList":[],"NextToken":"abc"}"#);
+            let b = body(&g.next(1));
+            assert_eq!(b["NextToken"], "abc");
+            assert_eq!(b["SortBy"], sort_by);
+            assert!(w.needs_seed() && w.is_read());
+        }
+        assert_eq!(Workload::every().count(), 17);
     }
 
     #[test]

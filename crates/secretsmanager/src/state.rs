@@ -14,6 +14,7 @@ use coffer_store::{NewRecord, Record, SecretBytes, Txn};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Fail;
+use crate::index::SortValues;
 
 pub(crate) const SECRETS: &str = "sm_secret";
 pub(crate) const VERSIONS: &str = "sm_version";
@@ -205,20 +206,20 @@ pub(crate) fn save(txn: &mut dyn Txn, scope: &Scope, doc: &SecretDoc) -> Result<
     crate::replication::sync(txn, scope, doc)
 }
 
-/// Writes the record as is (access dates, replicas themselves), and its index entries when the
-/// record is new or replaces another secret of the same name.
+/// Writes the record as is (access dates, replicas themselves), and moves its index entries whose
+/// sort value changed (all of them when the record is new).
 pub(crate) fn put_doc(txn: &mut dyn Txn, scope: &Scope, doc: &SecretDoc) -> Result<(), Fail> {
     let key = scope.secret_key(&doc.name);
-    let prefix = scope.prefix();
     let before = match txn.get(SECRETS, &key)? {
-        Some(rec) => Some(crate::index::created_of(&rec.doc)?),
+        Some(rec) => Some(SortValues::decode(&rec.doc)?),
         None => None,
     };
-    if before != Some(doc.created_ms) {
-        if let Some(old) = before {
-            crate::index::remove(txn, &prefix, old, &doc.name)?;
-        }
-        crate::index::add(txn, &prefix, doc.created_ms, &doc.name)?;
+    if before.is_none() {
+        crate::index::mark_built_if_empty(txn, scope)?;
+    }
+    let after = SortValues::of(doc);
+    if before.as_ref() != Some(&after) {
+        crate::index::update(txn, &scope.prefix(), &doc.name, before.as_ref(), &after)?;
     }
     let bytes = encode_doc(doc)?;
     txn.put(SECRETS, &key, NewRecord::new(bytes))?;
@@ -230,8 +231,13 @@ pub(crate) fn purge(txn: &mut dyn Txn, scope: &Scope, doc: &SecretDoc) -> Result
     for v in &doc.versions {
         txn.delete(VERSIONS, &scope.version_key(&doc.name, &doc.suffix, &v.id))?;
     }
-    txn.delete(SECRETS, &scope.secret_key(&doc.name))?;
-    crate::index::remove(txn, &scope.prefix(), doc.created_ms, &doc.name)?;
+    let key = scope.secret_key(&doc.name);
+    // The entries are where the stored record put them, whatever the caller changed in `doc`.
+    if let Some(rec) = txn.get(SECRETS, &key)? {
+        let stored = SortValues::decode(&rec.doc)?;
+        crate::index::remove(txn, &scope.prefix(), &doc.name, &stored)?;
+    }
+    txn.delete(SECRETS, &key)?;
     Ok(())
 }
 
@@ -386,7 +392,7 @@ pub(crate) async fn purge_all_expired(
                     }
                     txn.delete(SECRETS, &key)?;
                     if let Some((prefix, name)) = split_secret_key(&key) {
-                        crate::index::remove(txn, prefix, doc.created_ms, name)?;
+                        crate::index::remove(txn, prefix, name, &SortValues::of(&doc))?;
                     }
                     count += 1;
                 }

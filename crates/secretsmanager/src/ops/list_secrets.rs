@@ -10,7 +10,7 @@ use crate::common::scope;
 use crate::describe::list_entry;
 use crate::error::{Fail, OpResult};
 use crate::filter::{check_filters, matches};
-use crate::index::{self, Position, BY_CREATED, BY_CREATED_DESC};
+use crate::index::{self, IndexTable, Position, SortValues};
 use crate::state::{decode_doc, Scope, SecretDoc, SECRETS};
 use crate::token;
 
@@ -28,14 +28,8 @@ pub(crate) struct Selection {
 
 impl Selection {
     fn position(&self, doc: &SecretDoc) -> Position {
-        let k = match self.sort_by {
-            SortByType::CreatedDate => doc.created_ms,
-            SortByType::LastChangedDate => doc.last_changed_ms,
-            SortByType::LastAccessedDate => doc.last_accessed_ms.unwrap_or(i64::MIN),
-            SortByType::Name => 0,
-        };
         Position {
-            k,
+            k: SortValues::of(doc).value(self.sort_by),
             n: doc.name.clone(),
         }
     }
@@ -68,26 +62,22 @@ pub(crate) fn all_secrets(
 
 /// One page of the secrets a selection picks, and the token of the next page.
 ///
-/// Orders that can be read in order from the store (creation date both ways once the region is
-/// indexed, name ascending from the records' own keys) stop reading when the page is full; the
-/// others read every secret of the region.
+/// Every order is read in order from the store once the region is indexed (name ascending from
+/// the records' own keys, always), stopping when the page is full; filters are applied to the
+/// secrets read, so a filter that matches few secrets reads on until it has a page. Before the
+/// region is indexed, the other orders read every secret of the region.
 pub(crate) fn select(
     txn: &mut dyn Txn,
     scope: &Scope,
     sel: &Selection,
     now: i64,
 ) -> Result<(Vec<SecretDoc>, Option<String>), Fail> {
-    match (sel.sort_by, sel.descending) {
-        (SortByType::CreatedDate, descending) if index::is_built(txn, scope)? => {
-            let table = if descending {
-                BY_CREATED_DESC
-            } else {
-                BY_CREATED
-            };
+    match index::table_for(sel.sort_by, sel.descending) {
+        None => select_in_order(txn, scope, sel, now, None),
+        Some(table) if index::is_built(txn, scope)? => {
             select_in_order(txn, scope, sel, now, Some(table))
         }
-        (SortByType::Name, false) => select_in_order(txn, scope, sel, now, None),
-        _ => select_all(txn, scope, sel, now),
+        Some(_) => select_all(txn, scope, sel, now),
     }
 }
 
@@ -118,14 +108,13 @@ fn select_in_order(
     scope: &Scope,
     sel: &Selection,
     now: i64,
-    index_table: Option<&str>,
+    index_table: Option<IndexTable>,
 ) -> Result<(Vec<SecretDoc>, Option<String>), Fail> {
     let prefix = scope.prefix();
-    let table = index_table.unwrap_or(SECRETS);
+    let table = index_table.map_or(SECRETS, |t| t.name);
     let mut after = match (&sel.after, index_table) {
         (None, _) => None,
-        (Some(p), Some(BY_CREATED_DESC)) => Some(index::desc_key(&prefix, p)),
-        (Some(p), Some(_)) => Some(index::asc_key(&prefix, p)),
+        (Some(p), Some(t)) => Some(t.key(&prefix, p)),
         // Name positions all have `k == 0`; a token from another order lies before or after
         // every one of them.
         (Some(p), None) => match p.k.cmp(&0) {
@@ -148,9 +137,11 @@ fn select_in_order(
                     continue;
                 };
                 let doc = decode_doc(&stored)?;
-                // An entry left by a secret since replaced under the same name: the
-                // replacement has its own entry.
-                if doc.created_ms != entry.k {
+                // Entries move in the transaction that changes their secret, so an entry that
+                // does not match its secret is only ever left by a writer that predates this
+                // index (a node of an older version sharing PostgreSQL): the secret's own
+                // entry lists it.
+                if sel.position(&doc) != entry {
                     continue;
                 }
                 doc
@@ -216,7 +207,7 @@ pub(crate) async fn run(
         page: page_size(input.max_results, 100),
     };
     let now = ctx.now_millis;
-    if sel.sort_by == SortByType::CreatedDate {
+    if index::table_for(sel.sort_by, sel.descending).is_some() {
         index::ensure_built(store, &scope).await;
     }
     store
@@ -237,9 +228,39 @@ mod tests {
     use coffer_store::{NewRecord, StoreConfig};
 
     use super::*;
-    use crate::state::{encode_doc, purge, put_doc};
+    use crate::state::{encode_doc, midnight, purge, put_doc, DAY_MS};
 
     const NOW: i64 = 1_700_000_000_000;
+
+    const ALL_ORDERS: [SortByType; 4] = [
+        SortByType::CreatedDate,
+        SortByType::LastChangedDate,
+        SortByType::LastAccessedDate,
+        SortByType::Name,
+    ];
+
+    /// Every index table, with the number of entries each secret has in it.
+    const ALL_TABLES: [&str; 7] = [
+        index::BY_CREATED,
+        index::BY_CREATED_DESC,
+        index::BY_CHANGED,
+        index::BY_CHANGED_DESC,
+        index::BY_ACCESSED,
+        index::BY_ACCESSED_DESC,
+        index::BY_NAME_DESC,
+    ];
+
+    /// Each index holds exactly one entry per stored secret.
+    async fn assert_one_entry_per_secret(store: &Store) {
+        let secrets = all_secrets_count(store).await;
+        for table in ALL_TABLES {
+            let entries = store
+                .read(move |txn| txn.scan(table, &scope().prefix(), None, 10_000))
+                .await
+                .unwrap();
+            assert_eq!(entries.len(), secrets, "{table}");
+        }
+    }
 
     fn scope() -> Scope {
         Scope {
@@ -262,7 +283,9 @@ mod tests {
             kms_key_id: None,
             created_ms: NOW - 50_000 + (i as i64 % 41) * 1000,
             last_changed_ms: NOW - (i as i64 % 13),
-            last_accessed_ms: None,
+            // Read on one of a few days, or never: many ties, broken by name.
+            last_accessed_ms: (!i.is_multiple_of(3))
+                .then(|| midnight(NOW) - (i as i64 % 4) * DAY_MS),
             deleted_ms: None,
             deletion_ms: None,
             tags: i.is_multiple_of(4).then(|| {
@@ -337,7 +360,7 @@ mod tests {
             vec![filter(FilterNameStringType::Name, &["nothing-matches"])],
         ];
         let mut compared = 0;
-        for sort_by in [SortByType::CreatedDate, SortByType::Name] {
+        for sort_by in ALL_ORDERS {
             for descending in [false, true] {
                 for include_deleted in [false, true] {
                     for (f, filters) in filter_sets.iter().enumerate() {
@@ -362,7 +385,7 @@ mod tests {
                 }
             }
         }
-        assert!(compared > 300, "{compared}");
+        assert!(compared > 400, "{compared}");
     }
 
     async fn built(store: &Store) -> bool {
@@ -393,6 +416,27 @@ mod tests {
                 let mut changed = doc(10);
                 changed.description = Some("changed".into());
                 put_doc(txn, &scope(), &changed)?;
+                // Changes and reads move entries in their orders, some of them twice.
+                for i in (1..400).step_by(5) {
+                    let mut d = doc(i);
+                    d.last_changed_ms = NOW - 20_000 + (i as i64 % 17);
+                    put_doc(txn, &scope(), &d)?;
+                    d.last_accessed_ms = Some(midnight(NOW) + DAY_MS * (i as i64 % 2));
+                    put_doc(txn, &scope(), &d)?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_one_entry_per_secret(&store).await;
+        store
+            .write(|txn| -> Result<(), Fail> {
+                // A purge with a caller's copy that differs from the record still finds the
+                // record's entries.
+                let mut d = doc(1);
+                d.last_changed_ms = NOW + 1;
+                d.last_accessed_ms = None;
+                purge(txn, &scope(), &d)?;
                 Ok(())
             })
             .await
@@ -401,7 +445,7 @@ mod tests {
 
         // Tokens from another order (or made up) start where the full scan starts.
         for k in [i64::MIN, -1, 0, NOW - 30_000, NOW, i64::MAX] {
-            for sort_by in [SortByType::CreatedDate, SortByType::Name] {
+            for sort_by in ALL_ORDERS {
                 for descending in [false, true] {
                     let sel = Selection {
                         filters: Vec::new(),
@@ -423,12 +467,7 @@ mod tests {
 
         // The purge of expired secrets removes their entries too.
         crate::state::purge_all_expired(&store, NOW).await.unwrap();
-        let entries = store
-            .read(|txn| txn.scan(index::BY_CREATED, &scope().prefix(), None, 10_000))
-            .await
-            .unwrap();
-        let secrets = all_secrets_count(&store).await;
-        assert_eq!(entries.len(), secrets);
+        assert_one_entry_per_secret(&store).await;
         assert_same_as_full_scan(&store).await;
     }
 
@@ -460,14 +499,7 @@ mod tests {
 
         index::ensure_built(&store, &scope()).await;
         assert!(built(&store).await);
-        let secrets = all_secrets_count(&store).await;
-        for table in [index::BY_CREATED, index::BY_CREATED_DESC] {
-            let entries = store
-                .read(move |txn| txn.scan(table, &scope().prefix(), None, 10_000))
-                .await
-                .unwrap();
-            assert_eq!(entries.len(), secrets);
-        }
+        assert_one_entry_per_secret(&store).await;
         assert_same_as_full_scan(&store).await;
 
         // Later writes keep the index complete.
@@ -485,6 +517,84 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_region_whose_first_secret_is_written_now_is_indexed_from_the_start() {
+        let store = Store::open(StoreConfig::memory()).await.unwrap();
+        store
+            .write(|txn| put_doc(txn, &scope(), &doc(1)))
+            .await
+            .unwrap();
+        assert!(built(&store).await);
+        store
+            .write(|txn| -> Result<(), Fail> {
+                for i in 2..120 {
+                    put_doc(txn, &scope(), &doc(i))?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_one_entry_per_secret(&store).await;
+        assert_same_as_full_scan(&store).await;
+
+        // A region holding a secret stored before the indexes is not vouched for by a new one.
+        let other = Store::open(StoreConfig::memory()).await.unwrap();
+        other
+            .write(|txn| -> Result<(), Fail> {
+                let d = doc(1);
+                let bytes = encode_doc(&d)?;
+                txn.put(SECRETS, &scope().secret_key(&d.name), NewRecord::new(bytes))?;
+                put_doc(txn, &scope(), &doc(2))
+            })
+            .await
+            .unwrap();
+        assert!(!built(&other).await);
+    }
+
+    #[tokio::test]
+    async fn a_region_indexed_by_creation_date_only_is_indexed_again() {
+        let store = Store::open(StoreConfig::memory()).await.unwrap();
+        // What version 1 stored: creation-date entries and the marker `{}`.
+        store
+            .write(|txn| -> Result<(), Fail> {
+                for i in 0..200 {
+                    let d = doc(i);
+                    let bytes = encode_doc(&d)?;
+                    txn.put(SECRETS, &scope().secret_key(&d.name), NewRecord::new(bytes))?;
+                    let p = Position {
+                        k: d.created_ms,
+                        n: d.name.clone(),
+                    };
+                    let entry = serde_json::to_vec(&p).unwrap();
+                    let prefix = scope().prefix();
+                    txn.put(
+                        index::BY_CREATED,
+                        &index::asc_key(&prefix, &p),
+                        NewRecord::new(entry.clone()),
+                    )?;
+                    txn.put(
+                        index::BY_CREATED_DESC,
+                        &index::desc_key(&prefix, &p),
+                        NewRecord::new(entry),
+                    )?;
+                }
+                txn.put(
+                    "sm_index_built",
+                    &scope().prefix(),
+                    NewRecord::new(b"{}".to_vec()),
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert!(!built(&store).await);
+        assert_same_as_full_scan(&store).await;
+        index::ensure_built(&store, &scope()).await;
+        assert!(built(&store).await);
+        assert_one_entry_per_secret(&store).await;
+        assert_same_as_full_scan(&store).await;
+    }
+
+    #[tokio::test]
     async fn a_page_reads_only_about_a_page_of_the_index() {
         let store = Store::open(StoreConfig::memory()).await.unwrap();
         index::ensure_built(&store, &scope()).await;
@@ -495,15 +605,19 @@ mod tests {
                     d.name = format!("n{i:04}");
                     d.deleted_ms = None;
                     d.deletion_ms = None;
+                    // Every order lists them as their names do.
                     d.created_ms = NOW - 1000 + i as i64;
+                    d.last_changed_ms = d.created_ms;
+                    d.last_accessed_ms = Some(d.created_ms);
                     put_doc(txn, &scope(), &d)?;
                 }
                 Ok(())
             })
             .await
             .unwrap();
-        // Spoil a secret record late in creation order: a page that read it would fail, as
-        // the full scan does, so the first page provably read only its own part.
+        // Spoil a secret record 250th in every ascending order and 50th in every descending
+        // one: a page that read it would fail, as the full scan does, so the pages before it
+        // provably read only their own part.
         store
             .write(|txn| {
                 txn.put(
@@ -514,26 +628,37 @@ mod tests {
             })
             .await
             .unwrap();
-        let sel = Selection {
-            filters: Vec::new(),
-            include_deleted: false,
-            sort_by: SortByType::CreatedDate,
-            descending: false,
-            after: None,
-            page: 10,
-        };
-        let (first, next) = pages_until_error(&store, sel.clone()).await.remove(0);
-        let expected: Vec<String> = (0..10).map(|i| format!("n{i:04}")).collect();
-        assert_eq!(first, expected);
-        assert!(next.is_some());
-        let s = sel.clone();
-        let full = store
-            .read(move |txn| select_all(txn, &scope(), &s, NOW))
-            .await;
-        assert!(full.is_err());
-        // Reading on, the 25th page fails: it reads one secret past its end to know whether
-        // more follow, and that one is the spoiled record.
-        assert_eq!(pages_until_error(&store, sel).await.len(), 24);
+        for sort_by in ALL_ORDERS {
+            for descending in [false, true] {
+                let sel = Selection {
+                    filters: Vec::new(),
+                    include_deleted: false,
+                    sort_by,
+                    descending,
+                    after: None,
+                    page: 10,
+                };
+                let (first, next) = pages_until_error(&store, sel.clone()).await.remove(0);
+                let expected: Vec<String> = if descending {
+                    (290..300).rev().map(|i| format!("n{i:04}")).collect()
+                } else {
+                    (0..10).map(|i| format!("n{i:04}")).collect()
+                };
+                assert_eq!(first, expected, "{sel:?}");
+                assert!(next.is_some());
+                let s = sel.clone();
+                let full = store
+                    .read(move |txn| select_all(txn, &scope(), &s, NOW))
+                    .await;
+                assert!(full.is_err());
+                // Reading on, a page fails once it reaches the spoiled record, counting the one
+                // secret past its end that each page reads to know whether more follow: the
+                // 25th page ascending (secrets 240 to 250), the 5th descending (49 secrets
+                // precede it).
+                let succeeded = if descending { 4 } else { 24 };
+                assert_eq!(pages_until_error(&store, sel).await.len(), succeeded);
+            }
+        }
     }
 
     /// The pages read before the first failure.
