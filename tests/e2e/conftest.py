@@ -28,7 +28,7 @@ def coffer_bin():
 
 
 class Server:
-    def __init__(self, args, env=None, data_dir=None, preexec_fn=None):
+    def __init__(self, args, env=None, data_dir=None, preexec_fn=None, binary=None):
         # `--dev` keeps its state in memory unless given a data directory: only an explicit one.
         persistent = data_dir is not None or "--dev" not in args
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="coffer-e2e-")
@@ -36,7 +36,7 @@ class Server:
         full_env.update(env or {})
         location = ["--data-dir", self.data_dir] if persistent else []
         self.proc = subprocess.Popen(
-            [coffer_bin(), "serve", "--listen", "127.0.0.1:0", *location, *args],
+            [binary or coffer_bin(), "serve", "--listen", "127.0.0.1:0", *location, *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=full_env,

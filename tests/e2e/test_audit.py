@@ -327,13 +327,24 @@ def start_as_nobody(args, data_dir):
     if os.geteuid() != 0:
         return Server(args, env=ROOT_ENV, data_dir=data_dir)
     os.chown(data_dir, NOBODY, NOBODY)
+    # The build may sit where `nobody` cannot reach it (CI works in a 0700 temporary folder):
+    # `nobody` runs a copy of the binary from a folder it may enter.
+    reachable = tempfile.mkdtemp(prefix="coffer-audit-bin-")
+    os.chmod(reachable, 0o755)
+    binary = os.path.join(reachable, "coffer")
+    shutil.copy2(coffer_bin(), binary)
+    os.chmod(binary, 0o755)
 
     def drop_privileges():
         os.setgroups([])
         os.setgid(NOBODY)
         os.setuid(NOBODY)
 
-    return Server(args, env=ROOT_ENV, data_dir=data_dir, preexec_fn=drop_privileges)
+    try:
+        return Server(args, env=ROOT_ENV, data_dir=data_dir, preexec_fn=drop_privileges, binary=binary)
+    finally:
+        # The running process keeps its image; the copy is not needed once it started.
+        shutil.rmtree(reachable, ignore_errors=True)
 
 
 def test_a_read_only_audit_file_fails_requests_with_503_and_nothing_answered_goes_unaudited():
