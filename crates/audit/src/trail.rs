@@ -5,8 +5,11 @@
 //! one `fdatasync`, and only then answers every request of the round; records arriving meanwhile
 //! form the next round, so a round grows with the load and one fsync covers many requests.
 //!
-//! The file is opened by its path for every round, so a trail that was moved, deleted, or made
-//! read-only is noticed at once (the round fails) instead of records going to an unlinked file.
+//! The file stays open between rounds, but each round first looks at the path (`stat`): when the
+//! file there is another one, is gone, or changed owner or mode, the trail is opened again by its
+//! path, so a trail that was moved, deleted, or made read-only is noticed at once (the round fails
+//! or starts a new file) instead of records going to an unlinked or read-only file. One `stat`
+//! per round costs less than opening and closing the file (bench/NOTES.md, "audit trail").
 //! A failed round takes back any bytes it wrote, so the file always ends with a whole record, and
 //! the chain does not advance: the requests of that round are answered with an error and their
 //! records never existed. After a round's commit the file is rotated once it reaches its size
@@ -14,7 +17,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -82,6 +85,7 @@ impl Trail {
                     Some(ActiveFile {
                         path: path.clone(),
                         _lock: lock,
+                        open: None,
                     }),
                 )
             }
@@ -144,6 +148,36 @@ struct ActiveFile {
     path: PathBuf,
     /// Held for the life of the writer: one process appends to a trail.
     _lock: File,
+    /// The file as opened last, kept between rounds while the path still names it unchanged.
+    open: Option<OpenTrail>,
+}
+
+/// An open trail file and what identified it when it was opened.
+struct OpenTrail {
+    file: File,
+    identity: FileIdentity,
+}
+
+/// What must not change under an open trail: which file the path names, and who may write it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileIdentity {
+    dev: u64,
+    ino: u64,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+}
+
+impl FileIdentity {
+    fn of(meta: &std::fs::Metadata) -> FileIdentity {
+        FileIdentity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            mode: meta.mode(),
+            uid: meta.uid(),
+            gid: meta.gid(),
+        }
+    }
 }
 
 struct Writer {
@@ -200,7 +234,7 @@ impl Writer {
         for job in batch {
             head = append_record(&mut records, &job.event, &head, &self.key);
         }
-        let size = match &self.file {
+        let size = match &mut self.file {
             None => {
                 let mut out = std::io::stdout().lock();
                 out.write_all(&records)
@@ -208,7 +242,7 @@ impl Writer {
                     .map_err(|e| AuditError::Stdout(e.to_string()))?;
                 None
             }
-            Some(file) => Some(append_durably(&file.path, &records)?),
+            Some(file) => Some(file.append_durably(&records)?),
         };
         self.head = head;
         if size.is_some_and(|size| size >= self.max_file_bytes) {
@@ -220,9 +254,11 @@ impl Writer {
     /// Moves the full active file aside; the next round creates a new one. A failure leaves the
     /// file growing and is tried again after the next round: records are never at risk here.
     fn rotate(&mut self) {
-        let Some(file) = &self.file else {
+        let Some(file) = &mut self.file else {
             return;
         };
+        // The next round creates a new file at the path.
+        file.open = None;
         let target = rotated_path(&file.path, self.head.sequence);
         let moved = std::fs::rename(&file.path, &target).and_then(|()| sync_dir(&file.path));
         if let Err(e) = moved {
@@ -245,36 +281,84 @@ impl Writer {
     }
 }
 
-/// Appends `records` to the file at `path` (created 0600 when absent) and syncs them; returns the
-/// file's new size. On failure, the bytes written are taken back.
-fn append_durably(path: &Path, records: &[u8]) -> Result<u64, AuditError> {
-    let mut file = match OpenOptions::new().append(true).open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let file = OpenOptions::new()
-                .append(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(|e| AuditError::io("creating", path, e))?;
-            // The new name must survive a crash before any record is acknowledged in it.
-            sync_dir(path).map_err(|e| AuditError::io("syncing the directory of", path, e))?;
-            file
+impl ActiveFile {
+    /// Appends `records` to the trail (created 0600 when absent) and syncs them; returns the
+    /// file's new size. On failure, the bytes written are taken back and the file is closed, so
+    /// the next round opens it again by its path.
+    fn append_durably(&mut self, records: &[u8]) -> Result<u64, AuditError> {
+        let before = self.current()?;
+        let Some(open) = &mut self.open else {
+            return Err(AuditError::Internal("the audit file is not open".into()));
+        };
+        if let Err(e) = open
+            .file
+            .write_all(records)
+            .and_then(|()| open.file.sync_data())
+        {
+            if let Err(undo) = open
+                .file
+                .set_len(before)
+                .and_then(|()| open.file.sync_data())
+            {
+                tracing::error!(error = %undo, path = %self.path.display(),
+                    "could not take back a failed audit write: the file may end with records of requests that were refused");
+            }
+            self.open = None;
+            return Err(AuditError::io("writing", &self.path, e));
         }
-        Err(e) => return Err(AuditError::io("opening", path, e)),
-    };
-    let before = file
-        .metadata()
-        .map_err(|e| AuditError::io("reading", path, e))?
-        .len();
-    if let Err(e) = file.write_all(records).and_then(|()| file.sync_data()) {
-        if let Err(undo) = file.set_len(before).and_then(|()| file.sync_data()) {
-            tracing::error!(error = %undo, path = %path.display(),
-                "could not take back a failed audit write: the file may end with records of requests that were refused");
-        }
-        return Err(AuditError::io("writing", path, e));
+        Ok(before + records.len() as u64)
     }
-    Ok(before + records.len() as u64)
+
+    /// Makes `open` the file the path names now, as it is now, and returns its size: the open
+    /// file when the path still names it unchanged, else the path opened again (which applies
+    /// its permissions), else a new file when there is none.
+    fn current(&mut self) -> Result<u64, AuditError> {
+        let path = &self.path;
+        match std::fs::metadata(path) {
+            Ok(meta) => {
+                let identity = FileIdentity::of(&meta);
+                if self.open.as_ref().is_some_and(|o| o.identity == identity) {
+                    return Ok(meta.len());
+                }
+                self.open = None;
+                let file = OpenOptions::new()
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| AuditError::io("opening", path, e))?;
+                let meta = file
+                    .metadata()
+                    .map_err(|e| AuditError::io("reading", path, e))?;
+                self.open = Some(OpenTrail {
+                    file,
+                    identity: FileIdentity::of(&meta),
+                });
+                Ok(meta.len())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.open = None;
+                let file = OpenOptions::new()
+                    .append(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)
+                    .map_err(|e| AuditError::io("creating", path, e))?;
+                // The new name must survive a crash before any record is acknowledged in it.
+                sync_dir(path).map_err(|e| AuditError::io("syncing the directory of", path, e))?;
+                let meta = file
+                    .metadata()
+                    .map_err(|e| AuditError::io("reading", path, e))?;
+                self.open = Some(OpenTrail {
+                    file,
+                    identity: FileIdentity::of(&meta),
+                });
+                Ok(meta.len())
+            }
+            Err(e) => {
+                self.open = None;
+                Err(AuditError::io("reading", path, e))
+            }
+        }
+    }
 }
 
 fn sync_dir(path: &Path) -> std::io::Result<()> {

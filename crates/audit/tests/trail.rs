@@ -513,3 +513,27 @@ async fn a_new_trail_may_begin_a_file_but_not_the_middle_of_one() {
         (None, 0, None)
     );
 }
+
+#[tokio::test]
+async fn a_trail_moved_or_deleted_while_open_gets_the_next_records_at_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let trail = Trail::open(config(&path, 1 << 30, 10)).unwrap();
+    write(&trail, 0..2).await;
+    // The writer keeps the file open between rounds: a move must not leave it writing to the
+    // moved file.
+    let moved = dir.path().join("moved.log");
+    std::fs::rename(&path, &moved).unwrap();
+    write(&trail, 2..3).await;
+    assert_eq!(lines(&moved).len(), 2);
+    assert_eq!(lines(&path).len(), 1);
+    // Nor to a deleted one.
+    std::fs::remove_file(&path).unwrap();
+    write(&trail, 3..5).await;
+    assert_eq!(lines(&path).len(), 2);
+    drop(trail);
+    // The chain runs on across the files, and the deleted file's record shows as missing.
+    assert_eq!(verified(std::slice::from_ref(&moved)).records, 2);
+    let gap = problem(&[moved, path]);
+    assert!(matches!(gap, ProblemKind::Missing { .. }), "{gap:?}");
+}

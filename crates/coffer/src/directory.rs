@@ -22,13 +22,47 @@ pub struct StoreDirectory {
     clock: Arc<dyn Clock>,
     /// Last use recorded per key (seconds, service, region), so that the store is written at most
     /// once per key, service and region per minute, off the request path.
-    recorded: Mutex<HashMap<String, (i64, String, String)>>,
+    recorded: Mutex<Recent<String, (i64, String, String)>>,
     /// Last attempt recorded (seconds) per entity, service, action and region, for service
     /// last-accessed data: written at most once a minute each, off the request path. Keyed by a
     /// keyed SipHash of the four, so that checking costs no allocation on every request (a
     /// collision, with a random key per process, would at worst delay one record by a minute).
-    attempts: Mutex<HashMap<u64, i64>>,
+    attempts: Mutex<Recent<u64, i64>>,
     attempt_keys: RandomState,
+}
+
+/// Entries a once-a-minute map may hold before its stale ones (older than the minute that makes
+/// them matter) are dropped: keys, sessions and entities come and go over a server's life, and
+/// the maps must not keep every one ever seen. Pruning happens when the map has doubled since
+/// the last prune (at least this many), so its cost is spread over the insertions.
+const PRUNE_AT_LEAST: usize = 1024;
+
+/// What was written recently, per key: a map that forgets its stale entries as it grows.
+struct Recent<K, V> {
+    entries: HashMap<K, V>,
+    /// The size at which the next prune happens.
+    prune_at: usize,
+}
+
+impl<K, V> Default for Recent<K, V> {
+    fn default() -> Self {
+        Recent {
+            entries: HashMap::new(),
+            prune_at: PRUNE_AT_LEAST,
+        }
+    }
+}
+
+impl<K, V> Recent<K, V> {
+    /// Drops the entries whose time (`at`) is `window` seconds or more before `now`, once the
+    /// map has grown to its prune size; the next prune then waits for twice what is left.
+    fn prune_stale(&mut self, now: i64, window: i64, at: impl Fn(&V) -> i64) {
+        if self.entries.len() < self.prune_at {
+            return;
+        }
+        self.entries.retain(|_, v| now - at(v) < window);
+        self.prune_at = (self.entries.len() * 2).max(PRUNE_AT_LEAST);
+    }
 }
 
 impl StoreDirectory {
@@ -36,8 +70,8 @@ impl StoreDirectory {
         StoreDirectory {
             store,
             clock: Arc::new(SystemClock),
-            recorded: Mutex::new(HashMap::new()),
-            attempts: Mutex::new(HashMap::new()),
+            recorded: Mutex::new(Recent::default()),
+            attempts: Mutex::new(Recent::default()),
             attempt_keys: RandomState::new(),
         }
     }
@@ -178,15 +212,20 @@ impl Directory for StoreDirectory {
         let now = self.clock.now().timestamp();
         {
             let mut recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((at, s, r)) = recorded.get(access_key_id) {
+            if let Some((at, s, r)) = recorded.entries.get(access_key_id) {
                 if s == service && r == region && now - at < access_keys::LAST_USED_GRANULARITY_SECS
                 {
                     return;
                 }
             }
-            recorded.insert(
+            recorded.entries.insert(
                 access_key_id.to_string(),
                 (now, service.to_string(), region.to_string()),
+            );
+            recorded.prune_stale(
+                now,
+                access_keys::LAST_USED_GRANULARITY_SECS,
+                |(at, _, _)| *at,
             );
         }
         let store = self.store.clone();
@@ -239,10 +278,11 @@ impl StoreDirectory {
     fn attempt_is_new(&self, attempt: [&str; 4], now: i64) -> bool {
         let key = self.attempt_keys.hash_one(attempt);
         let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
-        match attempts.get(&key) {
+        match attempts.entries.get(&key) {
             Some(at) if now - at < service_access::GRANULARITY_SECS => false,
             _ => {
-                attempts.insert(key, now);
+                attempts.entries.insert(key, now);
+                attempts.prune_stale(now, service_access::GRANULARITY_SECS, |at| *at);
                 true
             }
         }
@@ -294,5 +334,49 @@ mod tests {
         assert!(directory.attempt_is_new(["AIDAEXAMPLE", "iam", "ListUsers", "us-east-1"], 1_059));
         assert!(directory.attempt_is_new(["AIDAOTHER", "iam", "GetUser", "us-east-1"], 1_059));
         assert!(directory.attempt_is_new(attempt, 1_060));
+    }
+
+    #[tokio::test]
+    async fn the_once_a_minute_maps_forget_what_is_stale() {
+        let store = Store::open(coffer_store::StoreConfig::memory())
+            .await
+            .expect("store");
+        let directory = StoreDirectory::new(store);
+        // Entities seen long ago, then a stream of new ones a minute later: the old ones go.
+        for n in 0..PRUNE_AT_LEAST {
+            let entity = format!("AIDAOLD{n}");
+            assert!(directory.attempt_is_new([&entity, "iam", "GetUser", "us-east-1"], 1_000));
+        }
+        for n in 0..PRUNE_AT_LEAST {
+            let entity = format!("AIDANEW{n}");
+            assert!(directory.attempt_is_new([&entity, "iam", "GetUser", "us-east-1"], 2_000));
+        }
+        let attempts = directory.attempts.lock().unwrap();
+        assert!(
+            attempts.entries.len() <= PRUNE_AT_LEAST,
+            "{} kept",
+            attempts.entries.len()
+        );
+    }
+
+    #[test]
+    fn pruning_keeps_recent_entries_and_waits_for_the_map_to_double() {
+        let mut recent = Recent {
+            entries: (0..2000u32)
+                .map(|n| (n, if n < 1500 { 0 } else { 100 }))
+                .collect(),
+            prune_at: 4000,
+        };
+        recent.prune_stale(120, 60, |at| *at);
+        assert_eq!(
+            recent.entries.len(),
+            2000,
+            "below its prune size: untouched"
+        );
+        recent.prune_at = 2000;
+        recent.prune_stale(120, 60, |at| *at);
+        assert_eq!(recent.entries.len(), 500);
+        assert!(recent.entries.values().all(|at| *at == 100));
+        assert_eq!(recent.prune_at, PRUNE_AT_LEAST);
     }
 }
