@@ -213,3 +213,136 @@ def test_max_results_bounds_and_bad_input(start_server):
             sm.list_secrets(**bad)
         assert e.value.response["Error"]["Code"] == "ValidationException", bad
         assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def every_order_is_consistent(sm, live, planned=frozenset()):
+    """Every order and direction lists exactly the live secrets once (and with
+    IncludePlannedDeletion the scheduled ones too), sorted by the dates each entry reports: an
+    index entry left where a secret used to sort would list it twice, out of place or not at all."""
+    for sort_by, field in ORDERS:
+        for sort_order in ["asc", "desc"]:
+            entries, _ = every_page(sm, 4, SortBy=sort_by, SortOrder=sort_order)
+            assert sorted(e["Name"] for e in entries) == sorted(live), (sort_by, sort_order)
+            assert [e["Name"] for e in entries] == expected_order(entries, field, sort_order == "desc")
+            entries, _ = every_page(sm, 4, SortBy=sort_by, SortOrder=sort_order, IncludePlannedDeletion=True)
+            assert sorted(e["Name"] for e in entries) == sorted(live | planned), (sort_by, sort_order)
+            assert [e["Name"] for e in entries] == expected_order(entries, field, sort_order == "desc")
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_every_kind_of_change_keeps_the_orders_consistent(start_server, tmp_path, backend):
+    """Index entries move with their secret through every operation that changes a sorted date
+    (new value, description, tags, a read on another day, deletion scheduled and restored, forced
+    deletion and re-creation under the same name), and nothing is left behind."""
+    data_dir = str(tmp_path / "data") if backend == "sqlite" else None
+
+    def start(clock):
+        return start_server(["--dev", "--dev-clock-start", clock], data_dir=data_dir)
+
+    srv = start(DAY_ONE)
+    sm = boto_client("secretsmanager", srv)
+    names_ = [f"{SHAPES[i % len(SHAPES)]}c{i:02d}" for i in range(21)]
+    for name in names_:
+        sm.create_secret(Name=name, SecretString="v1")
+    for name in names_[0:3]:
+        sm.put_secret_value(SecretId=name, SecretString="v2")
+    for name in names_[3:6]:
+        sm.update_secret(SecretId=name, Description="changed")
+    sm.tag_resource(SecretId=names_[6], Tags=[{"Key": "k", "Value": "v"}])
+    sm.untag_resource(SecretId=names_[7], TagKeys=["absent"])
+    for name in names_[8:12]:
+        sm.get_secret_value(SecretId=name)
+    for name in names_[12:15]:
+        sm.delete_secret(SecretId=name, RecoveryWindowInDays=7)
+    sm.restore_secret(SecretId=names_[12])
+    for name in names_[15:17]:
+        sm.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+    sm.create_secret(Name=names_[15], SecretString="again")
+    planned = set(names_[13:15])
+    live = set(names_) - planned - {names_[16]}
+    every_order_is_consistent(sm, live, planned)
+    if backend == "sqlite":
+        # Later, on the same data: a read on another day moves secrets in the last-accessed order,
+        # and a secret read twice in a day moves once.
+        srv.stop()
+        srv = start(DAY_THREE)
+        sm = boto_client("secretsmanager", srv)
+        for name in names_[8:10] + names_[17:19]:
+            sm.get_secret_value(SecretId=name)
+            sm.get_secret_value(SecretId=name)
+        sm.put_secret_value(SecretId=names_[19], SecretString="v3")
+        sm.restore_secret(SecretId=names_[13])
+        planned.discard(names_[13])
+        live.add(names_[13])
+        every_order_is_consistent(sm, live, planned)
+        by_access, _ = every_page(sm, None, SortBy="last-accessed-date", SortOrder="desc")
+        assert [e["Name"] for e in by_access[:4]] == sorted(names_[8:10] + names_[17:19], key=str.encode, reverse=True)
+
+
+def legacy_descending_key(prefix, value, name):
+    """The key the previous index version (2) gave an entry in a descending table."""
+    biased = (value + (1 << 64)) % (1 << 64) ^ (1 << 63)
+    inverted = "".join(f"{255 - b:02x}" for b in name.encode())
+    return f"{prefix}{(1 << 64) - 1 - biased:020d}/{inverted}g"
+
+
+def test_a_data_dir_indexed_by_the_previous_version_is_reindexed_on_upgrade(start_server, tmp_path):
+    """A data directory written by the previous index version (a descending table per order, each
+    entry holding its position as JSON, marker version 2) lists correctly in every order after the
+    upgrade, and its first listing rebuilds the indexes: one empty entry per secret and date, the
+    descending tables emptied. The old layout is made from a current one with sqlite3 (index
+    entries are never encrypted)."""
+    import json
+    import sqlite3
+
+    data_dir = str(tmp_path / "data")
+    srv = start_server(["--dev", "--dev-clock-start", DAY_ONE], data_dir=data_dir)
+    sm = boto_client("secretsmanager", srv)
+    names_ = [f"{SHAPES[i % len(SHAPES)]}u{i:02d}" for i in range(30)]
+    for name in names_:
+        sm.create_secret(Name=name, SecretString="v")
+    for name in names_[:10]:
+        sm.get_secret_value(SecretId=name)
+    for name in names_[5:15]:
+        sm.update_secret(SecretId=name, Description="changed")
+    srv.stop()
+
+    db = sqlite3.connect(f"{data_dir}/coffer.db")
+    with db:
+        rows = db.execute(
+            "SELECT tbl, key FROM coffer_records WHERE tbl IN ('sm_by_created', 'sm_by_changed', 'sm_by_accessed')"
+        ).fetchall()
+        assert len(rows) == 3 * len(names_)
+        legacy = {"sm_by_created": "sm_by_created_desc", "sm_by_changed": "sm_by_changed_desc",
+                  "sm_by_accessed": "sm_by_accessed_desc"}
+        for tbl, key in rows:
+            account, region, digits, name = key.split("/", 3)
+            prefix = f"{account}/{region}/"
+            unsigned = int(digits) ^ (1 << 63)
+            value = unsigned - (1 << 64) if unsigned >= (1 << 63) else unsigned
+            position = json.dumps({"k": value, "n": name}).encode()
+            db.execute("UPDATE coffer_records SET doc = ? WHERE tbl = ? AND key = ?", (position, tbl, key))
+            db.execute("INSERT INTO coffer_records VALUES (?, ?, 1, ?, NULL)",
+                       (legacy[tbl], legacy_descending_key(prefix, value, name), position))
+            if tbl == "sm_by_created":
+                db.execute("INSERT INTO coffer_records VALUES ('sm_by_name_desc', ?, 1, ?, NULL)",
+                           (legacy_descending_key(prefix, 0, name), json.dumps({"k": 0, "n": name}).encode()))
+        marker = db.execute("SELECT key, doc FROM coffer_records WHERE tbl = 'sm_index_built'").fetchall()
+        assert [json.loads(doc) for _, doc in marker] == [{"version": 3}]
+        db.execute("UPDATE coffer_records SET doc = ? WHERE tbl = 'sm_index_built'", (b'{"version":2}',))
+    db.close()
+
+    srv = start_server(["--dev", "--dev-clock-start", DAY_THREE], data_dir=data_dir)
+    sm = boto_client("secretsmanager", srv)
+    # A secret written before the first listing: the rebuild indexes it too.
+    sm.create_secret(Name="after-upgrade", SecretString="v")
+    every_order_is_consistent(sm, set(names_) | {"after-upgrade"})
+    srv.stop()
+
+    db = sqlite3.connect(f"{data_dir}/coffer.db")
+    counts = dict(db.execute("SELECT tbl, count(*) FROM coffer_records WHERE tbl LIKE 'sm_by_%' GROUP BY tbl").fetchall())
+    assert counts == {"sm_by_created": 31, "sm_by_changed": 31, "sm_by_accessed": 31}
+    assert db.execute("SELECT count(*) FROM coffer_records WHERE tbl LIKE 'sm_by_%' AND length(doc) > 0").fetchone() == (0,)
+    marker = db.execute("SELECT doc FROM coffer_records WHERE tbl = 'sm_index_built'").fetchone()[0]
+    assert json.loads(marker) == {"version": 3}
+    db.close()

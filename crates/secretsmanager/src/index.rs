@@ -1,45 +1,51 @@
 //! Indexes of a region's secrets in every ListSecrets order, so that a page of ListSecrets (and of
 //! BatchGetSecretValue by filters) reads about as many secrets as it returns instead of all.
 //!
-//! One table per order and direction: creation date, last-changed date and last-accessed day, each
-//! ascending and descending, and name descending (name ascending is the key order of the secret
-//! records themselves). Ascending keys are `<account>/<region>/<value as 20 order-preserving
-//! digits>/<name>`, which sort exactly as the `(value, name)` positions of list tokens do. The
-//! store scans forward only, so descending orders have tables whose keys sort in the reverse
-//! order: the inverted value, then the name's bytes inverted and written as hex, ended by `g`
-//! (above every hex digit, so that a name sorts after the longer names it starts). The name
-//! order's value is the constant 0. Every entry holds its position, which tells the name to load
-//! and lets an entry that no longer matches its secret be recognised and skipped.
+//! One table per sorted date: creation, last change and last-accessed day. Keys are
+//! `<account>/<region>/<value as 20 order-preserving digits>/<name>`, which sort exactly as the
+//! `(value, name)` positions of list tokens do; the store scans them forwards for ascending orders
+//! and backwards for descending ones, and the name order is the secret records' own key order. An
+//! entry's key is all it holds (its record is empty): the position it encodes tells the secret to
+//! load, and lets an entry that no longer matches its secret be recognised and skipped. So an
+//! index costs one short key per secret, which matters most in `--dev`, where every entry is a
+//! string in memory (see bench/NOTES.md, "Memory").
 //!
 //! Entries are written with the secret record (`state::put_doc`, which moves only the entries
 //! whose value changed, so the GetSecretValue that changes the access day — once a day per
-//! secret — moves two entries and the other reads none) and removed with it (`state::purge`).
+//! secret — moves one entry and the other reads none) and removed with it (`state::purge`).
 //! Secrets stored before an index existed have no entries in it, so a region's indexes are
 //! trusted only once its marker in `sm_index_built` records the current `INDEX_VERSION`:
-//! `ensure_built` writes it in the transaction that indexes every secret of the region, and the
-//! write of a region's first secret writes it at once. Until then listing falls back to reading
-//! every secret.
+//! `ensure_built` writes it in the transaction that rebuilds the region's indexes (dropping the
+//! tables of earlier versions), and the write of a region's first secret writes it at once. Until
+//! then listing falls back to reading every secret.
 
 use coffer_model::secretsmanager::SortByType;
-use coffer_store::{NewRecord, Store, Txn};
+use coffer_store::{NewRecord, Store, StoreError, Txn};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Fail;
 use crate::state::{Scope, SecretDoc, SECRETS};
 
 pub(crate) const BY_CREATED: &str = "sm_by_created";
-pub(crate) const BY_CREATED_DESC: &str = "sm_by_created_desc";
 pub(crate) const BY_CHANGED: &str = "sm_by_changed";
-pub(crate) const BY_CHANGED_DESC: &str = "sm_by_changed_desc";
 pub(crate) const BY_ACCESSED: &str = "sm_by_accessed";
-pub(crate) const BY_ACCESSED_DESC: &str = "sm_by_accessed_desc";
-pub(crate) const BY_NAME_DESC: &str = "sm_by_name_desc";
+/// Every index table of this version.
+pub(crate) const TABLES: [&str; 3] = [BY_CREATED, BY_CHANGED, BY_ACCESSED];
+/// Tables of version 2, whose keys ran against their order (the store scanned forwards only), each
+/// entry holding its position again as JSON. A rebuild empties them.
+pub(crate) const LEGACY_TABLES: [&str; 4] = [
+    "sm_by_created_desc",
+    "sm_by_changed_desc",
+    "sm_by_accessed_desc",
+    "sm_by_name_desc",
+];
 const BUILT: &str = "sm_index_built";
 const BUILD_BATCH: usize = 500;
 
 /// Which indexes a region's marker vouches for: 1 was the creation date alone (its marker is
-/// `{}`), 2 adds the last-changed and last-accessed dates and name descending.
-const INDEX_VERSION: u32 = 2;
+/// `{}`), 2 added the other dates and a table per descending order, 3 has one table per date,
+/// walked both ways, with empty entries.
+const INDEX_VERSION: u32 = 3;
 
 /// Where a secret sorts: its sort value and its name (names are unique in a region, so the pair
 /// orders secrets totally). Also what pagination tokens hold.
@@ -49,38 +55,15 @@ pub(crate) struct Position {
     pub n: String,
 }
 
-/// One index table: which order it serves, and whether its keys run against that order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct IndexTable {
-    pub name: &'static str,
-    pub descending: bool,
-}
-
-impl IndexTable {
-    /// The key of the entry at `p`.
-    pub fn key(&self, prefix: &str, p: &Position) -> String {
-        if self.descending {
-            desc_key(prefix, p)
-        } else {
-            asc_key(prefix, p)
-        }
+/// The index table of an order, or `None` for the name, which is the secret records' own key
+/// order.
+pub(crate) fn table_for(sort_by: SortByType) -> Option<&'static str> {
+    match sort_by {
+        SortByType::CreatedDate => Some(BY_CREATED),
+        SortByType::LastChangedDate => Some(BY_CHANGED),
+        SortByType::LastAccessedDate => Some(BY_ACCESSED),
+        SortByType::Name => None,
     }
-}
-
-/// The table that lists secrets in an order, or `None` for name ascending, which is the secret
-/// records' own key order.
-pub(crate) fn table_for(sort_by: SortByType, descending: bool) -> Option<IndexTable> {
-    let name = match (sort_by, descending) {
-        (SortByType::CreatedDate, false) => BY_CREATED,
-        (SortByType::CreatedDate, true) => BY_CREATED_DESC,
-        (SortByType::LastChangedDate, false) => BY_CHANGED,
-        (SortByType::LastChangedDate, true) => BY_CHANGED_DESC,
-        (SortByType::LastAccessedDate, false) => BY_ACCESSED,
-        (SortByType::LastAccessedDate, true) => BY_ACCESSED_DESC,
-        (SortByType::Name, false) => return None,
-        (SortByType::Name, true) => BY_NAME_DESC,
-    };
-    Some(IndexTable { name, descending })
 }
 
 /// A secret's sort values, as stored in its record (read without decoding the rest, so that a
@@ -119,77 +102,44 @@ impl SortValues {
     }
 }
 
-/// The orders kept in tables (name ascending needs none).
-const INDEXED: [SortByType; 4] = [
+/// The orders kept in tables (the name needs none).
+const INDEXED: [SortByType; 3] = [
     SortByType::CreatedDate,
     SortByType::LastChangedDate,
     SortByType::LastAccessedDate,
-    SortByType::Name,
 ];
+
+/// Digits of a sort value in an entry's key.
+const VALUE_DIGITS: usize = 20;
 
 /// `i64` order as unsigned order (flipping the sign bit), so that fixed-width digits sort right.
 fn biased(k: i64) -> u64 {
     (k as u64) ^ (1 << 63)
 }
 
-pub(crate) fn asc_key(prefix: &str, p: &Position) -> String {
+/// The key of the entry at `p`.
+pub(crate) fn entry_key(prefix: &str, p: &Position) -> String {
     format!("{prefix}{:020}/{}", biased(p.k), p.n)
 }
 
-pub(crate) fn desc_key(prefix: &str, p: &Position) -> String {
-    use std::fmt::Write;
-    let mut key = format!("{prefix}{:020}/", u64::MAX - biased(p.k));
-    key.reserve(p.n.len() * 2 + 1);
-    for b in p.n.bytes() {
-        // Writing to a String cannot fail.
-        let _ = write!(key, "{:02x}", 255 - b);
+/// The position an entry's key encodes (the inverse of `entry_key`).
+pub(crate) fn entry_position(prefix: &str, key: &str) -> Result<Position, Fail> {
+    let bad = || corrupt("secret index", format!("unexpected key {key:?}"));
+    let rest = key.strip_prefix(prefix).ok_or_else(bad)?;
+    let (digits, name) = rest.split_at_checked(VALUE_DIGITS).ok_or_else(bad)?;
+    let name = name.strip_prefix('/').ok_or_else(bad)?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
     }
-    key.push('g');
-    key
+    let biased: u64 = digits.parse().map_err(|_| bad())?;
+    Ok(Position {
+        k: (biased ^ (1 << 63)) as i64,
+        n: name.to_string(),
+    })
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> Fail {
-    Fail::Store(coffer_store::StoreError::Corrupt(format!("{what}: {e}")))
-}
-
-pub(crate) fn decode_entry(doc: &[u8]) -> Result<Position, Fail> {
-    serde_json::from_slice(doc).map_err(|e| corrupt("secret index", e))
-}
-
-/// The tables (both directions where kept) of one order.
-fn tables_of(sort_by: SortByType) -> impl Iterator<Item = IndexTable> {
-    [false, true]
-        .into_iter()
-        .filter_map(move |descending| table_for(sort_by, descending))
-}
-
-fn put_entries(
-    txn: &mut dyn Txn,
-    prefix: &str,
-    sort_by: SortByType,
-    p: &Position,
-) -> Result<(), Fail> {
-    let bytes = serde_json::to_vec(p).map_err(|e| corrupt("secret index", e))?;
-    for table in tables_of(sort_by) {
-        txn.put(
-            table.name,
-            &table.key(prefix, p),
-            NewRecord::new(bytes.clone()),
-        )?;
-    }
-    Ok(())
-}
-
-fn delete_entries(
-    txn: &mut dyn Txn,
-    prefix: &str,
-    sort_by: SortByType,
-    p: &Position,
-) -> Result<(), coffer_store::StoreError> {
-    for table in tables_of(sort_by) {
-        txn.delete(table.name, &table.key(prefix, p))?;
-    }
-    Ok(())
+    Fail::Store(StoreError::Corrupt(format!("{what}: {e}")))
 }
 
 fn position(values: &SortValues, sort_by: SortByType, name: &str) -> Position {
@@ -209,14 +159,17 @@ pub(crate) fn update(
     after: &SortValues,
 ) -> Result<(), Fail> {
     for sort_by in INDEXED {
+        let Some(table) = table_for(sort_by) else {
+            continue;
+        };
         let new = position(after, sort_by, name);
         if let Some(old) = before.map(|b| position(b, sort_by, name)) {
             if old == new {
                 continue;
             }
-            delete_entries(txn, prefix, sort_by, &old)?;
+            txn.delete(table, &entry_key(prefix, &old))?;
         }
-        put_entries(txn, prefix, sort_by, &new)?;
+        txn.put(table, &entry_key(prefix, &new), NewRecord::default())?;
     }
     Ok(())
 }
@@ -227,9 +180,11 @@ pub(crate) fn remove(
     prefix: &str,
     name: &str,
     values: &SortValues,
-) -> Result<(), coffer_store::StoreError> {
+) -> Result<(), StoreError> {
     for sort_by in INDEXED {
-        delete_entries(txn, prefix, sort_by, &position(values, sort_by, name))?;
+        if let Some(table) = table_for(sort_by) {
+            txn.delete(table, &entry_key(prefix, &position(values, sort_by, name)))?;
+        }
     }
     Ok(())
 }
@@ -241,7 +196,7 @@ struct Built {
     version: u32,
 }
 
-/// Whether every secret of the region has its entries in every index.
+/// Whether every secret of the region has its entries in every index of this version.
 pub(crate) fn is_built(txn: &mut dyn Txn, scope: &Scope) -> Result<bool, Fail> {
     let Some(rec) = txn.get(BUILT, &scope.prefix())? else {
         return Ok(false);
@@ -260,6 +215,9 @@ pub(crate) fn mark_built_if_empty(txn: &mut dyn Txn, scope: &Scope) -> Result<()
     }
     let prefix = scope.prefix();
     if txn.scan(SECRETS, &prefix, None, 1)?.is_empty() {
+        // An empty region can still hold entries of an earlier version (its secrets were deleted
+        // since): they must not be read as this version's.
+        clear(txn, &prefix)?;
         write_marker(txn, &prefix)?;
     }
     Ok(())
@@ -274,9 +232,26 @@ fn write_marker(txn: &mut dyn Txn, prefix: &str) -> Result<(), Fail> {
     Ok(())
 }
 
-/// Indexes the region's secrets stored before the indexes existed, once. Entries a secret already
-/// has are rewritten as they are. A failure only leaves listing on the full scan, so it is logged
-/// rather than failing the request.
+/// Deletes every entry of the region in the tables of this version and of earlier ones.
+fn clear(txn: &mut dyn Txn, prefix: &str) -> Result<(), Fail> {
+    for table in TABLES.into_iter().chain(LEGACY_TABLES) {
+        loop {
+            let rows = txn.scan(table, prefix, None, BUILD_BATCH)?;
+            for (key, _) in &rows {
+                txn.delete(table, key)?;
+            }
+            if rows.len() < BUILD_BATCH {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Rebuilds the region's indexes once when they are missing or of an earlier version: every
+/// entry of this version's and earlier versions' tables is dropped, then every secret indexed.
+/// A failure only leaves listing on the full scan, so it is logged rather than failing the
+/// request.
 pub(crate) async fn ensure_built(store: &Store, scope: &Scope) {
     let s = scope.clone();
     let built = store.read(move |txn| is_built(txn, &s)).await;
@@ -290,6 +265,7 @@ pub(crate) async fn ensure_built(store: &Store, scope: &Scope) {
                 return Ok(());
             }
             let prefix = s.prefix();
+            clear(txn, &prefix)?;
             let mut after: Option<String> = None;
             loop {
                 let rows = txn.scan(SECRETS, &prefix, after.as_deref(), BUILD_BATCH)?;
@@ -323,7 +299,7 @@ mod tests {
     }
 
     #[test]
-    fn keys_sort_like_positions_both_ways() {
+    fn keys_sort_like_positions_and_give_them_back() {
         let mut ps = Vec::new();
         for k in [i64::MIN, -5, -1, 0, 1, 9, 10, 1_700_000_000_000, i64::MAX] {
             for n in ["", "a", "a/b", "ab", "abc", "b", "a-b", "Z", "é", "a\u{7f}"] {
@@ -332,12 +308,34 @@ mod tests {
         }
         let mut by_pos = ps.clone();
         by_pos.sort();
-        let mut by_asc = ps.clone();
-        by_asc.sort_by_key(|p| asc_key("1/r/", p));
-        assert_eq!(by_asc, by_pos);
-        let mut by_desc = ps;
-        by_desc.sort_by_key(|p| desc_key("1/r/", p));
-        by_pos.reverse();
-        assert_eq!(by_desc, by_pos);
+        let mut by_key = ps.clone();
+        by_key.sort_by_key(|p| entry_key("1/r/", p));
+        assert_eq!(by_key, by_pos);
+        for p in ps {
+            assert_eq!(entry_position("1/r/", &entry_key("1/r/", &p)).unwrap(), p);
+        }
+    }
+
+    #[test]
+    fn a_malformed_entry_key_is_reported_as_corrupt() {
+        let good = entry_key("1/r/", &pos(5, "n"));
+        assert!(entry_position("1/r/", &good).is_ok());
+        for bad in [
+            "1/r/",
+            "1/r/123",
+            "2/r/09223372036854775813/n",
+            "1/r/0922337203685477581x/n",
+            "1/r/+9223372036854775813/n",
+            "1/r/09223372036854775813n",
+            "1/r/99999999999999999999/n",
+        ] {
+            assert!(
+                matches!(
+                    entry_position("1/r/", bad),
+                    Err(Fail::Store(StoreError::Corrupt(_)))
+                ),
+                "{bad}"
+            );
+        }
     }
 }

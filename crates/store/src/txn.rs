@@ -26,6 +26,15 @@ pub trait Txn {
         start_after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<(String, Record)>, StoreError>;
+    /// Keys in descending byte order strictly before `start_before` with the given prefix, at most
+    /// `limit`: `scan` backwards, so that one ordered table serves both directions of a listing.
+    fn scan_rev(
+        &mut self,
+        table: &str,
+        prefix: &str,
+        start_before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Record)>, StoreError>;
 }
 
 /// Storage operations a backend provides inside one transaction; values are already sealed.
@@ -55,6 +64,13 @@ pub(crate) trait RawTxn {
         start_after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<(String, RawRecord)>, StoreError>;
+    fn scan_rev(
+        &mut self,
+        table: &str,
+        prefix: &str,
+        start_before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, RawRecord)>, StoreError>;
     /// Every record of every table in (table, key) order, strictly after `after`.
     fn scan_all(
         &mut self,
@@ -73,6 +89,37 @@ pub(crate) trait RawTxn {
 /// Keys in byte order: `String`'s `Ord` is byte order for UTF-8, which all backends match.
 pub(crate) fn in_scan(key: &str, prefix: &str, start_after: Option<&str>) -> bool {
     key.starts_with(prefix) && start_after.is_none_or(|s| key > s)
+}
+
+/// The least string above every string that starts with `prefix` (`None`: no such bound, for the
+/// empty prefix), so that `prefix <= key < prefix_end(prefix)` selects exactly the keys with the
+/// prefix in byte order (which is code point order for UTF-8). The last character is replaced by
+/// the next one, skipping the surrogates; a last character that has no next one is dropped first.
+pub(crate) fn prefix_end(prefix: &str) -> Option<String> {
+    let mut end = prefix.to_string();
+    while let Some(last) = end.pop() {
+        let next = match last {
+            '\u{D7FF}' => Some('\u{E000}'),
+            c => char::from_u32(u32::from(c) + 1),
+        };
+        if let Some(next) = next {
+            end.push(next);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// The exclusive upper bound of a reverse scan: the lower of the cursor and the prefix's end;
+/// `None` when neither bounds it. A cursor at or below the prefix leaves nothing to scan, which
+/// the caller sees as `Some(bound) <= prefix`.
+pub(crate) fn rev_upper_bound(prefix: &str, start_before: Option<&str>) -> Option<String> {
+    match (start_before, prefix_end(prefix)) {
+        (Some(before), Some(end)) if before < end.as_str() => Some(before.to_string()),
+        (Some(_), Some(end)) => Some(end),
+        (Some(before), None) => Some(before.to_string()),
+        (None, end) => end,
+    }
 }
 
 /// The `Txn` handed to closures: seals and opens values around a backend's `RawTxn`.
@@ -293,11 +340,83 @@ impl Txn for SealingTxn<'_> {
         }
         let r = self.raw.scan(table, prefix, start_after, limit);
         let rows = self.note(r)?;
+        self.open_rows(table, rows)
+    }
+
+    fn scan_rev(
+        &mut self,
+        table: &str,
+        prefix: &str,
+        start_before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Record)>, StoreError> {
+        self.check()?;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let r = self.raw.scan_rev(table, prefix, start_before, limit);
+        let rows = self.note(r)?;
+        self.open_rows(table, rows)
+    }
+}
+
+impl SealingTxn<'_> {
+    fn open_rows(
+        &mut self,
+        table: &str,
+        rows: Vec<(String, RawRecord)>,
+    ) -> Result<Vec<(String, Record)>, StoreError> {
         rows.into_iter()
             .map(|(k, raw)| {
                 let rec = self.open_raw(table, &k, raw)?;
                 Ok((k, rec))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_end_bounds_exactly_the_keys_with_the_prefix() {
+        assert_eq!(prefix_end("1/us-east-1/").as_deref(), Some("1/us-east-10"));
+        assert_eq!(prefix_end(""), None);
+        assert_eq!(prefix_end("a\u{D7FF}").as_deref(), Some("a\u{E000}"));
+        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{10FFFF}\u{10FFFF}"), None);
+        let keys = [
+            "",
+            "a",
+            "a/",
+            "a/b",
+            "a/\u{10FFFF}",
+            "a/\u{10FFFF}x",
+            "a0",
+            "a.",
+            "a\u{10FFFF}",
+            "b",
+            "a/\u{7f}",
+            "a/\u{80}",
+            "\u{D7FF}",
+            "\u{E000}",
+        ];
+        for prefix in ["", "a", "a/", "a/\u{10FFFF}", "\u{D7FF}", "\u{10FFFF}"] {
+            let end = prefix_end(prefix);
+            for key in keys {
+                let bounded = key >= prefix && end.as_deref().is_none_or(|e| key < e);
+                assert_eq!(bounded, key.starts_with(prefix), "{prefix:?} {key:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn rev_upper_bound_is_the_lower_of_cursor_and_prefix_end() {
+        assert_eq!(rev_upper_bound("a/", None).as_deref(), Some("a0"));
+        assert_eq!(rev_upper_bound("a/", Some("a/m")).as_deref(), Some("a/m"));
+        assert_eq!(rev_upper_bound("a/", Some("b")).as_deref(), Some("a0"));
+        assert_eq!(rev_upper_bound("", Some("b")).as_deref(), Some("b"));
+        assert_eq!(rev_upper_bound("", None), None);
     }
 }

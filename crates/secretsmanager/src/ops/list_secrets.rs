@@ -10,7 +10,7 @@ use crate::common::scope;
 use crate::describe::list_entry;
 use crate::error::{Fail, OpResult};
 use crate::filter::{check_filters, matches};
-use crate::index::{self, IndexTable, Position, SortValues};
+use crate::index::{self, Position, SortValues};
 use crate::state::{decode_doc, Scope, SecretDoc, SECRETS};
 use crate::token;
 
@@ -62,17 +62,17 @@ pub(crate) fn all_secrets(
 
 /// One page of the secrets a selection picks, and the token of the next page.
 ///
-/// Every order is read in order from the store once the region is indexed (name ascending from
-/// the records' own keys, always), stopping when the page is full; filters are applied to the
-/// secrets read, so a filter that matches few secrets reads on until it has a page. Before the
-/// region is indexed, the other orders read every secret of the region.
+/// Every order is read in order from the store once the region is indexed (the name from the
+/// records' own keys, always), stopping when the page is full; filters are applied to the secrets
+/// read, so a filter that matches few secrets reads on until it has a page. Before the region is
+/// indexed, the other orders read every secret of the region.
 pub(crate) fn select(
     txn: &mut dyn Txn,
     scope: &Scope,
     sel: &Selection,
     now: i64,
 ) -> Result<(Vec<SecretDoc>, Option<String>), Fail> {
-    match index::table_for(sel.sort_by, sel.descending) {
+    match index::table_for(sel.sort_by) {
         None => select_in_order(txn, scope, sel, now, None),
         Some(table) if index::is_built(txn, scope)? => {
             select_in_order(txn, scope, sel, now, Some(table))
@@ -102,37 +102,43 @@ fn finish(
 
 /// Reads secrets in the selection's order from the token's position on, until one more than a
 /// page is picked: through an index table, or (`None`) the secret records themselves, whose keys
-/// are in name order.
+/// are in name order; forwards for ascending orders, backwards for descending ones.
 fn select_in_order(
     txn: &mut dyn Txn,
     scope: &Scope,
     sel: &Selection,
     now: i64,
-    index_table: Option<IndexTable>,
+    index_table: Option<&'static str>,
 ) -> Result<(Vec<SecretDoc>, Option<String>), Fail> {
     let prefix = scope.prefix();
-    let table = index_table.map_or(SECRETS, |t| t.name);
-    let mut after = match (&sel.after, index_table) {
+    let table = index_table.unwrap_or(SECRETS);
+    let mut cursor = match (&sel.after, index_table) {
         (None, _) => None,
-        (Some(p), Some(t)) => Some(t.key(&prefix, p)),
+        (Some(p), Some(_)) => Some(index::entry_key(&prefix, p)),
         // Name positions all have `k == 0`; a token from another order lies before or after
-        // every one of them.
-        (Some(p), None) => match p.k.cmp(&0) {
-            std::cmp::Ordering::Greater => return Ok((Vec::new(), None)),
-            std::cmp::Ordering::Less => None,
-            std::cmp::Ordering::Equal => Some(scope.secret_key(&p.n)),
+        // every one of them: the walk starts at its beginning or has nothing left.
+        (Some(p), None) => match (p.k.cmp(&0), sel.descending) {
+            (std::cmp::Ordering::Equal, _) => Some(scope.secret_key(&p.n)),
+            (std::cmp::Ordering::Less, false) | (std::cmp::Ordering::Greater, true) => None,
+            (std::cmp::Ordering::Greater, false) | (std::cmp::Ordering::Less, true) => {
+                return Ok((Vec::new(), None))
+            }
         },
     };
     let want = sel.page.saturating_add(1);
     let mut chunk = want.min(SCAN_BATCH);
     let mut picked: Vec<(Position, SecretDoc)> = Vec::new();
     'scan: loop {
-        let rows = txn.scan(table, &prefix, after.as_deref(), chunk)?;
+        let rows = if sel.descending {
+            txn.scan_rev(table, &prefix, cursor.as_deref(), chunk)?
+        } else {
+            txn.scan(table, &prefix, cursor.as_deref(), chunk)?
+        };
         let done = rows.len() < chunk;
         for (key, rec) in rows {
-            after = Some(key);
             let doc = if index_table.is_some() {
-                let entry = index::decode_entry(&rec.doc)?;
+                let entry = index::entry_position(&prefix, &key)?;
+                cursor = Some(key);
                 let Some(stored) = txn.get(SECRETS, &scope.secret_key(&entry.n))? else {
                     continue;
                 };
@@ -146,6 +152,7 @@ fn select_in_order(
                 }
                 doc
             } else {
+                cursor = Some(key);
                 decode_doc(&rec)?
             };
             if doc.is_expired(now) || !picks(sel, scope, &doc) {
@@ -207,7 +214,7 @@ pub(crate) async fn run(
         page: page_size(input.max_results, 100),
     };
     let now = ctx.now_millis;
-    if index::table_for(sel.sort_by, sel.descending).is_some() {
+    if index::table_for(sel.sort_by).is_some() {
         index::ensure_built(store, &scope).await;
     }
     store
@@ -239,26 +246,26 @@ mod tests {
         SortByType::Name,
     ];
 
-    /// Every index table, with the number of entries each secret has in it.
-    const ALL_TABLES: [&str; 7] = [
-        index::BY_CREATED,
-        index::BY_CREATED_DESC,
-        index::BY_CHANGED,
-        index::BY_CHANGED_DESC,
-        index::BY_ACCESSED,
-        index::BY_ACCESSED_DESC,
-        index::BY_NAME_DESC,
-    ];
-
-    /// Each index holds exactly one entry per stored secret.
+    /// Each index holds exactly one entry per stored secret, with an empty record (its key is
+    /// its content), and the tables of earlier versions none.
     async fn assert_one_entry_per_secret(store: &Store) {
         let secrets = all_secrets_count(store).await;
-        for table in ALL_TABLES {
+        for table in index::TABLES {
             let entries = store
                 .read(move |txn| txn.scan(table, &scope().prefix(), None, 10_000))
                 .await
                 .unwrap();
             assert_eq!(entries.len(), secrets, "{table}");
+            assert!(entries
+                .iter()
+                .all(|(_, r)| r.doc.is_empty() && r.sealed.is_none()));
+        }
+        for table in index::LEGACY_TABLES {
+            let entries = store
+                .read(move |txn| txn.scan(table, "", None, 10))
+                .await
+                .unwrap();
+            assert!(entries.is_empty(), "{table}");
         }
     }
 
@@ -568,12 +575,12 @@ mod tests {
                     let prefix = scope().prefix();
                     txn.put(
                         index::BY_CREATED,
-                        &index::asc_key(&prefix, &p),
+                        &index::entry_key(&prefix, &p),
                         NewRecord::new(entry.clone()),
                     )?;
                     txn.put(
-                        index::BY_CREATED_DESC,
-                        &index::desc_key(&prefix, &p),
+                        "sm_by_created_desc",
+                        &legacy_desc_key(&prefix, &p),
                         NewRecord::new(entry),
                     )?;
                 }
@@ -589,6 +596,138 @@ mod tests {
         assert!(!built(&store).await);
         assert_same_as_full_scan(&store).await;
         index::ensure_built(&store, &scope()).await;
+        assert!(built(&store).await);
+        assert_one_entry_per_secret(&store).await;
+        assert_same_as_full_scan(&store).await;
+    }
+
+    /// The key version 2 gave an entry in a descending table: the inverted value, then the
+    /// name's bytes inverted as hex, ended by `g`.
+    fn legacy_desc_key(prefix: &str, p: &Position) -> String {
+        let biased = (p.k as u64) ^ (1 << 63);
+        let name: String = p.n.bytes().map(|b| format!("{:02x}", 255 - b)).collect();
+        format!("{prefix}{:020}/{name}g", u64::MAX - biased)
+    }
+
+    /// What version 2 stored for a secret: an entry in each of seven tables (a descending table
+    /// per order), each holding its position as JSON.
+    fn put_version_2_entries(txn: &mut dyn Txn, d: &SecretDoc) -> Result<(), Fail> {
+        let prefix = scope().prefix();
+        let values = SortValues::of(d);
+        let tables = [
+            (
+                SortByType::CreatedDate,
+                Some(index::BY_CREATED),
+                "sm_by_created_desc",
+            ),
+            (
+                SortByType::LastChangedDate,
+                Some(index::BY_CHANGED),
+                "sm_by_changed_desc",
+            ),
+            (
+                SortByType::LastAccessedDate,
+                Some(index::BY_ACCESSED),
+                "sm_by_accessed_desc",
+            ),
+            (SortByType::Name, None, "sm_by_name_desc"),
+        ];
+        for (sort_by, ascending, descending) in tables {
+            let p = Position {
+                k: values.value(sort_by),
+                n: d.name.clone(),
+            };
+            let entry = serde_json::to_vec(&p).unwrap();
+            if let Some(table) = ascending {
+                txn.put(
+                    table,
+                    &index::entry_key(&prefix, &p),
+                    NewRecord::new(entry.clone()),
+                )?;
+            }
+            txn.put(
+                descending,
+                &legacy_desc_key(&prefix, &p),
+                NewRecord::new(entry),
+            )?;
+        }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_region_indexed_by_version_2_is_rebuilt_once_without_its_descending_tables() {
+        let store = Store::open(StoreConfig::memory()).await.unwrap();
+        store
+            .write(|txn| -> Result<(), Fail> {
+                for i in 0..250 {
+                    let d = doc(i);
+                    let bytes = encode_doc(&d)?;
+                    txn.put(SECRETS, &scope().secret_key(&d.name), NewRecord::new(bytes))?;
+                    put_version_2_entries(txn, &d)?;
+                }
+                // An entry version 2 left behind for a secret since changed: not listed, and
+                // gone after the rebuild.
+                let mut stale = doc(3);
+                stale.last_changed_ms = NOW - 40_000;
+                put_version_2_entries(txn, &stale)?;
+                txn.put(
+                    "sm_index_built",
+                    &scope().prefix(),
+                    NewRecord::new(br#"{"version":2}"#.to_vec()),
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        // Not trusted as it is: listing reads every secret, correctly.
+        assert!(!built(&store).await);
+        assert_same_as_full_scan(&store).await;
+        // A write before the rebuild maintains this version's entries only, and the rebuild
+        // still finds it.
+        store
+            .write(|txn| put_doc(txn, &scope(), &doc(250)))
+            .await
+            .unwrap();
+        assert!(!built(&store).await);
+
+        index::ensure_built(&store, &scope()).await;
+        assert!(built(&store).await);
+        assert_one_entry_per_secret(&store).await;
+        assert_same_as_full_scan(&store).await;
+        // Once: a second call finds the marker and changes nothing.
+        let before = store
+            .read(|txn| txn.scan(index::BY_CREATED, "", None, 10_000))
+            .await
+            .unwrap();
+        index::ensure_built(&store, &scope()).await;
+        let after = store
+            .read(|txn| txn.scan(index::BY_CREATED, "", None, 10_000))
+            .await
+            .unwrap();
+        assert_eq!(before, after);
+    }
+
+    #[tokio::test]
+    async fn an_emptied_region_of_version_2_starts_clean() {
+        let store = Store::open(StoreConfig::memory()).await.unwrap();
+        // Version 2 entries of a secret whose record is gone (deleted by that version's purge,
+        // say, which a crash interrupted): the region has no secrets, and its first new one
+        // must not find them listed.
+        store
+            .write(|txn| -> Result<(), Fail> {
+                put_version_2_entries(txn, &doc(1))?;
+                txn.put(
+                    "sm_index_built",
+                    &scope().prefix(),
+                    NewRecord::new(br#"{"version":2}"#.to_vec()),
+                )?;
+                for i in 2..100 {
+                    put_doc(txn, &scope(), &doc(i))?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
         assert!(built(&store).await);
         assert_one_entry_per_secret(&store).await;
         assert_same_as_full_scan(&store).await;

@@ -8,7 +8,7 @@ use crate::backend::{Backend, Garbage};
 use crate::error::StoreError;
 use crate::job::{Attempt, Job};
 use crate::record::RawRecord;
-use crate::txn::{in_scan, RawTxn};
+use crate::txn::{in_scan, rev_upper_bound, RawTxn};
 
 #[derive(Default)]
 struct MemState {
@@ -16,10 +16,42 @@ struct MemState {
     meta: BTreeMap<String, Vec<u8>>,
 }
 
-type Tables = BTreeMap<String, BTreeMap<String, RawRecord>>;
+type Tables = BTreeMap<String, Table>;
+type Table = BTreeMap<Box<str>, MemRecord>;
+
+/// A record as this backend holds it: boxed slices rather than vectors (no spare capacity, two
+/// words each), so that a map slot is 56 bytes (key and record) instead of 80. `--dev` keeps
+/// every record of every table here; with ListSecrets' index entries (an empty record under
+/// a key) the slots are a good part of its memory per secret (bench/NOTES.md, "Memory").
+#[derive(Clone)]
+struct MemRecord {
+    doc: Box<[u8]>,
+    sealed: Option<Box<[u8]>>,
+    version: u64,
+}
+
+impl MemRecord {
+    fn raw(&self) -> RawRecord {
+        RawRecord {
+            doc: self.doc.to_vec(),
+            sealed: self.sealed.as_deref().map(<[u8]>::to_vec),
+            version: self.version,
+        }
+    }
+}
+
+impl From<&RawRecord> for MemRecord {
+    fn from(r: &RawRecord) -> Self {
+        MemRecord {
+            doc: r.doc.as_slice().into(),
+            sealed: r.sealed.as_deref().map(Box::from),
+            version: r.version,
+        }
+    }
+}
 
 enum Undo {
-    Record(String, String, Option<RawRecord>),
+    Record(String, Box<str>, Option<MemRecord>),
     Meta(String, Option<Vec<u8>>),
     /// Every table as it was before `clear_records`.
     Tables(Tables),
@@ -95,7 +127,7 @@ impl Backend for MemoryBackend {
             .tables
             .get(table)
             .and_then(|m| m.get(key))
-            .cloned()))
+            .map(MemRecord::raw)))
     }
 }
 
@@ -117,6 +149,10 @@ impl MemTxn<'_> {
         }
     }
 
+    fn stored(&self, table: &str, key: &str) -> Option<&MemRecord> {
+        self.view().tables.get(table)?.get(key)
+    }
+
     fn state_mut(&mut self) -> Result<&mut MemState, StoreError> {
         match &mut self.state {
             State::Read(_) => Err(StoreError::ReadOnly),
@@ -124,24 +160,19 @@ impl MemTxn<'_> {
         }
     }
 
-    fn set(
-        &mut self,
-        table: &str,
-        key: &str,
-        record: Option<RawRecord>,
-    ) -> Result<Option<RawRecord>, StoreError> {
+    fn set(&mut self, table: &str, key: &str, record: Option<MemRecord>) -> Result<(), StoreError> {
         let state = self.state_mut()?;
-        let map = state.tables.entry(table.to_string()).or_default();
+        let map = match state.tables.get_mut(table) {
+            Some(map) => map,
+            None => state.tables.entry(table.to_string()).or_default(),
+        };
         let previous = match record {
-            Some(r) => map.insert(key.to_string(), r),
+            Some(r) => map.insert(key.into(), r),
             None => map.remove(key),
         };
-        self.undo.push(Undo::Record(
-            table.to_string(),
-            key.to_string(),
-            previous.clone(),
-        ));
-        Ok(previous)
+        self.undo
+            .push(Undo::Record(table.to_string(), key.into(), previous));
+        Ok(())
     }
 
     fn rollback(&mut self) {
@@ -153,7 +184,7 @@ impl MemTxn<'_> {
                     let map = state.tables.entry(t).or_default();
                     match prev {
                         Some(r) => map.insert(k, r),
-                        None => map.remove(&k),
+                        None => map.remove(&*k),
                     };
                 }
                 Undo::Meta(name, prev) => {
@@ -169,7 +200,7 @@ impl MemTxn<'_> {
 }
 
 fn scan_map(
-    map: &BTreeMap<String, RawRecord>,
+    map: &Table,
     prefix: &str,
     start_after: Option<&str>,
     limit: usize,
@@ -182,18 +213,34 @@ fn scan_map(
         .take_while(|(k, _)| k.starts_with(prefix))
         .filter(|(k, _)| in_scan(k, prefix, start_after))
         .take(limit)
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .map(|(k, v)| (k.to_string(), v.raw()))
+        .collect()
+}
+
+fn scan_map_rev(
+    map: &Table,
+    prefix: &str,
+    start_before: Option<&str>,
+    limit: usize,
+) -> Vec<(String, RawRecord)> {
+    let upper = rev_upper_bound(prefix, start_before);
+    let upper = match upper.as_deref() {
+        // `range` panics on bounds out of order.
+        Some(u) if u <= prefix => return Vec::new(),
+        Some(u) => Bound::Excluded(u),
+        None => Bound::Unbounded,
+    };
+    map.range::<str, _>((Bound::Included(prefix), upper))
+        .rev()
+        .filter(|(k, _)| k.starts_with(prefix))
+        .take(limit)
+        .map(|(k, v)| (k.to_string(), v.raw()))
         .collect()
 }
 
 impl RawTxn for MemTxn<'_> {
     fn get(&mut self, table: &str, key: &str) -> Result<Option<RawRecord>, StoreError> {
-        Ok(self
-            .view()
-            .tables
-            .get(table)
-            .and_then(|m| m.get(key))
-            .cloned())
+        Ok(self.stored(table, key).map(MemRecord::raw))
     }
 
     fn put(
@@ -203,14 +250,13 @@ impl RawTxn for MemTxn<'_> {
         doc: &[u8],
         sealed: Option<&[u8]>,
     ) -> Result<(), StoreError> {
-        let version = self.get(table, key)?.map_or(1, |r| r.version + 1);
-        let record = RawRecord {
-            doc: doc.to_vec(),
-            sealed: sealed.map(<[u8]>::to_vec),
+        let version = self.stored(table, key).map_or(1, |r| r.version + 1);
+        let record = MemRecord {
+            doc: doc.into(),
+            sealed: sealed.map(Box::from),
             version,
         };
-        self.set(table, key, Some(record))?;
-        Ok(())
+        self.set(table, key, Some(record))
     }
 
     fn insert(
@@ -221,7 +267,7 @@ impl RawTxn for MemTxn<'_> {
         sealed: Option<&[u8]>,
     ) -> Result<bool, StoreError> {
         self.state_mut()?;
-        if self.get(table, key)?.is_some() {
+        if self.stored(table, key).is_some() {
             return Ok(false);
         }
         self.put(table, key, doc, sealed)?;
@@ -230,7 +276,7 @@ impl RawTxn for MemTxn<'_> {
 
     fn delete(&mut self, table: &str, key: &str) -> Result<bool, StoreError> {
         self.state_mut()?;
-        if self.get(table, key)?.is_none() {
+        if self.stored(table, key).is_none() {
             return Ok(false);
         }
         self.set(table, key, None)?;
@@ -249,6 +295,21 @@ impl RawTxn for MemTxn<'_> {
             .tables
             .get(table)
             .map(|m| scan_map(m, prefix, start_after, limit))
+            .unwrap_or_default())
+    }
+
+    fn scan_rev(
+        &mut self,
+        table: &str,
+        prefix: &str,
+        start_before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, RawRecord)>, StoreError> {
+        Ok(self
+            .view()
+            .tables
+            .get(table)
+            .map(|m| scan_map_rev(m, prefix, start_before, limit))
             .unwrap_or_default())
     }
 
@@ -276,8 +337,7 @@ impl RawTxn for MemTxn<'_> {
     }
 
     fn put_exact(&mut self, table: &str, key: &str, record: &RawRecord) -> Result<(), StoreError> {
-        self.set(table, key, Some(record.clone()))?;
-        Ok(())
+        self.set(table, key, Some(record.into()))
     }
 
     fn meta_get(&mut self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {

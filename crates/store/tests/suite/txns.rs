@@ -168,6 +168,54 @@ pub async fn scan(h: &Harness) {
     }
     assert_eq!(seen, sorted);
     assert_eq!(keys_of(list("a/1", None, 10).await), ["a/1", "a/10"]);
+
+    // Backwards: the same keys in the opposite order, strictly before the cursor.
+    let back = |prefix: &'static str, before: Option<&'static str>, limit: usize| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |t: &mut dyn Txn| t.scan_rev("t", prefix, before, limit))
+                .await
+                .unwrap()
+        }
+    };
+    let reversed: Vec<&str> = expected.iter().rev().copied().collect();
+    assert_eq!(keys_of(back("a/", None, 100).await), reversed);
+    assert_eq!(keys_of(back("a/", None, 2).await), reversed[..2]);
+    assert_eq!(keys_of(back("a/", Some("a/b"), 2).await), ["a/2", "a/10"]);
+    assert_eq!(keys_of(back("a/", Some("a/1"), 10).await).len(), 0);
+    // A cursor after the prefix range starts at its end (not at "a0", which follows it); one
+    // before it, or at the prefix itself, leaves nothing.
+    assert_eq!(
+        keys_of(back("a/", Some("b"), 2).await),
+        ["a/\u{10000}", "a/é"]
+    );
+    assert_eq!(keys_of(back("a/", Some("a/"), 10).await).len(), 0);
+    assert_eq!(keys_of(back("a/", Some("0"), 10).await).len(), 0);
+    assert_eq!(back("a/", None, 0).await.len(), 0);
+    // Another table's keys, and keys sharing only part of the prefix, are not listed.
+    assert_eq!(keys_of(back("a/1", None, 10).await), ["a/10", "a/1"]);
+    assert_eq!(keys_of(back("b/", None, 10).await), ["b/1"]);
+    // The empty prefix lists the whole table backwards, and paging by the last key visits
+    // everything exactly once.
+    let mut descending = sorted.clone();
+    descending.reverse();
+    assert_eq!(keys_of(back("", None, 100).await), descending);
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let c = cursor.clone();
+        let page = store
+            .read(move |t: &mut dyn Txn| t.scan_rev("t", "", c.as_deref(), 3))
+            .await
+            .unwrap();
+        if page.is_empty() {
+            break;
+        }
+        cursor = page.last().map(|(k, _)| k.clone());
+        seen.extend(page.into_iter().map(|(k, _)| k));
+    }
+    assert_eq!(seen, descending);
 }
 
 pub async fn atomicity(h: &Harness) {

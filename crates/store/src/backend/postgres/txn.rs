@@ -6,7 +6,7 @@ use postgres::{Client, Row, Statement};
 use super::pg_error;
 use crate::error::StoreError;
 use crate::record::RawRecord;
-use crate::txn::RawTxn;
+use crate::txn::{rev_upper_bound, RawTxn};
 
 /// `RawTxn` over a client with a transaction open. Keys and table names are BYTEA so that ordering is
 /// byte order whatever the database collation (and the same on CockroachDB and YugabyteDB).
@@ -150,6 +150,39 @@ impl RawTxn for PgTxn<'_> {
             if !key.starts_with(prefix) {
                 break;
             }
+            out.push((key, raw_record(row, 1)?));
+        }
+        Ok(out)
+    }
+
+    fn scan_rev(
+        &mut self,
+        table: &str,
+        prefix: &str,
+        start_before: Option<&str>,
+        n: usize,
+    ) -> Result<Vec<(String, RawRecord)>, StoreError> {
+        let rows = match rev_upper_bound(prefix, start_before) {
+            Some(upper) if upper.as_str() <= prefix => return Ok(Vec::new()),
+            Some(upper) => self.query(
+                "SELECT key, version, doc, sealed FROM coffer_records \
+                 WHERE tbl = $1 AND key >= $2 AND key < $3 ORDER BY key DESC LIMIT $4",
+                &[
+                    &table.as_bytes(),
+                    &prefix.as_bytes(),
+                    &upper.as_bytes(),
+                    &limit(n),
+                ],
+            )?,
+            None => self.query(
+                "SELECT key, version, doc, sealed FROM coffer_records \
+                 WHERE tbl = $1 AND key >= $2 ORDER BY key DESC LIMIT $3",
+                &[&table.as_bytes(), &prefix.as_bytes(), &limit(n)],
+            )?,
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let key = text(row.try_get(0).map_err(pg_error)?)?;
             out.push((key, raw_record(row, 1)?));
         }
         Ok(out)

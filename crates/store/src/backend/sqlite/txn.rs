@@ -2,7 +2,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::error::StoreError;
 use crate::record::RawRecord;
-use crate::txn::RawTxn;
+use crate::txn::{rev_upper_bound, RawTxn};
 
 /// `RawTxn` over a connection that already has a transaction (or savepoint) open.
 pub(super) struct SqliteTxn<'c> {
@@ -119,6 +119,48 @@ impl RawTxn for SqliteTxn<'_> {
                      WHERE tbl = ?1 AND key >= ?2 ORDER BY key LIMIT ?3",
                 )?;
                 take(&mut stmt.query_map(params![table, prefix, limit], map)?)?;
+            }
+        }
+        Ok(out)
+    }
+
+    fn scan_rev(
+        &mut self,
+        table: &str,
+        prefix: &str,
+        start_before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, RawRecord)>, StoreError> {
+        // As `scan`, downwards from one upper bound: the keys with the prefix are the ones below
+        // its end, and the first key below the prefix ends the scan.
+        let limit = limit.min(i64::MAX as usize) as i64;
+        let map = |row: &Row<'_>| Ok((row.get::<_, String>(0)?, raw_record(row, 1)?));
+        let mut out = Vec::new();
+        let mut take = |rows: &mut dyn Iterator<Item = rusqlite::Result<(String, RawRecord)>>| {
+            for row in rows {
+                let (key, record) = row?;
+                if !key.starts_with(prefix) {
+                    break;
+                }
+                out.push((key, record));
+            }
+            Ok::<_, StoreError>(())
+        };
+        match rev_upper_bound(prefix, start_before) {
+            Some(upper) if upper.as_str() <= prefix => {}
+            Some(upper) => {
+                let mut stmt = self.conn.prepare_cached(
+                    "SELECT key, version, doc, sealed FROM coffer_records \
+                     WHERE tbl = ?1 AND key < ?2 ORDER BY key DESC LIMIT ?3",
+                )?;
+                take(&mut stmt.query_map(params![table, upper, limit], map)?)?;
+            }
+            None => {
+                let mut stmt = self.conn.prepare_cached(
+                    "SELECT key, version, doc, sealed FROM coffer_records \
+                     WHERE tbl = ?1 ORDER BY key DESC LIMIT ?2",
+                )?;
+                take(&mut stmt.query_map(params![table, limit], map)?)?;
             }
         }
         Ok(out)
