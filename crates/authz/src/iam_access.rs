@@ -15,10 +15,10 @@
 //! it).
 
 use coffer_iam::{access_keys, groups, instance_profiles, roles, server_certificates, users};
+use coffer_model::access::AccessRequest;
 use coffer_model::context::{PrincipalKind, RequestContext};
 use coffer_model::schema::{Kind, Operation, ResourceType};
 use coffer_model::AwsError;
-use coffer_server::AccessRequest;
 use coffer_store::{Store, StoreError, Txn};
 use serde_json::Value;
 
