@@ -283,6 +283,12 @@ async fn fixture() -> (Vec<Handler>, Value, RequestContext) {
     )
     .await;
     let key = call(iam, "CreateAccessKey", json!({"UserName":"alice"})).await;
+    let credential = call(
+        iam,
+        "CreateServiceSpecificCredential",
+        json!({"UserName":"alice","ServiceName":"codecommit.amazonaws.com"}),
+    )
+    .await;
     call(
         iam,
         "CreateRole",
@@ -330,6 +336,8 @@ async fn fixture() -> (Vec<Handler>, Value, RequestContext) {
         "EntityArn": format!("arn:aws:iam::{ACCOUNT}:user/team/alice"),
         "AWSServiceName": "elasticbeanstalk.amazonaws.com",
         "AccessKeyId": key["AccessKey"]["AccessKeyId"],
+        "ServiceSpecificCredentialId":
+            credential["ServiceSpecificCredential"]["ServiceSpecificCredentialId"],
         "PermissionsBoundary": format!("arn:aws:iam::{ACCOUNT}:policy/boundary"),
         "Tags": [{"Key": "k", "Value": "v"}], "TagKeys": ["k"],
         "SecretId": secret_arn,
@@ -355,6 +363,7 @@ async fn fixture() -> (Vec<Handler>, Value, RequestContext) {
         "AddReplicaRegions": [{"Region": "eu-west-1"}],
         "KmsKeyId": "0b0b0b0b-1111-4222-8333-444444444444", "Type": "Generic",
         "ExternalSecretRotationRoleArn": format!("arn:aws:iam::{ACCOUNT}:role/rotator"),
+        "ServiceName": "codecommit.amazonaws.com", "CredentialAgeDays": 30,
     });
     if let (Some(all), Value::Object(more)) = (fixtures.as_object_mut(), keyed) {
         all.extend(more);
@@ -492,11 +501,6 @@ const NOT_SUPPLIED: &[(&str, &str)] = &[
     (
         "iam:RegisterSecurityKey",
         "FIDO security keys: only virtual MFA devices exist",
-    ),
-    // A known gap: the credential's service name and age are not yet supplied.
-    (
-        "iam:ServiceSpecificCredential*",
-        "not yet supplied (service-specific credentials)",
     ),
 ];
 

@@ -2,8 +2,13 @@
 //! groups', its permissions boundary; a role session's role policies, boundary and session
 //! policies) read from the store, and the resource's own policy (a secret's) or, for
 //! `sts:AssumeRole`, the role's trust policy, which must always allow; evaluated by the policy
-//! engine. The resource's account comes from
-//! its ARN, so a cross-account request needs both sides to allow it, as in AWS.
+//! engine. The resource's account comes from its ARN, so a cross-account request needs both sides
+//! to allow it, as in AWS.
+//!
+//! `AssumeRoleWithWebIdentity` and `AssumeRoleWithSAML` come here too, from STS once it has
+//! verified the token or assertion ([`TrustAuthorizer`]): the identity provider is the principal,
+//! with no policies of its own, and the same `PolicyAuthorizer::decide_request` decides with the
+//! role's trust policy, so every trust decision follows one set of rules.
 //!
 //! What a caller may do is compiled once and cached per access key (see [`crate::policy_cache`]):
 //! the hot path reads no storage and parses no JSON until an IAM write invalidates it.
