@@ -1,7 +1,7 @@
 """Issue 12: condition keys the Service Authorization Reference lists, supplied with AWS's values
-(crates/coffer/src/authorization_table.rs checks every operation; these prove a few through boto3):
+(crates/authz/src/authorization_table.rs checks every operation; these prove a few through boto3):
 a role's tags on sts:AssumeRole, a secret's primary region, the KMS key ARN of CreateSecret, and
-RotateSecret's RotateImmediately / ModifyRotationRules."""
+RotateSecret's RotateImmediately / ModifyRotationRules, the service of a service-specific credential."""
 import json
 import uuid
 
@@ -85,3 +85,38 @@ def test_rotate_secret_immediately_and_rules(server, user):
                          RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=False)
     except ClientError as e:
         assert not e.response["Error"]["Message"].startswith("User: "), e.response
+
+
+def test_service_specific_credentials_by_service(server, user):
+    # iam:ServiceSpecificCredentialServiceName: the service asked for on create, the stored
+    # credential's on reset/update/delete.
+    iam = boto_client("iam", server)
+    codecommit, cassandra = "codecommit.amazonaws.com", "cassandra.amazonaws.com"
+    key = "iam:ServiceSpecificCredentialServiceName"
+    iam.put_user_policy(UserName=user.name, PolicyName="p", PolicyDocument=policy(
+        allow(["iam:CreateServiceSpecificCredential", "iam:ResetServiceSpecificCredential",
+               "iam:UpdateServiceSpecificCredential", "iam:DeleteServiceSpecificCredential"],
+              Condition={"StringEquals": {key: codecommit}})))
+    mine = user.client("iam")
+    created = mine.create_service_specific_credential(UserName=user.name, ServiceName=codecommit)
+    own_id = created["ServiceSpecificCredential"]["ServiceSpecificCredentialId"]
+    assert code(lambda: mine.create_service_specific_credential(
+        UserName=user.name, ServiceName=cassandra)) == "AccessDenied"
+    # A Cassandra credential made by the account root: the user may not touch it.
+    other_id = iam.create_service_specific_credential(
+        UserName=user.name, ServiceName=cassandra)["ServiceSpecificCredential"]["ServiceSpecificCredentialId"]
+    reset = lambda i: mine.reset_service_specific_credential(  # noqa: E731
+        UserName=user.name, ServiceSpecificCredentialId=i)
+    update = lambda i: mine.update_service_specific_credential(  # noqa: E731
+        UserName=user.name, ServiceSpecificCredentialId=i, Status="Inactive")
+    delete = lambda i: mine.delete_service_specific_credential(  # noqa: E731
+        UserName=user.name, ServiceSpecificCredentialId=i)
+    for call in (reset, update, delete):  # delete last: it removes the user's own credential
+        assert code(lambda: call(other_id)) == "AccessDenied"
+        call(own_id)
+    left = iam.list_service_specific_credentials(UserName=user.name)["ServiceSpecificCredentials"]
+    assert [c["ServiceSpecificCredentialId"] for c in left] == [other_id]
+    # A credential id that does not exist supplies no service: the condition fails, so AWS's
+    # AccessDenied, not NoSuchEntity, answers a caller who may only touch CodeCommit credentials.
+    assert code(lambda: mine.delete_service_specific_credential(
+        UserName=user.name, ServiceSpecificCredentialId="ACCA" + "A" * 17)) == "AccessDenied"

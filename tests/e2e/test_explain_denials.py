@@ -286,3 +286,43 @@ def test_without_the_flag_messages_are_exactly_aws(server):
         "because no identity-based policy allows the iam:ListUsers action")
     # Nothing was encoded, so nothing decodes.
     invalid(error(lambda: decode(server, "AQ" + "A" * 60)))
+
+
+def test_a_federated_trust_denial_is_explained_to_the_role_account(explaining, other_account):
+    # AssumeRoleWithSAML is decided by the same authorizer as every other request, so a trust
+    # policy refusing an identity provider's user is explained too; the role's account decodes it.
+    from botocore import UNSIGNED
+
+    from test_saml import Idp, assertion_of, encode
+
+    iam = boto_client("iam", explaining)
+    idp = Idp()
+    provider = iam.create_saml_provider(Name=f"idp-{uuid.uuid4().hex[:8]}",
+                                        SAMLMetadataDocument=idp.metadata())["SAMLProviderArn"]
+    role = iam.create_role(RoleName=f"r-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=policy(
+        {"Sid": "OnlyAlice", "Effect": "Allow", "Principal": {"Federated": provider},
+         "Action": "sts:AssumeRoleWithSAML", "Condition": {"StringEquals": {"saml:sub": "alice"}}}))["Role"]
+    response = idp.response([f"{role['Arn']},{provider}"], subject="bob", session_name="bob")
+    idp.sign(assertion_of(response))
+    sts = boto_client("sts", explaining, signature_version=UNSIGNED)
+    resp = error(lambda: sts.assume_role_with_saml(RoleArn=role["Arn"], PrincipalArn=provider,
+                                                   SAMLAssertion=encode(response)))
+    assert (resp["Error"]["Code"], resp["ResponseMetadata"]["HTTPStatusCode"]) == ("AccessDenied", 403)
+    plain, encoded = split_message(resp["Error"]["Message"])
+    assert plain == "Not authorized to perform sts:AssumeRoleWithSAML"
+
+    decoded = decode(explaining, encoded)
+    assert decoded["allowed"] is False and decoded["explicitDeny"] is False
+    assert decoded["deniedBy"] == {"policyType": "trust", "reason": "noAllow"}
+    context = decoded["context"]
+    assert context["principal"]["arn"] == provider
+    assert context["action"] == "sts:AssumeRoleWithSAML" and context["resource"] == role["Arn"]
+    conditions = {c["key"]: [v["value"] for v in c["values"]["items"]] for c in context["conditions"]["items"]}
+    assert conditions["saml:sub"] == ["bob"] and conditions["sts:RoleSessionName"] == ["bob"]
+    [failure] = decoded["failures"]["items"]
+    assert failure["statement"]["statementId"] == "OnlyAlice"
+    assert failure["failingConditions"]["items"] == [
+        {"operator": "StringEquals", "key": "saml:sub", "values": {"items": [{"value": "alice"}]}}]
+    # Another account's principal cannot open it.
+    invalid(error(lambda: decode(explaining, encoded, key=other_account["AccessKeyId"],
+                                 secret=other_account["SecretAccessKey"])))

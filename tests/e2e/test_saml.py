@@ -366,6 +366,58 @@ def test_principal_tag_attributes_are_session_tags(server, setup):
     assert refused(lambda: assume(s, response)) == ("AccessDenied", "Not authorized to perform sts:TagSession", 403)
 
 
+def saml_role(s, *statements):
+    return s["iam"].create_role(RoleName=uid("saml"), AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": list(statements)}))["Role"]
+
+
+def signed(s, role, **kwargs):
+    response = s["idp"].response(pair(s, role), **kwargs)
+    s["idp"].sign(assertion_of(response))
+    return response
+
+
+NOT_AUTHORIZED = ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)
+
+
+def test_trust_policy_may_name_the_session(setup):
+    # AWS supplies sts:RoleSessionName to AssumeRoleWithSAML's trust decision, as to AssumeRole's.
+    s = setup
+    role = saml_role(s, {"Effect": "Allow", "Principal": {"Federated": s["provider"]},
+                         "Action": "sts:AssumeRoleWithSAML",
+                         "Condition": {"StringLike": {"sts:RoleSessionName": "alice*"}}})
+    assert assume(s, signed(s, role, session_name="alice-laptop"), role=role)["Subject"] == "alice"
+    assert refused(lambda: assume(s, signed(s, role, session_name="bob"), role=role)) == NOT_AUTHORIZED
+
+
+def test_an_explicit_deny_in_the_trust_policy_wins(setup):
+    s = setup
+    allow = {"Effect": "Allow", "Principal": {"Federated": s["provider"]}, "Action": "sts:AssumeRoleWithSAML"}
+    deny = {"Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRoleWithSAML",
+            "Condition": {"StringEquals": {"saml:sub": "mallory"}}}
+    role = saml_role(s, allow, deny)
+    assert assume(s, signed(s, role), role=role)["Subject"] == "alice"
+    mallory = signed(s, role, subject="mallory", session_name="mallory")
+    assert refused(lambda: assume(s, mallory, role=role)) == NOT_AUTHORIZED
+    # A trust policy naming the account (its principals), not the provider, lets no SAML user in.
+    account = saml_role(s, {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                            "Action": "sts:AssumeRoleWithSAML"})
+    assert refused(lambda: assume(s, signed(s, account), role=account)) == NOT_AUTHORIZED
+
+
+def test_a_source_identity_needs_set_source_identity(setup):
+    s = setup
+    source = [("https://aws.amazon.com/SAML/Attributes/SourceIdentity", ["alice@example.com"])]
+    statement = {"Effect": "Allow", "Principal": {"Federated": s["provider"]}, "Action": "sts:AssumeRoleWithSAML"}
+    role = saml_role(s, statement)
+    assert refused(lambda: assume(s, signed(s, role, extra_attributes=source), role=role)) == (
+        "AccessDenied", "Not authorized to perform sts:SetSourceIdentity", 403)
+    allowed = saml_role(s, dict(statement, Action=["sts:AssumeRoleWithSAML", "sts:SetSourceIdentity"],
+                                Condition={"StringLike": {"sts:SourceIdentity": "*@example.com"}}))
+    got = assume(s, signed(s, allowed, extra_attributes=source), role=allowed)
+    assert got["SourceIdentity"] == "alice@example.com"
+
+
 def test_the_audit_trail_names_the_saml_user(start_server, tmp_path):
     trail = tmp_path / "audit.log"
     srv = start_server(["--dev", "--audit-log", str(trail)])

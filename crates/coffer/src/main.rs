@@ -6,10 +6,10 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::builder::BoolishValueParser;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use coffer::authorizer::PolicyAuthorizer;
 use coffer::directory::StoreDirectory;
 use coffer::observability::{RotationMetrics, StoreMetrics, StoreState};
 use coffer::{bootstrap, services, startup};
+use coffer_authz::PolicyAuthorizer;
 use coffer_server::tls::{self, TlsSource};
 use coffer_server::{App, AppConfig, ListenerLimits, Metrics, Ops, RateLimits, SystemClock};
 use coffer_store::{BackendConfig, MasterKeySource, Store, StoreConfig};
@@ -931,8 +931,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => Arc::new(SystemClock),
     };
     let directory = Arc::new(StoreDirectory::new(store.clone()).with_clock(clock.clone()));
+    // One authorizer decides every request and, for STS, the trust policies of federated roles.
+    let policy_authorizer =
+        Arc::new(PolicyAuthorizer::new(store.clone()).explaining_denials(args.explain_denials));
     // Checked before the server announces itself, so a bad CA file fails the start.
-    let mut sts = coffer_sts::StsService::new(store.clone());
+    let mut sts = coffer_sts::StsService::new(store.clone(), policy_authorizer.clone());
     if let Some(path) = &args.oidc_ca {
         let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         sts = sts
@@ -993,9 +996,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         invoker = Some(lambda);
     }
-    let authorizer = metrics.counting(Arc::new(
-        PolicyAuthorizer::new(store.clone()).explaining_denials(args.explain_denials),
-    ));
+    let authorizer = metrics.counting(policy_authorizer);
     let batch_authorizer = (!args.dev).then(|| authorizer.clone());
     let services = services::build_with_sts(
         &store,

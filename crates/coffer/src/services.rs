@@ -81,7 +81,7 @@ impl Iam {
         op: &'static Operation,
         input: &Value,
     ) -> Result<AccessRequest, AwsError> {
-        crate::iam_access::access_request(self.0.store(), ctx, op, input).await
+        coffer_authz::iam_access::access_request(self.0.store(), ctx, op, input).await
     }
 }
 
@@ -101,10 +101,11 @@ pub fn build(
     store: &Store,
     rotation: Option<coffer_secretsmanager::LambdaHttpInvoker>,
 ) -> Services {
+    let trust = Arc::new(coffer_authz::PolicyAuthorizer::new(store.clone()));
     build_with_sts(
         store,
         rotation,
-        coffer_sts::StsService::new(store.clone()),
+        coffer_sts::StsService::new(store.clone(), trust),
         None,
         None,
     )

@@ -40,7 +40,7 @@ pub mod roles;
 pub mod saml_providers;
 pub mod server_certificates;
 pub mod service_access;
-mod service_credentials;
+pub mod service_credentials;
 pub mod service_linked_roles;
 mod signing_certificates;
 mod simulate;

@@ -296,3 +296,15 @@ pub(crate) async fn list_service_specific_credentials(
         ),
     })
 }
+
+/// The service of `user`'s credential `id` (the `iam:ServiceSpecificCredentialServiceName`
+/// condition key of the operations naming a credential); `None` when there is no such credential.
+pub fn service_name_of(
+    txn: &mut dyn Txn,
+    account: &str,
+    user: &str,
+    id: &str,
+) -> Result<Option<String>, coffer_store::StoreError> {
+    let key = user_records::key_of(account, user, id);
+    Ok(records::get::<CredentialDoc>(txn, SERVICE_CREDENTIALS, &key)?.map(|doc| doc.service_name))
+}

@@ -178,8 +178,9 @@ impl StsService {
                 tag_conditions(input, &mut access.conditions);
                 self.mfa_access(ctx, input, &mut access).await?;
             }
-            // Unsigned: the operation decides by the role's trust policy itself; the request still
-            // names the role it is about, as the reference says.
+            // Unsigned: the operation has the role's trust policy decided once it has verified the
+            // token or assertion (`crate::federated`); the request still names the role it is
+            // about, as the reference says.
             "AssumeRoleWithWebIdentity" | "AssumeRoleWithSAML" => {
                 access.resource = field("RoleArn");
             }

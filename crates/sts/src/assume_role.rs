@@ -6,7 +6,7 @@ use coffer_model::sts::*;
 
 use crate::access::parse_role_arn;
 use crate::common::*;
-use crate::sessions::{SessionDoc, SessionKind, SessionRole};
+use crate::sessions::SessionKind;
 use crate::StsService;
 
 pub(crate) const DEFAULT_DURATION: i32 = 3600;
@@ -121,46 +121,29 @@ pub(crate) async fn assume_role(
         (None, asked) => asked,
     };
 
-    let session_name = input.role_session_name.clone();
-    let assumed_arn = format!(
-        "arn:aws:sts::{}:assumed-role/{}/{}",
-        role_arn.account, role.name, session_name
-    );
-    let assumed_id = format!("{}:{}", role.role_id, session_name);
-    let (issued, expires) = expiry(ctx, i64::from(duration));
-    let doc = SessionDoc {
-        kind: SessionKind::AssumedRole,
-        account_id: role_arn.account.clone(),
-        arn: assumed_arn.clone(),
-        user_id: assumed_id.clone(),
-        issued_at_millis: issued,
-        expires_at_millis: expires,
-        role: Some(SessionRole {
-            name: role.name.clone(),
-            path: role.path.clone(),
-            role_id: role.role_id.clone(),
-        }),
-        user_name: None,
-        source_user_id: None,
-        source_arn: Some(principal.arn.clone()),
-        session_policies: policies.inline.clone(),
-        policy_arns: policies.arns.clone(),
-        tags,
-        transitive_tag_keys: transitive,
-        source_identity: source_identity.clone(),
-        mfa_authenticated_at_millis: mfa
-            .or_else(|| caller.as_ref().and_then(|c| c.mfa_authenticated_at_millis)),
-        chained,
-    };
-    let credentials = issue(svc, doc).await?;
     let passed_any =
         !policies.inline.is_empty() || !policies.arns.is_empty() || !request_tags.is_empty();
+    let mut doc = role_session(
+        ctx,
+        &role_arn.account,
+        &role,
+        &input.role_session_name,
+        i64::from(duration),
+        principal.arn.clone(),
+    );
+    doc.session_policies = policies.inline;
+    doc.policy_arns = policies.arns;
+    doc.tags = tags;
+    doc.transitive_tag_keys = transitive;
+    doc.source_identity = source_identity.clone();
+    doc.mfa_authenticated_at_millis =
+        mfa.or_else(|| caller.as_ref().and_then(|c| c.mfa_authenticated_at_millis));
+    doc.chained = chained;
+    let assumed_role_user = assumed_role_user(&doc);
+    let credentials = issue(svc, doc).await?;
     Ok(AssumeRoleResponse {
         credentials: Some(credentials),
-        assumed_role_user: Some(AssumedRoleUser {
-            assumed_role_id: assumed_id,
-            arn: assumed_arn,
-        }),
+        assumed_role_user: Some(assumed_role_user),
         packed_policy_size: passed_any.then_some(packed),
         source_identity,
     })

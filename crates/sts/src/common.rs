@@ -2,7 +2,7 @@
 
 use coffer_model::context::RequestContext;
 use coffer_model::sensitive::Sensitive;
-use coffer_model::sts::{Credentials, PolicyDescriptorType, StsError, Tag};
+use coffer_model::sts::{AssumedRoleUser, Credentials, PolicyDescriptorType, StsError, Tag};
 use coffer_model::types::Timestamp;
 use coffer_model::AwsError;
 use coffer_policy::{Policy, PolicyKind};
@@ -259,6 +259,55 @@ pub(crate) async fn issue(svc: &StsService, doc: SessionDoc) -> Result<Credentia
         session_token: Sensitive::new(token),
         expiration: Timestamp::from_secs(expires.div_euclid(1000)),
     })
+}
+
+/// A new session of `role` named `session_name`, lasting `duration_secs` from now, on behalf of
+/// `source_arn`: its ARN (`assumed-role/<role>/<session>`, without the role's path, as AWS writes
+/// it), its id (`<role id>:<session>`) and its times; no policies, tags or MFA until the caller
+/// sets them. `AssumeRole`, `AssumeRoleWithWebIdentity` and `AssumeRoleWithSAML` all start here.
+pub(crate) fn role_session(
+    ctx: &RequestContext,
+    account: &str,
+    role: &coffer_iam::roles::RoleDoc,
+    session_name: &str,
+    duration_secs: i64,
+    source_arn: String,
+) -> SessionDoc {
+    let (issued, expires) = expiry(ctx, duration_secs);
+    SessionDoc {
+        kind: sessions::SessionKind::AssumedRole,
+        account_id: account.to_string(),
+        arn: format!(
+            "arn:aws:sts::{account}:assumed-role/{}/{session_name}",
+            role.name
+        ),
+        user_id: format!("{}:{session_name}", role.role_id),
+        issued_at_millis: issued,
+        expires_at_millis: expires,
+        role: Some(sessions::SessionRole {
+            name: role.name.clone(),
+            path: role.path.clone(),
+            role_id: role.role_id.clone(),
+        }),
+        user_name: None,
+        source_user_id: None,
+        source_arn: Some(source_arn),
+        session_policies: Vec::new(),
+        policy_arns: Vec::new(),
+        tags: Vec::new(),
+        transitive_tag_keys: Vec::new(),
+        source_identity: None,
+        mfa_authenticated_at_millis: None,
+        chained: false,
+    }
+}
+
+/// The `AssumedRoleUser` of a role session's response.
+pub(crate) fn assumed_role_user(doc: &SessionDoc) -> AssumedRoleUser {
+    AssumedRoleUser {
+        assumed_role_id: doc.user_id.clone(),
+        arn: doc.arn.clone(),
+    }
 }
 
 /// Whole seconds: `Expiration` has second precision, so the stored expiry matches what clients see.

@@ -1,14 +1,16 @@
 //! AWS Security Token Service: temporary credentials (`AssumeRole`, `GetSessionToken`,
 //! `GetFederationToken`), stored sealed by [`sessions`] and authenticated by the server's key
 //! directory; `AssumeRoleWithWebIdentity` against IAM OIDC providers and `AssumeRoleWithSAML`
-//! against IAM SAML providers. `AssumeRoot` and `GetWebIdentityToken` answer as for an account
-//! outside AWS Organizations and without outbound identity federation. Operations not
-//! implemented answer `NotImplemented` through the generated trait's defaults.
+//! against IAM SAML providers, whose role trust policies the authorizer the service is built with
+//! decides (`coffer_model::access::TrustAuthorizer`). `AssumeRoot` and `GetWebIdentityToken`
+//! answer as for an account outside AWS Organizations and without outbound identity federation.
+//! Operations not implemented answer `NotImplemented` through the generated trait's defaults.
 
 mod access;
 mod assume_role;
 pub mod authorization_message;
 mod common;
+mod federated;
 mod info;
 mod oidc;
 mod saml;
@@ -17,6 +19,9 @@ mod tokens;
 mod unavailable;
 mod web_identity;
 
+use std::sync::Arc;
+
+use coffer_model::access::TrustAuthorizer;
 use coffer_model::context::RequestContext;
 use coffer_model::sts::*;
 use coffer_store::Store;
@@ -26,21 +31,26 @@ use coffer_store::Store;
 pub struct StsService {
     store: Store,
     /// OIDC issuers' keys for `AssumeRoleWithWebIdentity`, cached and fetched within limits.
-    oidc: std::sync::Arc<oidc::Fetcher>,
+    oidc: Arc<oidc::Fetcher>,
+    /// Decides the role's trust policy for `AssumeRoleWithWebIdentity` and `AssumeRoleWithSAML`
+    /// once the token or assertion is verified: the server's authorizer, which decides
+    /// `AssumeRole` too, so STS holds no second decision place.
+    trust: Arc<dyn TrustAuthorizer>,
 }
 
 impl StsService {
-    pub fn new(store: Store) -> Self {
+    pub fn new(store: Store, trust: Arc<dyn TrustAuthorizer>) -> Self {
         StsService {
             store,
-            oidc: std::sync::Arc::new(oidc::Fetcher::new(Vec::new())),
+            oidc: Arc::new(oidc::Fetcher::new(Vec::new())),
+            trust,
         }
     }
 
     /// Also trusts the PEM certificates of `pem` when fetching OIDC issuers' keys (a private CA).
     pub fn with_oidc_ca(mut self, pem: &[u8]) -> Result<Self, String> {
         let roots = coffer_outbound::pem_certificates(pem).map_err(|e| e.to_string())?;
-        self.oidc = std::sync::Arc::new(oidc::Fetcher::new(roots));
+        self.oidc = Arc::new(oidc::Fetcher::new(roots));
         Ok(self)
     }
 

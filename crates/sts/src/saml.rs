@@ -2,22 +2,19 @@
 //! The request is unsigned: the IdP's signed `Response` is the caller's only credential. It is
 //! checked against the metadata registered with IAM `CreateSAMLProvider` (`coffer_saml`),
 //! must name the role and the provider in its `Role` attribute, and the role's trust policy then
-//! decides with the `saml:*` condition keys, as on AWS.
+//! decides with the `saml:*` condition keys, as on AWS (asked of the server's authorizer, see
+//! [`crate::federated`]).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use coffer_model::access::FederatedCaller;
 use coffer_model::context::RequestContext;
 use coffer_model::sts::*;
-use coffer_policy::{
-    evaluate, AttachedPolicy, ContextValue, Policy, PolicyKind, PolicySet, PolicySource,
-    PrincipalType, Request,
-};
 use sha1::{Digest, Sha1};
 
 use crate::access::parse_role_arn;
-use crate::assume_role::DEFAULT_DURATION;
 use crate::common::*;
-use crate::sessions::{SessionDoc, SessionKind, SessionRole};
+use crate::federated::{assume_role_federated, find_role, FederatedAssumeRole};
 use crate::StsService;
 use coffer_saml::{
     check_conditions, invalid, Assertion, PRINCIPAL_TAG_ATTRIBUTE_PREFIX, ROLE_ATTRIBUTE,
@@ -152,7 +149,7 @@ pub(crate) async fn assume_role_with_saml(
         .store
         .read(move |txn| {
             Ok::<_, coffer_store::StoreError>((
-                coffer_iam::roles::find(txn, &account, &role_name)?,
+                find_role(txn, &account, &role_name)?,
                 coffer_iam::saml_providers::find(txn, &account, &provider_arn)?,
             ))
         })
@@ -189,148 +186,62 @@ pub(crate) async fn assume_role_with_saml(
     }
     let (tags, transitive_tag_keys) = session_tags(&assertion)?;
     let role = role
-        .filter(|r| r.path == role_arn.path)
+        .filter(|r| r.role.path == role_arn.path)
         .ok_or_else(not_authorized)?;
 
     // The trust policy decides, with the provider as the (federated) principal.
     let subject_type = subject_type(assertion.subject_format.as_deref());
     let name_qualifier = name_qualifier(&assertion.issuer, &role_arn.account, &provider.name);
-    let trust = Policy::parse(&role.assume_role_policy, PolicyKind::Trust)
-        .map_err(|_| StsError::Other(coffer_model::AwsError::internal()))?;
-    let trust = AttachedPolicy::new("TrustPolicy", PolicySource::Resource, trust);
-    let request_for = |action: &str| {
-        let mut principal = coffer_policy::Principal::new(
-            PrincipalType::Federated,
-            provider_arn.clone(),
-            &role_arn.account,
-            &assertion.subject,
-        );
-        principal.provider = Some(provider_arn.clone());
-        let mut request = Request::new(principal, action, Some(&input.role_arn))
-            .with_time_millis(ctx.now_millis)
-            .with_secure_transport(ctx.secure_transport)
-            .with_value("saml:aud", ContextValue::string(&recipient))
-            .with_value("saml:sub", ContextValue::string(&assertion.subject))
-            .with_value("saml:sub_type", ContextValue::string(&subject_type))
-            .with_value("saml:iss", ContextValue::string(&assertion.issuer))
-            .with_value("saml:namequalifier", ContextValue::string(&name_qualifier))
-            .with_value(
-                "saml:doc",
-                ContextValue::string(format!("{}/{}", role_arn.account, provider.name)),
-            )
-            .with_value("aws:FederatedProvider", ContextValue::string(&provider_arn));
-        for (attribute, key) in ATTRIBUTE_KEYS {
-            if let Some(values) = assertion.attribute(attribute) {
-                request =
-                    request.with_values(key, values.iter().map(ContextValue::string).collect());
-            }
+    let mut provider_keys = vec![
+        ("saml:aud", recipient.clone()),
+        ("saml:sub", assertion.subject.clone()),
+        ("saml:sub_type", subject_type.clone()),
+        ("saml:iss", assertion.issuer.clone()),
+        ("saml:namequalifier", name_qualifier.clone()),
+        (
+            "saml:doc",
+            format!("{}/{}", role_arn.account, provider.name),
+        ),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_string(), vec![value]))
+    .collect::<Vec<_>>();
+    for (attribute, key) in ATTRIBUTE_KEYS {
+        if let Some(values) = assertion.attribute(attribute) {
+            provider_keys.push((key.to_string(), values.to_vec()));
         }
-        if let Some(source) = &source_identity {
-            request = request.with_value("sts:SourceIdentity", ContextValue::string(source));
-        }
-        for tag in &tags {
-            request = request.with_value(
-                &format!("aws:RequestTag/{}", tag.key),
-                ContextValue::string(&tag.value),
-            );
-        }
-        if !tags.is_empty() {
-            request = request.with_values(
-                "aws:TagKeys",
-                tags.iter().map(|t| ContextValue::string(&t.key)).collect(),
-            );
-        }
-        if !transitive_tag_keys.is_empty() {
-            request = request.with_values(
-                "sts:TransitiveTagKeys",
-                transitive_tag_keys
-                    .iter()
-                    .map(ContextValue::string)
-                    .collect(),
-            );
-        }
-        if let Some(ip) = ctx.source_ip {
-            request = request.with_source_ip(ip);
-        }
-        request
-    };
-    let set = PolicySet {
-        trust: Some(&trust),
-        resource_account: Some(&role_arn.account),
-        ..PolicySet::default()
-    };
-    if !evaluate(&request_for("sts:AssumeRoleWithSAML"), &set).is_allowed() {
-        return Err(not_authorized());
     }
-    // A source identity is set only if the trust policy also allows `sts:SetSourceIdentity`.
-    if source_identity.is_some()
-        && !evaluate(&request_for("sts:SetSourceIdentity"), &set).is_allowed()
-    {
-        return Err(access_denied(
-            "Not authorized to perform sts:SetSourceIdentity",
-        ));
-    }
-    // Session tags need `sts:TagSession` too.
-    if !tags.is_empty() && !evaluate(&request_for("sts:TagSession"), &set).is_allowed() {
-        return Err(access_denied("Not authorized to perform sts:TagSession"));
-    }
-
-    let mut duration = i64::from(input.duration_seconds.unwrap_or(DEFAULT_DURATION));
-    if duration > i64::from(role.max_session_duration) {
-        return Err(StsError::validation(
-            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
-        ));
-    }
-    // AWS: the session lasts DurationSeconds "or until the time specified in the SAML
-    // authentication response's SessionNotOnOrAfter value, whichever is shorter".
-    if let Some(end) = assertion.session_not_on_or_after_millis {
-        duration = duration.min((end - ctx.now_millis).div_euclid(1000)).max(1);
-    }
-    let policies = session_policies(input.policy.as_deref(), input.policy_arns.as_deref())?;
-    let tag_pairs: Vec<(String, String)> = tags
-        .iter()
-        .map(|t| (t.key.clone(), t.value.clone()))
-        .collect();
-    let packed = packed_size(&policies, &tag_pairs)?;
-    let arn = format!(
-        "arn:aws:sts::{}:assumed-role/{}/{}",
-        role_arn.account, role.name, session_name
-    );
-    let id = format!("{}:{}", role.role_id, session_name);
-    let (issued, expires) = expiry(ctx, duration);
-    let passed_any =
-        !policies.inline.is_empty() || !policies.arns.is_empty() || !tag_pairs.is_empty();
-    let doc = SessionDoc {
-        kind: SessionKind::AssumedRole,
-        account_id: role_arn.account.clone(),
-        arn: arn.clone(),
-        user_id: id.clone(),
-        issued_at_millis: issued,
-        expires_at_millis: expires,
-        role: Some(SessionRole {
-            name: role.name.clone(),
-            path: role.path.clone(),
-            role_id: role.role_id.clone(),
-        }),
-        user_name: None,
-        source_user_id: None,
-        source_arn: Some(provider_arn),
-        session_policies: policies.inline,
-        policy_arns: policies.arns,
-        tags: tag_pairs,
-        transitive_tag_keys,
-        source_identity: source_identity.clone(),
-        mfa_authenticated_at_millis: None,
-        chained: false,
-    };
-    let credentials = issue(svc, doc).await?;
+    let issued = assume_role_federated(
+        svc,
+        ctx,
+        FederatedAssumeRole {
+            action: "sts:AssumeRoleWithSAML",
+            role_arn: &input.role_arn,
+            role,
+            caller: FederatedCaller {
+                provider_arn,
+                account_id: role_arn.account.clone(),
+                subject: assertion.subject.clone(),
+            },
+            provider_keys,
+            session_name,
+            duration_seconds: input.duration_seconds,
+            not_on_or_after_millis: assertion.session_not_on_or_after_millis,
+            policy: input.policy.as_deref(),
+            policy_arns: input.policy_arns.as_deref(),
+            tags: tags
+                .iter()
+                .map(|t| (t.key.clone(), t.value.clone()))
+                .collect(),
+            transitive_tag_keys,
+            source_identity: source_identity.clone(),
+        },
+    )
+    .await?;
     Ok(AssumeRoleWithSAMLResponse {
-        credentials: Some(credentials),
-        assumed_role_user: Some(AssumedRoleUser {
-            assumed_role_id: id,
-            arn,
-        }),
-        packed_policy_size: passed_any.then_some(packed),
+        credentials: Some(issued.credentials),
+        assumed_role_user: Some(issued.assumed_role_user),
+        packed_policy_size: issued.packed_policy_size,
         subject: Some(assertion.subject.clone()),
         subject_type: Some(subject_type),
         issuer: Some(assertion.issuer.clone()),

@@ -1,27 +1,24 @@
 //! `AssumeRoleWithWebIdentity` against the account's IAM OIDC providers: the token (a JWT signed
 //! with RS256/384/512 or ES256/384) is checked against its issuer's published keys, its audience
 //! against the provider's client ids, then the role's trust policy decides with
-//! `<provider>:aud` / `:sub`. The request is unsigned: the token is the caller's only credential.
+//! `<provider>:aud` / `:sub` (asked of the server's authorizer, see [`crate::federated`]). The
+//! request is unsigned: the token is the caller's only credential.
 //!
 //! Everything that can be checked without the issuer is checked first (the token's shape and
 //! algorithm, the provider, the audience, the times, the role), so that a request failing any of
 //! those never makes Coffer call out; JWT decoding and signature checks are `jsonwebtoken`'s.
 
+use coffer_model::access::FederatedCaller;
 use coffer_model::context::RequestContext;
 use coffer_model::sts::*;
-use coffer_policy::{
-    evaluate, AttachedPolicy, ContextValue, Policy, PolicyKind, PolicySet, PolicySource,
-    PrincipalType, Request,
-};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 
 use crate::access::parse_role_arn;
-use crate::assume_role::DEFAULT_DURATION;
 use crate::common::*;
+use crate::federated::{assume_role_federated, find_role, FederatedAssumeRole};
 use crate::oidc::SigningKey;
-use crate::sessions::{SessionDoc, SessionKind, SessionRole};
 use crate::StsService;
 
 /// The signing algorithms AWS accepts for web identity tokens, less ES512, which `jsonwebtoken`
@@ -203,7 +200,7 @@ pub(crate) async fn assume_role_with_web_identity(
         .store
         .read(move |txn| {
             Ok::<_, coffer_store::StoreError>((
-                coffer_iam::roles::find(txn, &account, &role_name)?,
+                find_role(txn, &account, &role_name)?,
                 coffer_iam::oidc_providers::find_by_issuer(txn, &account, &iss)?,
             ))
         })
@@ -225,7 +222,7 @@ pub(crate) async fn assume_role_with_web_identity(
     // No such role: refused before the issuer is called, so requests naming roles that do not
     // exist cost no outbound call.
     let role = role
-        .filter(|r| r.path == role_arn.path)
+        .filter(|r| r.role.path == role_arn.path)
         .ok_or_else(not_authorized)?;
 
     // The cache is keyed by the provider's URL, not the token's `iss` spelling, so variants of
@@ -241,98 +238,39 @@ pub(crate) async fn assume_role_with_web_identity(
     verify_signature(&token, &keys, &issuer, &provider.client_ids)?;
 
     // The trust policy decides, with the provider as the (federated) principal.
-    let provider_arn = provider.arn(&role_arn.account);
-    let trust = Policy::parse(&role.assume_role_policy, PolicyKind::Trust)
-        .map_err(|_| StsError::Other(coffer_model::AwsError::internal()))?;
-    let trust = AttachedPolicy::new("TrustPolicy", PolicySource::Resource, trust);
-    let mut principal = coffer_policy::Principal::new(
-        PrincipalType::Federated,
-        provider_arn.clone(),
-        &role_arn.account,
-        &subject,
-    );
-    principal.provider = Some(provider_arn.clone());
-    let mut request = Request::new(
-        principal,
-        "sts:AssumeRoleWithWebIdentity",
-        Some(&input.role_arn),
+    let provider_keys = vec![
+        (format!("{}:aud", provider.url), vec![audience.clone()]),
+        (format!("{}:sub", provider.url), vec![subject.clone()]),
+    ];
+    let issued = assume_role_federated(
+        svc,
+        ctx,
+        FederatedAssumeRole {
+            action: "sts:AssumeRoleWithWebIdentity",
+            role_arn: &input.role_arn,
+            role,
+            caller: FederatedCaller {
+                provider_arn: provider.arn(&role_arn.account),
+                account_id: role_arn.account.clone(),
+                subject: subject.clone(),
+            },
+            provider_keys,
+            session_name: input.role_session_name.clone(),
+            duration_seconds: input.duration_seconds,
+            not_on_or_after_millis: None,
+            policy: input.policy.as_deref(),
+            policy_arns: input.policy_arns.as_deref(),
+            tags: Vec::new(),
+            transitive_tag_keys: Vec::new(),
+            source_identity: None,
+        },
     )
-    .with_time_millis(ctx.now_millis)
-    .with_secure_transport(ctx.secure_transport)
-    .with_value(
-        &format!("{}:aud", provider.url),
-        ContextValue::string(&audience),
-    )
-    .with_value(
-        &format!("{}:sub", provider.url),
-        ContextValue::string(&subject),
-    )
-    .with_value("aws:FederatedProvider", ContextValue::string(&provider_arn))
-    // The trust policy may name the session (`sts:RoleSessionName`), as on AWS.
-    .with_value(
-        "sts:RoleSessionName",
-        ContextValue::string(&input.role_session_name),
-    );
-    if let Some(ip) = ctx.source_ip {
-        request = request.with_source_ip(ip);
-    }
-    let set = PolicySet {
-        trust: Some(&trust),
-        resource_account: Some(&role_arn.account),
-        ..PolicySet::default()
-    };
-    if !evaluate(&request, &set).is_allowed() {
-        return Err(not_authorized());
-    }
-
-    let duration = input.duration_seconds.unwrap_or(DEFAULT_DURATION);
-    if duration > role.max_session_duration {
-        return Err(StsError::validation(
-            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
-        ));
-    }
-    let policies = session_policies(input.policy.as_deref(), input.policy_arns.as_deref())?;
-    let packed = packed_size(&policies, &[])?;
-    let session_name = input.role_session_name.clone();
-    let arn = format!(
-        "arn:aws:sts::{}:assumed-role/{}/{}",
-        role_arn.account, role.name, session_name
-    );
-    let id = format!("{}:{}", role.role_id, session_name);
-    let (issued, expires) = expiry(ctx, i64::from(duration));
-    let passed_policies = !policies.inline.is_empty() || !policies.arns.is_empty();
-    let doc = SessionDoc {
-        kind: SessionKind::AssumedRole,
-        account_id: role_arn.account.clone(),
-        arn: arn.clone(),
-        user_id: id.clone(),
-        issued_at_millis: issued,
-        expires_at_millis: expires,
-        role: Some(SessionRole {
-            name: role.name.clone(),
-            path: role.path.clone(),
-            role_id: role.role_id.clone(),
-        }),
-        user_name: None,
-        source_user_id: None,
-        source_arn: Some(provider_arn),
-        session_policies: policies.inline,
-        policy_arns: policies.arns,
-        tags: Vec::new(),
-        transitive_tag_keys: Vec::new(),
-        source_identity: None,
-        mfa_authenticated_at_millis: None,
-        chained: false,
-    };
-    let credentials = issue(svc, doc).await?;
+    .await?;
     Ok(AssumeRoleWithWebIdentityResponse {
-        credentials: Some(credentials),
+        credentials: Some(issued.credentials),
         subject_from_web_identity_token: Some(subject),
-        assumed_role_user: Some(AssumedRoleUser {
-            assumed_role_id: id,
-            arn,
-        }),
-        packed_policy_size: passed_policies.then_some(packed),
+        assumed_role_user: Some(issued.assumed_role_user),
+        packed_policy_size: issued.packed_policy_size,
         provider: Some(issuer),
         audience: Some(audience),
         source_identity: None,

@@ -66,7 +66,7 @@ pub async fn serve_with(
     let app = Arc::new(App::new(
         config,
         directory,
-        Arc::new(coffer::authorizer::PolicyAuthorizer::new(store.clone())),
+        Arc::new(coffer_authz::PolicyAuthorizer::new(store.clone())),
         handlers,
         clock,
     ));

@@ -15,10 +15,10 @@
 //! it).
 
 use coffer_iam::{access_keys, groups, instance_profiles, roles, server_certificates, users};
+use coffer_model::access::AccessRequest;
 use coffer_model::context::{PrincipalKind, RequestContext};
 use coffer_model::schema::{Kind, Operation, ResourceType};
 use coffer_model::AwsError;
-use coffer_server::AccessRequest;
 use coffer_store::{Store, StoreError, Txn};
 use serde_json::Value;
 
@@ -326,6 +326,60 @@ fn target(
     Ok(None)
 }
 
+/// `iam:ServiceSpecificCredentialServiceName`: the service `CreateServiceSpecificCredential` asks
+/// for, or that of the stored credential Reset/Update/Delete name (of the named user, or the
+/// caller); a credential that does not exist supplies none. `iam:ServiceSpecificCredentialAgeDays`
+/// (listed for the create only): its `CredentialAgeDays`.
+async fn service_credential_conditions(
+    store: &Store,
+    ctx: &RequestContext,
+    input: &Value,
+    conditions: &mut Vec<(String, Vec<String>)>,
+) -> Result<(), AwsError> {
+    if let Some(days) = input.get("CredentialAgeDays").and_then(Value::as_i64) {
+        conditions.push((
+            "iam:ServiceSpecificCredentialAgeDays".into(),
+            vec![days.to_string()],
+        ));
+    }
+    let service = match field(input, "ServiceName") {
+        Some(service) => Some(service.to_string()),
+        None => {
+            let user = field(input, "UserName").or_else(|| caller_user(ctx));
+            let (Some(user), Some(id)) = (user, field(input, "ServiceSpecificCredentialId")) else {
+                return Ok(());
+            };
+            let (account, user, id) = (
+                ctx.principal.account_id.clone(),
+                user.to_string(),
+                id.to_string(),
+            );
+            store
+                .read(move |txn| {
+                    coffer_iam::service_credentials::service_name_of(txn, &account, &user, &id)
+                })
+                .await
+                .map_err(unavailable)?
+        }
+    };
+    if let Some(service) = service {
+        conditions.push((
+            "iam:ServiceSpecificCredentialServiceName".into(),
+            vec![service],
+        ));
+    }
+    Ok(())
+}
+
+fn unavailable(e: StoreError) -> AwsError {
+    tracing::error!(error = %e, "reading an IAM entity for authorization failed");
+    AwsError::new(
+        503,
+        "ServiceUnavailable",
+        "The service is unavailable. Please try again later.",
+    )
+}
+
 pub async fn access_request(
     store: &Store,
     ctx: &RequestContext,
@@ -346,14 +400,7 @@ pub async fn access_request(
         store
             .read(move |txn| target(txn, &ctx_owned, op, &input_owned))
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "reading an IAM entity for authorization failed");
-                AwsError::new(
-                    503,
-                    "ServiceUnavailable",
-                    "The service is unavailable. Please try again later.",
-                )
-            })?
+            .map_err(unavailable)?
     };
     let mut conditions: Vec<(String, Vec<String>)> = Vec::new();
     let supplies = |key: &str| authorization.condition_keys.contains(&key);
@@ -370,6 +417,9 @@ pub async fn access_request(
     if let Some(service) = field(input, "AWSServiceName").filter(|_| supplies("iam:AWSServiceName"))
     {
         conditions.push(("iam:AWSServiceName".into(), vec![service.to_string()]));
+    }
+    if supplies("iam:ServiceSpecificCredentialServiceName") {
+        service_credential_conditions(store, ctx, input, &mut conditions).await?;
     }
     if let Some(tags) = input.get("Tags").and_then(Value::as_array) {
         let mut keys = Vec::new();

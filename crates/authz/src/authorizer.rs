@@ -2,8 +2,13 @@
 //! groups', its permissions boundary; a role session's role policies, boundary and session
 //! policies) read from the store, and the resource's own policy (a secret's) or, for
 //! `sts:AssumeRole`, the role's trust policy, which must always allow; evaluated by the policy
-//! engine. The resource's account comes from
-//! its ARN, so a cross-account request needs both sides to allow it, as in AWS.
+//! engine. The resource's account comes from its ARN, so a cross-account request needs both sides
+//! to allow it, as in AWS.
+//!
+//! `AssumeRoleWithWebIdentity` and `AssumeRoleWithSAML` come here too, from STS once it has
+//! verified the token or assertion ([`TrustAuthorizer`]): the identity provider is the principal,
+//! with no policies of its own, and the same `PolicyAuthorizer::decide_request` decides with the
+//! role's trust policy, so every trust decision follows one set of rules.
 //!
 //! What a caller may do is compiled once and cached per access key (see [`crate::policy_cache`]):
 //! the hot path reads no storage and parses no JSON until an IAM write invalidates it.
@@ -11,16 +16,18 @@
 use std::sync::Arc;
 
 use coffer_iam::authorization::{IdentityPolicies, POLICY_TABLES};
+use coffer_model::access::{
+    AccessRequest, Authorizer, BoxFuture, Denial, DenialReason, FederatedCaller, PolicyClass,
+    RoleTrust, TrustAuthorizer,
+};
 use coffer_model::context::{PrincipalKind, RequestContext};
 use coffer_model::AwsError;
 use coffer_policy::{
     evaluate, AttachedPolicy, ContextValue, DenyReason, Policy, PolicyKind, PolicySet,
-    PolicySource, PolicyType, Principal, Request,
+    PolicySource, PolicyType, Principal, PrincipalType, Request,
 };
-use coffer_server::{AccessRequest, Authorizer, Denial, DenialReason, PolicyClass, RoleTrust};
 use coffer_store::{Store, StoreError, Txn};
 use coffer_sts::sessions::{self, SessionDoc, SessionKind};
-use futures_util::future::BoxFuture;
 
 use crate::denial_explanation;
 use crate::policy_cache::{DocumentCache, TableCache};
@@ -103,6 +110,45 @@ struct Caller {
     session_required: bool,
     /// Temporary credentials: what they were issued as.
     session: Option<SessionDoc>,
+    /// How AWS words this caller's denials.
+    wording: Wording,
+}
+
+/// AWS words a denial differently for a caller that signed its request and for one an identity
+/// provider vouches for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wording {
+    /// `User: <arn> is not authorized to perform: <action> on resource: <arn> because …`.
+    Signed,
+    /// `Not authorized to perform <action>` (`AssumeRoleWithWebIdentity`, `AssumeRoleWithSAML`).
+    Federated,
+}
+
+impl Caller {
+    /// The identity provider's user: no policies of its own, so the role's trust policy decides.
+    fn federated(caller: &FederatedCaller) -> Self {
+        let mut principal = Principal::new(
+            PrincipalType::Federated,
+            caller.provider_arn.clone(),
+            &caller.account_id,
+            &caller.subject,
+        );
+        principal.provider = Some(caller.provider_arn.clone());
+        Caller {
+            principal,
+            identity: Vec::new(),
+            boundary: None,
+            session_policies: Vec::new(),
+            session_required: false,
+            session: None,
+            wording: Wording::Federated,
+        }
+    }
+
+    /// AWS's denial of `action` on `resource` to this caller, for `reason`.
+    fn denied(&self, action: &str, resource: Option<&str>, reason: DenyReason) -> Denial {
+        denied(self.wording, &self.principal.arn, action, resource, reason)
+    }
 }
 
 fn unavailable(ctx: &RequestContext, e: StoreError) -> Denial {
@@ -122,7 +168,8 @@ impl Authorizer for PolicyAuthorizer {
     ) -> BoxFuture<'a, Result<(), Denial>> {
         Box::pin(async move {
             let principal = &ctx.principal;
-            // Unsigned federation calls prove the caller's identity inside the operation.
+            // Unsigned federation calls prove the caller's identity inside the operation, which
+            // then asks for the role's trust decision (`TrustAuthorizer`).
             if principal.kind == PrincipalKind::Anonymous {
                 return Ok(());
             }
@@ -140,74 +187,109 @@ impl Authorizer for PolicyAuthorizer {
             if request.action == "sts:GetSessionToken" {
                 return Ok(());
             }
-
-            let compile = |doc: &str, kind: PolicyKind| {
-                self.resource_policies
-                    .compile("ResourcePolicy", doc, kind)
-                    .map_err(|e| {
-                        tracing::error!(
-                            request_id = %ctx.request_id,
-                            error = %e.message(),
-                            "a stored resource or trust policy does not parse"
-                        );
-                        Denial::Failed(AwsError::internal())
-                    })
-            };
-            let resource_policy = request
-                .resource_policy
-                .as_deref()
-                .map(|doc| compile(doc, PolicyKind::Resource))
-                .transpose()?;
-            let trust_policy = match &request.role_trust {
-                None => None,
-                Some(RoleTrust {
-                    document: Some(doc),
-                }) => Some(compile(doc, PolicyKind::Trust)?),
-                // No role, so no trust policy that could allow assuming it.
-                Some(RoleTrust { document: None }) => {
-                    return Err(denied(
-                        &ctx.principal.arn,
-                        &request.action,
-                        request.resource.as_deref(),
-                        DenyReason::Implicit(PolicyType::TrustPolicy),
-                    ))
-                }
-            };
-            let resource_account = request.resource.as_deref().and_then(arn_account);
-
-            let context = caller
-                .session
-                .as_ref()
-                .map(|s| session_context(s, ctx.now_millis))
-                .unwrap_or_default();
-            let set = PolicySet {
-                identity: &caller.identity,
-                boundary: caller.boundary.as_ref(),
-                resource: resource_policy.as_deref(),
-                trust: trust_policy.as_deref(),
-                resource_account: resource_account.as_deref(),
-                session: &caller.session_policies,
-            };
-            for action in actions(request) {
-                let engine = engine_request(ctx, request, &action, &caller, &context);
-                if caller.session_required && caller.session_policies.is_empty() {
-                    return Err(denied(
-                        &ctx.principal.arn,
-                        &action,
-                        request.resource.as_deref(),
-                        DenyReason::Implicit(PolicyType::SessionPolicy),
-                    ));
-                }
-                let explainer = self.explain_denials.then_some(&self.store);
-                decide(&engine, &set, ctx, &action, request, explainer)?;
-            }
-            Ok(())
+            self.decide_request(ctx, &caller, request)
         })
     }
 }
 
+impl TrustAuthorizer for PolicyAuthorizer {
+    fn authorize_federated<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        caller: &'a FederatedCaller,
+        request: &'a AccessRequest,
+    ) -> BoxFuture<'a, Result<(), Denial>> {
+        Box::pin(async move {
+            let caller = Caller::federated(caller);
+            // Only a role's trust policy can let an identity provider's user in: a request
+            // without one is refused, whatever it names.
+            if request.role_trust.is_none() {
+                return Err(caller.denied(
+                    &request.action,
+                    request.resource.as_deref(),
+                    DenyReason::Implicit(PolicyType::TrustPolicy),
+                ));
+            }
+            self.decide_request(ctx, &caller, request)
+        })
+    }
+}
+
+impl PolicyAuthorizer {
+    /// The decision on `request` by `caller`, once its session rules passed: the caller's
+    /// policies with the resource's policy or the role's trust policy, for the request's action
+    /// and those AWS authorizes with it ([`actions`]). Signed and federated callers alike.
+    fn decide_request(
+        &self,
+        ctx: &RequestContext,
+        caller: &Caller,
+        request: &AccessRequest,
+    ) -> Result<(), Denial> {
+        let compile = |doc: &str, kind: PolicyKind| {
+            self.resource_policies
+                .compile("ResourcePolicy", doc, kind)
+                .map_err(|e| {
+                    tracing::error!(
+                        request_id = %ctx.request_id,
+                        error = %e.message(),
+                        "a stored resource or trust policy does not parse"
+                    );
+                    Denial::Failed(AwsError::internal())
+                })
+        };
+        let resource_policy = request
+            .resource_policy
+            .as_deref()
+            .map(|doc| compile(doc, PolicyKind::Resource))
+            .transpose()?;
+        let trust_policy = match &request.role_trust {
+            None => None,
+            Some(RoleTrust {
+                document: Some(doc),
+            }) => Some(compile(doc, PolicyKind::Trust)?),
+            // No role, so no trust policy that could allow assuming it.
+            Some(RoleTrust { document: None }) => {
+                return Err(caller.denied(
+                    &request.action,
+                    request.resource.as_deref(),
+                    DenyReason::Implicit(PolicyType::TrustPolicy),
+                ))
+            }
+        };
+        let resource_account = request.resource.as_deref().and_then(arn_account);
+
+        let context = caller
+            .session
+            .as_ref()
+            .map(|s| session_context(s, ctx.now_millis))
+            .unwrap_or_default();
+        let set = PolicySet {
+            identity: &caller.identity,
+            boundary: caller.boundary.as_ref(),
+            resource: resource_policy.as_deref(),
+            trust: trust_policy.as_deref(),
+            resource_account: resource_account.as_deref(),
+            session: &caller.session_policies,
+        };
+        for action in actions(request) {
+            let engine = engine_request(ctx, request, &action, caller, &context);
+            if caller.session_required && caller.session_policies.is_empty() {
+                return Err(caller.denied(
+                    &action,
+                    request.resource.as_deref(),
+                    DenyReason::Implicit(PolicyType::SessionPolicy),
+                ));
+            }
+            let explainer = self.explain_denials.then_some(&self.store);
+            decide(&engine, &set, caller, request, explainer)?;
+        }
+        Ok(())
+    }
+}
+
 /// The request's action, and those AWS also authorizes with it: passing session tags needs
-/// `sts:TagSession`, a source identity `sts:SetSourceIdentity`.
+/// `sts:TagSession`, a source identity `sts:SetSourceIdentity` (for a federated caller, in the
+/// role's trust policy).
 fn actions(request: &AccessRequest) -> Vec<String> {
     let mut actions = vec![request.action.clone()];
     let has = |key: &str| {
@@ -216,14 +298,14 @@ fn actions(request: &AccessRequest) -> Vec<String> {
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case(key))
     };
-    if matches!(
+    let assumes_role = matches!(
         request.action.as_str(),
-        "sts:AssumeRole" | "sts:GetFederationToken"
-    ) && has("aws:TagKeys")
-    {
+        "sts:AssumeRole" | "sts:AssumeRoleWithSAML" | "sts:AssumeRoleWithWebIdentity"
+    );
+    if (assumes_role || request.action == "sts:GetFederationToken") && has("aws:TagKeys") {
         actions.push("sts:TagSession".to_string());
     }
-    if request.action == "sts:AssumeRole" && has("sts:SourceIdentity") {
+    if assumes_role && has("sts:SourceIdentity") {
         actions.push("sts:SetSourceIdentity".to_string());
     }
     actions
@@ -404,6 +486,7 @@ fn load_caller(
             session_policies: Vec::new(),
             session_required: false,
             session: session_doc,
+            wording: Wording::Signed,
         }));
     };
     let session_policies = session_policies(txn, account, session)?;
@@ -449,6 +532,7 @@ fn load_caller(
                 session_policies,
                 session_required: false,
                 session: session_doc.clone(),
+                wording: Wording::Signed,
             }))
         }
         SessionKind::FederatedUser => {
@@ -483,6 +567,7 @@ fn load_caller(
                 session_policies,
                 session_required: true,
                 session: session_doc.clone(),
+                wording: Wording::Signed,
             }))
         }
         SessionKind::SessionToken => unreachable!("handled above"),
@@ -525,8 +610,7 @@ fn engine_request(
 fn decide(
     engine_request: &Request,
     set: &PolicySet<'_>,
-    ctx: &RequestContext,
-    action: &str,
+    caller: &Caller,
     request: &AccessRequest,
     explainer: Option<&Store>,
 ) -> Result<(), Denial> {
@@ -534,40 +618,34 @@ fn decide(
     if decision.is_allowed() {
         return Ok(());
     }
-    let mut denial = match decision.reason {
-        // The engine's own message names the request as it evaluated it.
-        Some(reason) => denied(
-            &engine_request.principal.arn,
-            &engine_request.action,
-            engine_request.resource.as_deref(),
-            reason,
-        ),
-        None => denied(
-            &ctx.principal.arn,
-            action,
-            request.resource.as_deref(),
-            DenyReason::Implicit(PolicyType::IdentityBased),
-        ),
+    // The engine's own message names the request as it evaluated it.
+    let reason = decision
+        .reason
+        .unwrap_or(DenyReason::Implicit(PolicyType::IdentityBased));
+    let resource = match decision.reason {
+        Some(_) => engine_request.resource.as_deref(),
+        None => request.resource.as_deref(),
     };
+    let mut denial = caller.denied(&engine_request.action, resource, reason);
     if let (Some(store), Denial::Denied { message, .. }) = (explainer, &mut denial) {
-        append_explanation(store, ctx, engine_request, set, message);
+        append_explanation(store, engine_request, set, message);
     }
     Err(denial)
 }
 
 /// Appends the encoded explanation of a denial to its message. Denials are rare next to
 /// allowed requests, so the decision is made again in the engine's explaining mode rather than
-/// slowing down every decision.
+/// slowing down every decision. The message is bound to the caller's account (for a federated
+/// caller, the role's): its principals may decode it.
 fn append_explanation(
     store: &Store,
-    ctx: &RequestContext,
     engine_request: &Request,
     set: &PolicySet<'_>,
     message: &mut String,
 ) {
     let decision = coffer_policy::explain(engine_request, set);
     let key = MessageKey::from_store(store);
-    let account = &ctx.principal.account_id;
+    let account = &engine_request.principal.account;
     // Another account's secret or role: its policies are that account's to see.
     let foreign_resource = set.resource_account.is_some_and(|a| a != account);
     if let Some(encoded) = denial_explanation::encoded_message(
@@ -584,6 +662,7 @@ fn append_explanation(
 
 fn implicit_denial(ctx: &RequestContext, request: &AccessRequest) -> Denial {
     denied(
+        Wording::Signed,
         &ctx.principal.arn,
         &request.action,
         request.resource.as_deref(),
@@ -592,7 +671,13 @@ fn implicit_denial(ctx: &RequestContext, request: &AccessRequest) -> Denial {
 }
 
 /// AWS's `AccessDenied` for `reason`, with the reason kept for metrics.
-fn denied(principal_arn: &str, action: &str, resource: Option<&str>, reason: DenyReason) -> Denial {
+fn denied(
+    wording: Wording,
+    principal_arn: &str,
+    action: &str,
+    resource: Option<&str>,
+    reason: DenyReason,
+) -> Denial {
     let kind = |t: PolicyType| match t {
         PolicyType::IdentityBased => PolicyClass::Identity,
         PolicyType::ResourceBased => PolicyClass::Resource,
@@ -600,8 +685,12 @@ fn denied(principal_arn: &str, action: &str, resource: Option<&str>, reason: Den
         PolicyType::SessionPolicy => PolicyClass::Session,
         PolicyType::TrustPolicy => PolicyClass::Trust,
     };
+    let message = match wording {
+        Wording::Signed => coffer_policy::access_denied(principal_arn, action, resource, reason),
+        Wording::Federated => format!("Not authorized to perform {action}"),
+    };
     Denial::Denied {
-        message: coffer_policy::access_denied(principal_arn, action, resource, reason),
+        message,
         reason: match reason {
             DenyReason::Explicit(t) => DenialReason::ExplicitDeny(kind(t)),
             DenyReason::Implicit(t) => DenialReason::NotAllowed(kind(t)),
@@ -612,6 +701,176 @@ fn denied(principal_arn: &str, action: &str, resource: Option<&str>, reason: Den
 #[cfg(test)]
 mod tests {
     use super::*;
+    use coffer_model::context::Principal as CallerPrincipal;
+    use coffer_store::StoreConfig;
+
+    const ACCOUNT: &str = "111122223333";
+    const ROLE: &str = "arn:aws:iam::111122223333:role/web";
+    const PROVIDER: &str = "arn:aws:iam::111122223333:saml-provider/idp";
+
+    fn unsigned_ctx() -> RequestContext {
+        RequestContext {
+            request_id: "federated".into(),
+            principal: CallerPrincipal {
+                account_id: String::new(),
+                arn: String::new(),
+                user_id: String::new(),
+                kind: PrincipalKind::Anonymous,
+                access_key_id: String::new(),
+            },
+            region: "us-east-1".into(),
+            source_ip: None,
+            secure_transport: true,
+            now_millis: 1_780_000_000_000,
+            mfa_authenticated_at_millis: None,
+        }
+    }
+
+    fn provider() -> FederatedCaller {
+        FederatedCaller {
+            provider_arn: PROVIDER.into(),
+            account_id: ACCOUNT.into(),
+            subject: "alice".into(),
+        }
+    }
+
+    /// A trust policy with `statements`.
+    fn trust(statements: &str) -> String {
+        format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#)
+    }
+
+    const ALLOW_SAML: &str = r#"{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111122223333:saml-provider/idp"},"Action":"sts:AssumeRoleWithSAML","Condition":{"StringEquals":{"saml:sub":"alice"}}}"#;
+
+    fn saml_request(document: Option<String>, conditions: &[(&str, &str)]) -> AccessRequest {
+        let mut request = AccessRequest::new("sts:AssumeRoleWithSAML".into(), Some(ROLE.into()));
+        request.role_trust = Some(RoleTrust { document });
+        request.conditions = conditions
+            .iter()
+            .map(|(k, v)| (k.to_string(), vec![v.to_string()]))
+            .collect();
+        request
+    }
+
+    async fn authorizer(explain: bool) -> PolicyAuthorizer {
+        let store = Store::open(StoreConfig::memory()).await.expect("store");
+        PolicyAuthorizer::new(store).explaining_denials(explain)
+    }
+
+    async fn federated(
+        authorizer: &PolicyAuthorizer,
+        request: &AccessRequest,
+    ) -> Result<(), Denial> {
+        authorizer
+            .authorize_federated(&unsigned_ctx(), &provider(), request)
+            .await
+    }
+
+    fn message(result: Result<(), Denial>) -> String {
+        match result {
+            Err(Denial::Denied { message, .. }) => message,
+            other => panic!("not a policy denial: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_trust_policy_decides_for_a_federated_caller() {
+        let authorizer = authorizer(false).await;
+        let allowed = saml_request(Some(trust(ALLOW_SAML)), &[("saml:sub", "alice")]);
+        assert_eq!(federated(&authorizer, &allowed).await, Ok(()));
+        // Another subject, a condition that fails: AWS's federated wording, no ARN in it.
+        let other = saml_request(Some(trust(ALLOW_SAML)), &[("saml:sub", "mallory")]);
+        assert_eq!(
+            message(federated(&authorizer, &other).await),
+            "Not authorized to perform sts:AssumeRoleWithSAML"
+        );
+        // No role, or no trust policy at all: refused, never allowed by default.
+        for request in [saml_request(None, &[("saml:sub", "alice")]), {
+            let mut r = allowed.clone();
+            r.role_trust = None;
+            r
+        }] {
+            let denial = federated(&authorizer, &request).await.unwrap_err();
+            assert_eq!(
+                denial.reason(),
+                Some(coffer_model::access::RefusalLabel::Policy(
+                    DenialReason::NotAllowed(PolicyClass::Trust)
+                ))
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_explicit_deny_in_the_trust_policy_wins() {
+        let authorizer = authorizer(false).await;
+        let deny = r#"{"Effect":"Deny","Principal":"*","Action":"sts:AssumeRoleWithSAML","Condition":{"StringEquals":{"saml:sub":"alice"}}}"#;
+        let request = saml_request(
+            Some(trust(&format!("{ALLOW_SAML},{deny}"))),
+            &[("saml:sub", "alice")],
+        );
+        let denial = federated(&authorizer, &request).await.unwrap_err();
+        assert!(matches!(
+            denial,
+            Denial::Denied {
+                reason: DenialReason::ExplicitDeny(PolicyClass::Trust),
+                ..
+            }
+        ));
+    }
+
+    #[tokio::test]
+    async fn session_tags_and_source_identity_need_their_own_actions() {
+        let authorizer = authorizer(false).await;
+        let tags = [
+            ("saml:sub", "alice"),
+            ("aws:RequestTag/team", "eng"),
+            ("aws:TagKeys", "team"),
+        ];
+        let request = saml_request(Some(trust(ALLOW_SAML)), &tags);
+        assert_eq!(
+            message(federated(&authorizer, &request).await),
+            "Not authorized to perform sts:TagSession"
+        );
+        let source = [("saml:sub", "alice"), ("sts:SourceIdentity", "alice")];
+        let request = saml_request(Some(trust(ALLOW_SAML)), &source);
+        assert_eq!(
+            message(federated(&authorizer, &request).await),
+            "Not authorized to perform sts:SetSourceIdentity"
+        );
+        let both = ALLOW_SAML.replace(
+            r#""Action":"sts:AssumeRoleWithSAML""#,
+            r#""Action":["sts:AssumeRoleWithSAML","sts:TagSession","sts:SetSourceIdentity"]"#,
+        );
+        let mut all = tags.to_vec();
+        all.push(("sts:SourceIdentity", "alice"));
+        let request = saml_request(Some(trust(&both)), &all);
+        assert_eq!(federated(&authorizer, &request).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_trust_policy_naming_the_role_account_does_not_let_a_provider_in() {
+        // `"AWS": "<account>"` trusts the account's principals, not its identity providers.
+        let authorizer = authorizer(false).await;
+        let account = r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRoleWithSAML"}"#;
+        let request = saml_request(Some(trust(account)), &[("saml:sub", "alice")]);
+        assert!(federated(&authorizer, &request).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn explained_federated_denials_open_for_the_role_account_only() {
+        let authorizer = authorizer(true).await;
+        let other = saml_request(Some(trust(ALLOW_SAML)), &[("saml:sub", "mallory")]);
+        let message = message(federated(&authorizer, &other).await);
+        let (lead, encoded) = message
+            .split_once(denial_explanation::ENCODED_MESSAGE_LEAD)
+            .expect("an encoded message");
+        assert_eq!(lead, "Not authorized to perform sts:AssumeRoleWithSAML");
+        let key = MessageKey::from_store(&authorizer.store);
+        let opened = key
+            .open(ACCOUNT, encoded)
+            .expect("opens for the role's account");
+        assert!(opened.contains(PROVIDER), "{opened}");
+        assert!(key.open("444455556666", encoded).is_none());
+    }
 
     #[test]
     fn resource_accounts_come_from_arns() {

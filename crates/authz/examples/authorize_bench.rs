@@ -1,15 +1,15 @@
 //! What authorization adds to a request on the server's hot path: the production authorizer
 //! (`PolicyAuthorizer`, SQLite store) deciding `secretsmanager:GetSecretValue` for an IAM user with
 //! an inline policy, a group's managed policy and a permissions boundary, with and without the
-//! secret's resource policy. Run: `cargo run --release -p coffer --example authorize_bench`.
+//! secret's resource policy. Run: `cargo run --release -p coffer-authz --example authorize_bench`.
 
 use std::time::Instant;
 
-use coffer::authorizer::PolicyAuthorizer;
+use coffer_authz::PolicyAuthorizer;
 use coffer_iam::IamService;
+use coffer_model::access::{AccessRequest, Authorizer};
 use coffer_model::context::{Principal, PrincipalKind, RequestContext};
 use coffer_model::iam::*;
-use coffer_server::{AccessRequest, Authorizer};
 use coffer_store::{Store, StoreConfig};
 
 const ACCOUNT: &str = "123456789012";

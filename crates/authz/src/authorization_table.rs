@@ -3,13 +3,71 @@
 //! Authorization Reference says — its action, a resource ARN of one of its resource types (with
 //! the entity's stored path), and no condition key the reference does not list for it.
 
-use std::sync::Arc;
-
+use coffer_model::access::AccessRequest;
 use coffer_model::context::{Principal, PrincipalKind, RequestContext};
 use coffer_model::schema::{Operation, Service};
-use coffer_server::{AccessRequest, ServiceHandler};
+use coffer_model::AwsError;
 use coffer_store::{Store, StoreConfig};
 use serde_json::{json, Value};
+
+/// The three services as the server routes to them: each one's generated dispatch, and the
+/// access request each operation is authorized with (IAM's built by [`crate::iam_access`]).
+enum Handler {
+    Sts(coffer_sts::StsService),
+    SecretsManager(coffer_secretsmanager::SecretsManagerService),
+    Iam(coffer_iam::IamService),
+}
+
+impl Handler {
+    fn service(&self) -> &'static Service {
+        match self {
+            Handler::Sts(_) => &coffer_model::sts::SERVICE,
+            Handler::SecretsManager(_) => &coffer_model::secretsmanager::SERVICE,
+            Handler::Iam(_) => &coffer_model::iam::SERVICE,
+        }
+    }
+
+    async fn call(
+        &self,
+        ctx: &RequestContext,
+        op: &'static Operation,
+        input: Value,
+    ) -> Result<Value, AwsError> {
+        match self {
+            Handler::Sts(s) => coffer_model::sts::dispatch(s, ctx, op, input).await,
+            Handler::SecretsManager(s) => {
+                coffer_model::secretsmanager::dispatch(s, ctx, op, input).await
+            }
+            Handler::Iam(s) => coffer_model::iam::dispatch(s, ctx, op, input).await,
+        }
+    }
+
+    async fn access(
+        &self,
+        ctx: &RequestContext,
+        op: &'static Operation,
+        input: &Value,
+    ) -> Result<AccessRequest, AwsError> {
+        match self {
+            Handler::Sts(s) => s.access(ctx, op.name, input).await,
+            Handler::SecretsManager(s) => Ok(s.access(ctx, op.name, input).await?),
+            Handler::Iam(s) => crate::iam_access::access_request(s.store(), ctx, op, input).await,
+        }
+    }
+}
+
+fn handlers(store: &Store) -> Vec<Handler> {
+    vec![
+        Handler::Sts(coffer_sts::StsService::new(
+            store.clone(),
+            std::sync::Arc::new(crate::PolicyAuthorizer::new(store.clone())),
+        )),
+        Handler::SecretsManager(coffer_secretsmanager::SecretsManagerService::new(
+            store.clone(),
+        )),
+        Handler::Iam(coffer_iam::IamService::new(store.clone())),
+    ]
+}
 
 const ACCOUNT: &str = "111122223333";
 
@@ -46,7 +104,7 @@ fn caller(user_id: &str) -> Principal {
     }
 }
 
-async fn call(handler: &Arc<dyn ServiceHandler>, op: &str, input: Value) -> Value {
+async fn call(handler: &Handler, op: &str, input: Value) -> Value {
     let operation = handler
         .service()
         .operation(op)
@@ -57,11 +115,10 @@ async fn call(handler: &Arc<dyn ServiceHandler>, op: &str, input: Value) -> Valu
         .unwrap_or_else(|e| panic!("{op}: {e:?}"))
 }
 
-fn handler(handlers: &[Arc<dyn ServiceHandler>], prefix: &str) -> Arc<dyn ServiceHandler> {
+fn handler<'h>(handlers: &'h [Handler], prefix: &str) -> &'h Handler {
     handlers
         .iter()
         .find(|h| h.service().signing_name == prefix)
-        .cloned()
         .expect("service")
 }
 
@@ -190,9 +247,9 @@ const PATHS: &[(&str, &str)] = &[
 
 /// A store with one of each entity (with paths and tags), the handlers, the inputs that name
 /// them, and the calling user's context.
-async fn fixture() -> (Vec<Arc<dyn ServiceHandler>>, Value, RequestContext) {
+async fn fixture() -> (Vec<Handler>, Value, RequestContext) {
     let store = Store::open(StoreConfig::memory()).await.expect("store");
-    let handlers = crate::services::all(&store);
+    let handlers = handlers(&store);
     let iam = handler(&handlers, "iam");
     let sm = handler(&handlers, "secretsmanager");
     store
@@ -211,23 +268,29 @@ async fn fixture() -> (Vec<Arc<dyn ServiceHandler>>, Value, RequestContext) {
         "Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]})
     .to_string();
     let carol = call(
-        &iam,
+        iam,
         "CreateUser",
         json!({"UserName":"carol","Path":"/callers/"}),
     )
     .await;
     let carol_id = carol["User"]["UserId"].as_str().unwrap().to_string();
     call(
-        &iam,
+        iam,
         "CreateUser",
         json!({"UserName":"alice","Path":"/team/",
         "Tags":[{"Key":"dept","Value":"eng"}],
         "PermissionsBoundary":"arn:aws:iam::aws:policy/PowerUserAccess"}),
     )
     .await;
-    let key = call(&iam, "CreateAccessKey", json!({"UserName":"alice"})).await;
+    let key = call(iam, "CreateAccessKey", json!({"UserName":"alice"})).await;
+    let credential = call(
+        iam,
+        "CreateServiceSpecificCredential",
+        json!({"UserName":"alice","ServiceName":"codecommit.amazonaws.com"}),
+    )
+    .await;
     call(
-        &iam,
+        iam,
         "CreateRole",
         json!({"RoleName":"deploy","Path":"/svc/",
         "AssumeRolePolicyDocument":trust, "Tags":[{"Key":"tier","Value":"prod"}],
@@ -235,20 +298,20 @@ async fn fixture() -> (Vec<Arc<dyn ServiceHandler>>, Value, RequestContext) {
     )
     .await;
     call(
-        &iam,
+        iam,
         "CreateGroup",
         json!({"GroupName":"devs","Path":"/grp/"}),
     )
     .await;
     call(
-        &iam,
+        iam,
         "CreateInstanceProfile",
         json!({"InstanceProfileName":"prof","Path":"/ip/",
         "Tags":[{"Key":"tier","Value":"prod"}]}),
     )
     .await;
     let secret = call(
-        &sm,
+        sm,
         "CreateSecret",
         json!({"Name":"app/db","SecretString":"x",
         "ClientRequestToken":"00000000-0000-4000-8000-000000000001",
@@ -273,6 +336,8 @@ async fn fixture() -> (Vec<Arc<dyn ServiceHandler>>, Value, RequestContext) {
         "EntityArn": format!("arn:aws:iam::{ACCOUNT}:user/team/alice"),
         "AWSServiceName": "elasticbeanstalk.amazonaws.com",
         "AccessKeyId": key["AccessKey"]["AccessKeyId"],
+        "ServiceSpecificCredentialId":
+            credential["ServiceSpecificCredential"]["ServiceSpecificCredentialId"],
         "PermissionsBoundary": format!("arn:aws:iam::{ACCOUNT}:policy/boundary"),
         "Tags": [{"Key": "k", "Value": "v"}], "TagKeys": ["k"],
         "SecretId": secret_arn,
@@ -298,6 +363,7 @@ async fn fixture() -> (Vec<Arc<dyn ServiceHandler>>, Value, RequestContext) {
         "AddReplicaRegions": [{"Region": "eu-west-1"}],
         "KmsKeyId": "0b0b0b0b-1111-4222-8333-444444444444", "Type": "Generic",
         "ExternalSecretRotationRoleArn": format!("arn:aws:iam::{ACCOUNT}:role/rotator"),
+        "ServiceName": "codecommit.amazonaws.com", "CredentialAgeDays": 30,
     });
     if let (Some(all), Value::Object(more)) = (fixtures.as_object_mut(), keyed) {
         all.extend(more);
@@ -370,37 +436,39 @@ async fn every_operation_is_authorized_as_the_reference_says() {
 /// why. Everything else the reference lists for an operation must be supplied when the request
 /// has what the key is about (checked below).
 const NOT_SUPPLIED: &[(&str, &str)] = &[
-    // Supplied by STS itself, from the verified token or assertion, when it evaluates the role's
-    // trust policy (crates/sts: web identity and SAML); not request members.
+    // Supplied by STS from the verified token or assertion when it asks this crate's authorizer
+    // for the role's trust decision (`TrustAuthorizer`); not request members, so not in the
+    // operation's access request.
     (
         "accounts.google.com:*",
-        "claims of a web identity token (STS evaluates the trust policy)",
+        "claims of a web identity token (the federated trust decision)",
     ),
     (
         "cognito-identity.amazonaws.com:*",
-        "claims of a web identity token (STS evaluates the trust policy)",
+        "claims of a web identity token (the federated trust decision)",
     ),
     (
         "graph.facebook.com:*",
-        "claims of a web identity token (STS evaluates the trust policy)",
+        "claims of a web identity token (the federated trust decision)",
     ),
     (
         "www.amazon.com:*",
-        "claims of a web identity token (STS evaluates the trust policy)",
+        "claims of a web identity token (the federated trust decision)",
     ),
     (
         "saml:*",
-        "attributes of a SAML assertion (STS evaluates the trust policy)",
+        "attributes of a SAML assertion (the federated trust decision)",
     ),
-    // The federated operations carry no caller to authorize: STS itself evaluates the role's
-    // trust policy with the token's or assertion's claims, session name and tags.
+    // The federated operations carry no caller to authorize: once STS has verified the token or
+    // assertion, the authorizer decides the role's trust policy with its claims, session name
+    // and tags (`PolicyAuthorizer::authorize_federated`).
     (
         "sts:AssumeRoleWithSAML",
-        "STS evaluates the trust policy (crates/sts)",
+        "decided after verification (TrustAuthorizer)",
     ),
     (
         "sts:AssumeRoleWithWebIdentity",
-        "STS evaluates the trust policy (crates/sts)",
+        "decided after verification (TrustAuthorizer)",
     ),
     // Features Coffer answers as AWS does for an account without them (no request reaches the
     // authorizer with these values).
@@ -433,11 +501,6 @@ const NOT_SUPPLIED: &[(&str, &str)] = &[
     (
         "iam:RegisterSecurityKey",
         "FIDO security keys: only virtual MFA devices exist",
-    ),
-    // A known gap: the credential's service name and age are not yet supplied.
-    (
-        "iam:ServiceSpecificCredential*",
-        "not yet supplied (service-specific credentials)",
     ),
 ];
 
