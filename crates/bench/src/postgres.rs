@@ -25,18 +25,7 @@ impl Binaries {
     /// Looks on PATH, in /usr/local/bin and in /usr/lib/postgresql/*/bin (newest first), as
     /// `scripts/test` and the tests do; `Err` says what is missing and how to get it.
     pub fn find() -> Result<Binaries, String> {
-        let missing: Vec<&str> = ["initdb", "postgres", "createdb"]
-            .into_iter()
-            .filter(|n| find_bin(n).is_none())
-            .collect();
-        if !missing.is_empty() {
-            return Err(format!(
-                "PostgreSQL is not installed ({} not found on PATH, in /usr/local/bin or \
-                 /usr/lib/postgresql/*/bin); install it (e.g. `apt-get install postgresql`, as \
-                 scripts/test does) to run this target",
-                missing.join(", ")
-            ));
-        }
+        let bins = Binaries::find_in(&search_dirs())?;
         if is_root() && !user_exists("postgres") {
             return Err(
                 "running as root, PostgreSQL must run as the `postgres` user, and \
@@ -44,30 +33,53 @@ impl Binaries {
                     .into(),
             );
         }
-        Ok(Binaries {
-            initdb: find_bin("initdb").unwrap_or_default(),
-            postgres: find_bin("postgres").unwrap_or_default(),
-            createdb: find_bin("createdb").unwrap_or_default(),
-        })
+        Ok(bins)
+    }
+
+    fn find_in(dirs: &[PathBuf]) -> Result<Binaries, String> {
+        let find = |name: &str| {
+            dirs.iter()
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+                .ok_or(name.to_string())
+        };
+        match (find("initdb"), find("postgres"), find("createdb")) {
+            (Ok(initdb), Ok(postgres), Ok(createdb)) => Ok(Binaries {
+                initdb,
+                postgres,
+                createdb,
+            }),
+            (a, b, c) => {
+                let missing: Vec<String> = [a, b, c].into_iter().filter_map(Result::err).collect();
+                Err(format!(
+                    "PostgreSQL is not installed ({} not found on PATH, in /usr/local/bin or \
+                     /usr/lib/postgresql/*/bin); install it (e.g. `apt-get install postgresql`, as \
+                     scripts/test does) to run this target",
+                    missing.join(", ")
+                ))
+            }
+        }
     }
 }
 
-fn find_bin(name: &str) -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect())
+/// Where PostgreSQL's programs may be: PATH, /usr/local/bin, then Debian's versioned
+/// directories, newest first.
+fn search_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
-    candidates.push(Path::new("/usr/local/bin").join(name));
+    dirs.push(PathBuf::from("/usr/local/bin"));
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .map(|rd| {
             rd.filter_map(|e| e.ok())
-                .map(|e| e.path().join("bin").join(name))
+                .map(|e| e.path().join("bin"))
                 .collect()
         })
         .unwrap_or_default();
     versions.sort();
     versions.reverse();
-    candidates.extend(versions);
-    candidates.into_iter().find(|p| p.is_file())
+    dirs.extend(versions);
+    dirs
 }
 
 fn is_root() -> bool {
@@ -293,7 +305,24 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_program_is_not_found() {
-        assert_eq!(find_bin("coffer-bench-no-such-program"), None);
+    fn missing_programs_are_named_in_the_reason_to_skip() {
+        let empty = tempfile::tempdir().unwrap();
+        let why = Binaries::find_in(&[empty.path().to_path_buf()]).unwrap_err();
+        assert!(why.contains("PostgreSQL is not installed"), "{why}");
+        assert!(why.contains("initdb, postgres, createdb"), "{why}");
+        assert!(why.contains("apt-get install postgresql"), "{why}");
+
+        // Only the server missing: only it is named.
+        let partial = tempfile::tempdir().unwrap();
+        for name in ["initdb", "createdb"] {
+            std::fs::write(partial.path().join(name), "").unwrap();
+        }
+        let why = Binaries::find_in(&[partial.path().to_path_buf()]).unwrap_err();
+        assert!(why.contains("(postgres not found"), "{why}");
+
+        std::fs::write(partial.path().join("postgres"), "").unwrap();
+        let dirs = [empty.path().to_path_buf(), partial.path().to_path_buf()];
+        let found = Binaries::find_in(&dirs).unwrap();
+        assert_eq!(found.postgres, partial.path().join("postgres"));
     }
 }

@@ -663,3 +663,98 @@ fn busy_mark(p: &LoadReport) -> String {
         _ => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::{Machine, Point};
+
+    fn target_result(kind: TargetKind, points: Vec<(Workload, f64, Option<f64>)>) -> TargetResult {
+        TargetResult {
+            target: kind,
+            label: kind.label(),
+            error: None,
+            skipped: None,
+            startup_ms: Some(50.0),
+            idle_memory: None,
+            seed: None,
+            startup_seeded_ms: None,
+            startup_seeded_all_ms: Vec::new(),
+            idle_memory_seeded: None,
+            points: points
+                .into_iter()
+                .map(|(workload, cpu, database)| Point {
+                    workload,
+                    report: LoadReport {
+                        concurrency: 8,
+                        ok: 1000,
+                        rps: 500.0,
+                        server_cpu_us_per_req: Some(cpu),
+                        database_cpu_us_per_req: database,
+                        foreign_load_cores: Some(0.0),
+                        ..LoadReport::default()
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    fn run(targets: Vec<TargetResult>) -> SuiteResult {
+        SuiteResult {
+            date: "2026-12-07 04:00:00 UTC".into(),
+            command: "scripts/bench --quick".into(),
+            quick: true,
+            machine: Machine::default(),
+            concurrencies: vec![1, 8],
+            duration_s: 1.0,
+            secrets: 200,
+            targets,
+            load_average_after: "1.00 1.00 1.00".into(),
+            wall_s: 10.0,
+        }
+    }
+
+    #[test]
+    fn postgres_rows_add_the_database_cpu_and_compare_with_sqlite() {
+        let put = Workload::PutSecretValue;
+        let mut skipped = target_result(TargetKind::CofferProdPg2, vec![]);
+        skipped.skipped = Some("PostgreSQL is not installed (initdb not found …)".into());
+        let r = run(vec![
+            target_result(TargetKind::CofferProd, vec![(put, 40.0, None)]),
+            target_result(TargetKind::CofferProdPg, vec![(put, 30.0, Some(50.0))]),
+            skipped,
+        ]);
+        let md = results_markdown(&r);
+        assert!(md.contains("### Production on PostgreSQL"), "{md}");
+        // 30 + 50 = 80 µs, twice SQLite's 40.
+        assert!(
+            md.contains(
+                "| PutSecretValue, random secret | Coffer (HTTPS, auth, PostgreSQL) | 500 (8) | – | \
+                 30.0 µs | 50.0 µs | 80.0 µs | 2.00× CPU |"
+            ),
+            "{md}"
+        );
+        // The peak table shows both figures in the PostgreSQL target's cell.
+        assert!(md.contains("500 (8) · 30.0 µs + 50.0 µs |"), "{md}");
+        // A skipped target is said to be skipped, with why, and gets no column.
+        assert!(
+            md.contains(
+                "**Coffer, 2 nodes (HTTPS, auth, PostgreSQL)** was skipped: PostgreSQL is not installed"
+            ),
+            "{md}"
+        );
+        assert!(
+            !md.contains("| Coffer, 2 nodes (HTTPS, auth, PostgreSQL) |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn no_postgres_section_without_postgres_targets() {
+        let r = run(vec![target_result(
+            TargetKind::CofferProd,
+            vec![(Workload::GetSecretValueHot, 20.0, None)],
+        )]);
+        assert!(!results_markdown(&r).contains("Production on PostgreSQL"));
+    }
+}
