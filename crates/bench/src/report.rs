@@ -317,7 +317,8 @@ fn postgres_section(s: &mut String, r: &SuiteResult) {
          to the server core beside Coffer), one node and two nodes on the same database with the load \
          generator's connections alternating between them; production on SQLite for comparison. Each \
          row: the point of highest throughput; CPU per response of Coffer (both nodes together) and of \
-         PostgreSQL (the postmaster's process tree), and the two together.\n"
+         PostgreSQL (the postmaster's process tree), and the two together. The two-node target's memory \
+         figures above are both nodes' together.\n"
     );
     let _ = writeln!(
         s,
