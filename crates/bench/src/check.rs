@@ -218,6 +218,7 @@ async fn check(args: CheckArgs) -> anyhow::Result<()> {
         // Short: the check is for before each submission, not for publication.
         quiet_wait: Duration::from_secs(10),
         point_attempts: 2,
+        point_requests: None,
         paced: false,
     };
     let result: SuiteResult = suite::run(&config).await?;

@@ -35,8 +35,10 @@ pub struct Credentials {
 pub struct LoadConfig {
     pub concurrency: usize,
     pub stop: Stop,
-    /// The server process whose CPU and memory to read.
-    pub server_pid: Option<u32>,
+    /// The server processes (one per node) whose CPU and memory to read.
+    pub server_pids: Vec<u32>,
+    /// The database server's postmaster, whose process tree's CPU is reported apart.
+    pub database_pid: Option<u32>,
     pub credentials: Credentials,
     /// Open loop: send at this many requests/s in total, evenly spread over the workers, and
     /// measure each latency from when its request was due, so a stalled server is not flattered
@@ -63,8 +65,11 @@ pub struct LoadReport {
     pub p999_us: Option<f64>,
     pub mean_us: Option<f64>,
     pub max_us: Option<f64>,
-    /// Server CPU (user + system) per response, successful or not.
+    /// Server CPU (user + system, every node) per response, successful or not.
     pub server_cpu_us_per_req: Option<f64>,
+    /// The database server's CPU (PostgreSQL's postmaster and its backends) per response: the
+    /// work a PostgreSQL target moves out of Coffer.
+    pub database_cpu_us_per_req: Option<f64>,
     /// One clock tick over the responses: the precision of the figure above.
     pub cpu_resolution_us: Option<f64>,
     /// CPU the rest of the machine used meanwhile, in cores: a figure measured beside other work
@@ -89,8 +94,10 @@ impl WorkerResult {
     }
 }
 
+/// Runs the load with worker `i` on `endpoints[i % endpoints.len()]`: several nodes share the
+/// connections evenly.
 pub async fn run(
-    endpoint: Arc<Endpoint>,
+    endpoints: &[Arc<Endpoint>],
     config: &LoadConfig,
     mut generator: impl FnMut(usize) -> Generator,
 ) -> LoadReport {
@@ -98,8 +105,17 @@ pub async fn run(
     let barrier = Arc::new(Barrier::new(concurrency + 1));
     let counter = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::with_capacity(concurrency);
+    if endpoints.is_empty() {
+        let mut report = LoadReport {
+            concurrency,
+            errors: 1,
+            ..LoadReport::default()
+        };
+        report.error_kinds.insert("no endpoint".into(), 1);
+        return report;
+    }
     for i in 0..concurrency {
-        let ep = endpoint.clone();
+        let ep = endpoints[i % endpoints.len()].clone();
         let signer = Signer::new(
             &config.credentials.access_key_id,
             &config.credentials.secret_access_key,
@@ -117,10 +133,11 @@ pub async fn run(
         )));
     }
     barrier.wait().await;
-    let ticks_before = config
-        .server_pid
-        .and_then(|p| proc_stats::cpu_ticks(p).ok());
-    let load_before = proc_stats::LoadSample::now(config.server_pid);
+    let ticks_before = server_ticks(&config.server_pids);
+    let database_before = config
+        .database_pid
+        .and_then(|p| proc_stats::tree_cpu_ticks(p).ok());
+    let load_before = proc_stats::LoadSample::now(&config.server_pids, config.database_pid);
     let start = Instant::now();
 
     let mut total = WorkerResult::default();
@@ -142,13 +159,18 @@ pub async fn run(
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
-    let load_after = proc_stats::LoadSample::now(config.server_pid);
-    let ticks_after = config
-        .server_pid
-        .and_then(|p| proc_stats::cpu_ticks(p).ok());
+    let load_after = proc_stats::LoadSample::now(&config.server_pids, config.database_pid);
+    let ticks_after = server_ticks(&config.server_pids);
+    let database_after = config
+        .database_pid
+        .and_then(|p| proc_stats::tree_cpu_ticks(p).ok());
     let responses = total.ok + total.http_errors;
     let hz = proc_stats::ticks_per_second();
     let cpu = match (ticks_before, ticks_after) {
+        (Some(b), Some(a)) => proc_stats::cpu_us_per_request(b, a, hz, responses),
+        _ => None,
+    };
+    let database_cpu = match (database_before, database_after) {
         (Some(b), Some(a)) => proc_stats::cpu_us_per_request(b, a, hz, responses),
         _ => None,
     };
@@ -171,13 +193,26 @@ pub async fn run(
         mean_us: l.mean_us(),
         max_us: l.max_us(),
         server_cpu_us_per_req: cpu,
+        database_cpu_us_per_req: database_cpu,
         cpu_resolution_us: cpu.and(proc_stats::cpu_resolution_us(hz, responses)),
         foreign_load_cores: match (load_before, load_after) {
             (Some(b), Some(a)) => b.foreign_cores(&a, elapsed, hz),
             _ => None,
         },
-        server_memory: config.server_pid.and_then(|p| proc_stats::memory(p).ok()),
+        server_memory: if config.server_pids.is_empty() {
+            None
+        } else {
+            proc_stats::memory_sum(&config.server_pids).ok()
+        },
     }
+}
+
+/// The servers' CPU ticks, or `None` when there is no server to read (or one has gone).
+fn server_ticks(pids: &[u32]) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    proc_stats::cpu_ticks_sum(pids).ok()
 }
 
 /// (first offset, interval) of worker `i` sending its share of `rate` requests/s: the workers'

@@ -7,6 +7,7 @@ mod check;
 mod client;
 mod latency;
 mod load;
+mod postgres;
 mod proc_stats;
 mod report;
 mod setup;
@@ -67,6 +68,10 @@ struct Server {
     /// The server's pid, to report its CPU time per request and its memory.
     #[arg(long)]
     pid: Option<u32>,
+    /// The pid of the database server behind it (PostgreSQL's postmaster), to report the CPU of
+    /// its process tree per request too.
+    #[arg(long)]
+    database_pid: Option<u32>,
     #[arg(
         long,
         env = "COFFER_BENCH_ACCESS_KEY_ID",
@@ -175,6 +180,16 @@ struct SuiteArgs {
     /// The command line to print in the results as the way to reproduce them.
     #[arg(long, default_value = "scripts/bench")]
     command_line: String,
+    /// Seconds to wait for a quiet machine before starting (default 120).
+    #[arg(long)]
+    quiet_wait: Option<f64>,
+    /// Measurements of a point disturbed by other processes (default 3).
+    #[arg(long)]
+    attempts: Option<usize>,
+    /// End each point after this many requests instead of after --duration (smoke tests: a
+    /// fixed amount of work, whatever the machine's speed).
+    #[arg(long)]
+    point_requests: Option<u64>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -210,13 +225,14 @@ async fn load_command(args: LoadArgs) -> anyhow::Result<()> {
             Some(n) => Stop::Requests(n),
             None => Stop::After(Duration::from_secs_f64(args.duration)),
         },
-        server_pid: args.server.pid,
+        server_pids: args.server.pid.into_iter().collect(),
+        database_pid: args.server.database_pid,
         credentials: args.server.credentials(),
         rate: args.rate,
     };
     let data = args.server.dataset();
     let tag = uuid::Uuid::new_v4().simple().to_string();
-    let report = load::run(endpoint, &config, |_| {
+    let report = load::run(&[endpoint], &config, |_| {
         Generator::new(Kind::Run(args.workload), data.clone(), &tag)
     })
     .await;
@@ -233,11 +249,12 @@ async fn seed_command(args: SeedArgs) -> anyhow::Result<()> {
     let config = LoadConfig {
         concurrency: args.concurrency,
         stop: Stop::Requests(data.count),
-        server_pid: args.server.pid,
+        server_pids: args.server.pid.into_iter().collect(),
+        database_pid: args.server.database_pid,
         credentials: args.server.credentials(),
         rate: None,
     };
-    let report = load::run(endpoint, &config, |_| {
+    let report = load::run(&[endpoint], &config, |_| {
         Generator::new(Kind::Seed { from: 0 }, data.clone(), "seed")
     })
     .await;
@@ -275,16 +292,15 @@ async fn suite_command(args: SuiteArgs) -> anyhow::Result<()> {
             server_core: (args.server_core != "none").then(|| args.server_core.clone()),
         },
         command: args.command_line.clone(),
-        quiet_wait: suite::QUIET_WAIT,
-        point_attempts: suite::POINT_ATTEMPTS,
+        quiet_wait: match args.quiet_wait {
+            Some(secs) => Duration::try_from_secs_f64(secs).context("--quiet-wait")?,
+            None => suite::QUIET_WAIT,
+        },
+        point_attempts: args.attempts.unwrap_or(suite::POINT_ATTEMPTS),
+        point_requests: args.point_requests,
         paced: true,
     };
-    if !config.tools.coffer.exists()
-        && config
-            .targets
-            .iter()
-            .any(|t| matches!(t, TargetKind::CofferDev | TargetKind::CofferProd))
-    {
+    if !config.tools.coffer.exists() && config.targets.iter().any(|t| t.is_coffer()) {
         anyhow::bail!(
             "{} not found: build it with `cargo build --release -p coffer`",
             config.tools.coffer.display()

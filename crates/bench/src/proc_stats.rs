@@ -1,5 +1,7 @@
 //! The server's own cost, read from procfs: CPU time (utime + stime, every thread, including threads
-//! that have exited) from /proc/<pid>/stat and resident memory from /proc/<pid>/status.
+//! that have exited) from /proc/<pid>/stat and resident memory from /proc/<pid>/status. A server
+//! made of several processes (PostgreSQL: a postmaster and one backend per connection) is counted
+//! as the postmaster's tree.
 
 use std::process::Command;
 
@@ -12,10 +14,26 @@ pub fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
     parse_stat_cpu_ticks(&stat)
 }
 
-/// Parses utime (field 14) + stime (field 15) of a /proc/<pid>/stat line. The command name (field
-/// 2) is in parentheses and may itself hold spaces and parentheses, so fields are counted from the
-/// last ')'.
+/// Parses utime (field 14) + stime (field 15) of a /proc/<pid>/stat line.
 pub fn parse_stat_cpu_ticks(stat: &str) -> anyhow::Result<u64> {
+    let s = parse_stat(stat)?;
+    Ok(s.utime + s.stime)
+}
+
+/// The fields of a /proc/<pid>/stat line this crate reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stat {
+    pub ppid: u32,
+    pub utime: u64,
+    pub stime: u64,
+    /// CPU of the children this process has waited for (exited backends, for a postmaster).
+    pub cutime: u64,
+    pub cstime: u64,
+}
+
+/// The command name (field 2) is in parentheses and may itself hold spaces and parentheses, so
+/// fields are counted from the last ')'.
+pub fn parse_stat(stat: &str) -> anyhow::Result<Stat> {
     let after = stat
         .rfind(')')
         .map(|i| &stat[i + 1..])
@@ -29,7 +47,51 @@ pub fn parse_stat_cpu_ticks(stat: &str) -> anyhow::Result<u64> {
             .parse::<u64>()
             .with_context(|| format!("stat field {n}"))
     };
-    Ok(field(14)? + field(15)?)
+    Ok(Stat {
+        ppid: u32::try_from(field(4)?).context("stat field 4")?,
+        utime: field(14)?,
+        stime: field(15)?,
+        cutime: field(16)?,
+        cstime: field(17)?,
+    })
+}
+
+/// CPU ticks of `root` and its direct children, including the children that exited since it
+/// started (its cutime + cstime, once it has waited for them): the whole of a PostgreSQL server,
+/// whose postmaster forks one backend per connection and its background workers. A backend that
+/// exits between two readings moves from the children's sum to the postmaster's cutime, so the
+/// total stays monotonic.
+pub fn tree_cpu_ticks(root: u32) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{root}/stat"))
+        .with_context(|| format!("reading /proc/{root}/stat"))?;
+    let own = parse_stat(&stat)?;
+    let mut total = own.utime + own.stime + own.cutime + own.cstime;
+    for entry in std::fs::read_dir("/proc").context("listing /proc")? {
+        let Ok(entry) = entry else { continue };
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        // A process may exit between the listing and the read: it is simply not counted here
+        // (its parent's cutime has it once reaped).
+        let Ok(line) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        if let Ok(child) = parse_stat(&line) {
+            if child.ppid == root {
+                total += child.utime + child.stime;
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// Ticks of every process in `pids`, summed.
+pub fn cpu_ticks_sum(pids: &[u32]) -> anyhow::Result<u64> {
+    pids.iter().map(|&p| cpu_ticks(p)).sum()
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -44,6 +106,18 @@ pub fn memory(pid: u32) -> anyhow::Result<Memory> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .with_context(|| format!("reading /proc/{pid}/status"))?;
     parse_status_memory(&status)
+}
+
+/// The memory of several processes (the nodes of one target), added up: RSS now, and the sum of
+/// their peaks (an upper bound of the peak of the sum).
+pub fn memory_sum(pids: &[u32]) -> anyhow::Result<Memory> {
+    pids.iter().try_fold(Memory::default(), |acc, &pid| {
+        let m = memory(pid)?;
+        Ok(Memory {
+            rss_kib: acc.rss_kib + m.rss_kib,
+            hwm_kib: acc.hwm_kib + m.hwm_kib,
+        })
+    })
 }
 
 pub fn parse_status_memory(status: &str) -> anyhow::Result<Memory> {
@@ -113,18 +187,20 @@ pub fn parse_machine_busy_ticks(stat: &str) -> anyhow::Result<u64> {
 #[derive(Clone, Copy, Debug)]
 pub struct LoadSample {
     machine: u64,
+    /// The servers under test: every node, and the database server behind them.
     server: u64,
     generator: u64,
 }
 
 impl LoadSample {
-    pub fn now(server_pid: Option<u32>) -> Option<LoadSample> {
+    pub fn now(server_pids: &[u32], database_pid: Option<u32>) -> Option<LoadSample> {
         Some(LoadSample {
             machine: machine_busy_ticks().ok()?,
-            server: match server_pid {
-                Some(pid) => cpu_ticks(pid).ok()?,
-                None => 0,
-            },
+            server: cpu_ticks_sum(server_pids).ok()?
+                + match database_pid {
+                    Some(pid) => tree_cpu_ticks(pid).ok()?,
+                    None => 0,
+                },
             generator: cpu_ticks(std::process::id()).ok()?,
         })
     }
@@ -192,6 +268,54 @@ mod tests {
     #[test]
     fn stat_fields_are_counted_after_the_last_parenthesis() {
         assert_eq!(parse_stat_cpu_ticks(STAT).unwrap(), 475);
+    }
+
+    #[test]
+    fn stat_gives_the_parent_and_the_waited_for_children() {
+        assert_eq!(
+            parse_stat(STAT).unwrap(),
+            Stat {
+                ppid: 1,
+                utime: 350,
+                stime: 125,
+                cutime: 0,
+                cstime: 0
+            }
+        );
+        let reaped = "77 (postgres) S 76 77 77 0 -1 4194560 1 0 0 0 10 5 200 100 20 0 1 0 9 1 1 1";
+        let s = parse_stat(reaped).unwrap();
+        assert_eq!((s.ppid, s.cutime, s.cstime), (76, 200, 100));
+    }
+
+    #[test]
+    fn a_process_tree_counts_its_live_children() {
+        // This test process and a child burning CPU: the tree is at least the child's ticks.
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .unwrap();
+        let me = std::process::id();
+        let child_pid = child.id();
+        // The loop runs until the child has used a tick; a stuck child fails the test on the
+        // harness's timeout rather than passing.
+        while cpu_ticks(child_pid).unwrap() == 0 {
+            std::thread::yield_now();
+        }
+        let tree = tree_cpu_ticks(me).unwrap();
+        let own =
+            parse_stat(&std::fs::read_to_string(format!("/proc/{me}/stat")).unwrap()).unwrap();
+        let child_ticks = cpu_ticks(child_pid).unwrap();
+        assert!(
+            tree >= own.utime + own.stime + child_ticks,
+            "tree {tree} < own {} + child {child_ticks}",
+            own.utime + own.stime
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(cpu_ticks_sum(&[me, me]).unwrap() >= 2 * (own.utime + own.stime));
+        assert_eq!(memory_sum(&[]).unwrap(), Memory::default());
+        assert!(memory_sum(&[me]).unwrap().rss_kib > 0);
+        assert!(memory_sum(&[me, u32::MAX]).is_err());
     }
 
     #[test]

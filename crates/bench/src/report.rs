@@ -125,7 +125,7 @@ pub fn results_markdown(r: &SuiteResult) -> String {
         "| target | spawn to first response | idle RSS | seeded (CreateSecret/s) | RSS at 10,000 secrets | RSS after seeding | peak RSS | restart with the seeded store (median) | idle RSS then |"
     );
     let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
-    for t in &r.targets {
+    for t in r.targets.iter().filter(|t| t.skipped.is_none()) {
         let peak_hwm = t
             .points
             .iter()
@@ -170,6 +170,14 @@ pub fn results_markdown(r: &SuiteResult) -> String {
             opt(t.idle_memory_seeded, |m| mib(m.rss_kib)),
         );
     }
+    for t in r.targets.iter().filter(|t| t.skipped.is_some()) {
+        let _ = writeln!(
+            s,
+            "\n**{}** was skipped: {}",
+            t.label,
+            t.skipped.as_deref().unwrap_or("")
+        );
+    }
     for t in r.targets.iter().filter(|t| t.error.is_some()) {
         let _ = writeln!(
             s,
@@ -182,12 +190,12 @@ pub fn results_markdown(r: &SuiteResult) -> String {
     let _ = writeln!(
         s,
         "\n### Peak throughput and server CPU per request\n\nEach cell: successful requests/s at the best concurrency tried (in brackets), then the \
-         server's CPU time (user + system) per response at that point; **busy** and a figure mark a point \
-         measured while other processes used that many cores (more than {:.2}) after {} attempts.\n",
+         server's CPU time (user + system) per response at that point (for the PostgreSQL targets, \
+         Coffer's + the PostgreSQL server's); **busy** and a figure mark a point measured while other processes used that many cores (more than {:.2}) after {} attempts.\n",
         crate::suite::QUIET_CORES,
         crate::suite::POINT_ATTEMPTS
     );
-    let kinds: Vec<&TargetResult> = r.targets.iter().collect();
+    let kinds: Vec<&TargetResult> = r.targets.iter().filter(|t| t.skipped.is_none()).collect();
     let _ = write!(s, "| workload |");
     for t in &kinds {
         let _ = write!(s, " {} |", t.label);
@@ -203,10 +211,13 @@ pub fn results_markdown(r: &SuiteResult) -> String {
             let ran = t.points.iter().any(|p| p.workload == w);
             let cell = match peak(r, t.target, w) {
                 Some(p) => format!(
-                    " {} ({}) · {}{}{} |",
+                    " {} ({}) · {}{}{}{} |",
                     rate(p.rps),
                     p.concurrency,
                     fmt_us(p.server_cpu_us_per_req),
+                    p.database_cpu_us_per_req
+                        .map(|db| format!(" + {}", fmt_us(Some(db))))
+                        .unwrap_or_default(),
                     if p.errors > 0 {
                         format!(" · {} errors", p.errors)
                     } else {
@@ -230,6 +241,8 @@ pub fn results_markdown(r: &SuiteResult) -> String {
         s.push('\n');
     }
 
+    postgres_section(&mut s, r);
+
     let _ = writeln!(s, "\n### Against the targets of issue 7\n");
     let _ = writeln!(
         s,
@@ -248,15 +261,15 @@ pub fn results_markdown(r: &SuiteResult) -> String {
         let _ = writeln!(s, "#### {}\n", w.label());
         let _ = writeln!(
             s,
-            "| target | connections | req/s | p50 | p99 | p99.9 | server CPU/req | server RSS | errors |"
+            "| target | connections | req/s | p50 | p99 | p99.9 | server CPU/req | PostgreSQL CPU/req | server RSS | errors |"
         );
-        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|");
         for t in &r.targets {
             for p in t.points.iter().filter(|p| p.workload == w) {
                 let q = &p.report;
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                     t.label,
                     match q.target_rps {
                         Some(x) => format!("{} paced at {}/s", q.concurrency, rate(x)),
@@ -267,6 +280,7 @@ pub fn results_markdown(r: &SuiteResult) -> String {
                     fmt_us(q.p99_us),
                     fmt_us(q.p999_us),
                     fmt_us(q.server_cpu_us_per_req),
+                    fmt_us(q.database_cpu_us_per_req),
                     opt(q.server_memory, |m| mib(m.rss_kib)),
                     errors(q),
                 );
@@ -275,6 +289,83 @@ pub fn results_markdown(r: &SuiteResult) -> String {
         s.push('\n');
     }
     s
+}
+
+/// The PostgreSQL targets beside production on SQLite: where the CPU goes once the store is a
+/// separate server, and what a second node costs.
+const POSTGRES_WORKLOADS: [Workload; 3] = [
+    Workload::GetSecretValueHot,
+    Workload::PutSecretValue,
+    Workload::CreateSecret,
+];
+const POSTGRES_COMPARED: [TargetKind; 3] = [
+    TargetKind::CofferProd,
+    TargetKind::CofferProdPg,
+    TargetKind::CofferProdPg2,
+];
+
+fn postgres_section(s: &mut String, r: &SuiteResult) {
+    let ran = |k: TargetKind| target(r, k).is_some_and(|t| !t.points.is_empty());
+    if !ran(TargetKind::CofferProdPg) && !ran(TargetKind::CofferProdPg2) {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "\n### Production on PostgreSQL\n\n\
+         The production configuration with `--storage postgres://…` on a PostgreSQL server the suite \
+         starts (initdb in a temporary directory, 127.0.0.1, `fsync` and `synchronous_commit` on, pinned \
+         to the server core beside Coffer), one node and two nodes on the same database with the load \
+         generator's connections alternating between them; production on SQLite for comparison. Each \
+         row: the point of highest throughput; CPU per response of Coffer (both nodes together) and of \
+         PostgreSQL (the postmaster's process tree), and the two together. The two-node target's memory \
+         figures above are both nodes' together.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| workload | target | req/s (connections) | p99 | Coffer CPU/req | PostgreSQL CPU/req | together | vs SQLite |\n\
+         |---|---|---|---|---|---|---|---|"
+    );
+    let together = |p: &LoadReport| {
+        p.server_cpu_us_per_req
+            .map(|c| c + p.database_cpu_us_per_req.unwrap_or(0.0))
+    };
+    for w in POSTGRES_WORKLOADS {
+        let sqlite = peak(r, TargetKind::CofferProd, w).and_then(together);
+        for k in POSTGRES_COMPARED {
+            if !target(r, k).is_some_and(|t| t.points.iter().any(|p| p.workload == w)) {
+                continue;
+            }
+            let row = match peak(r, k, w) {
+                Some(p) => {
+                    let all = together(p);
+                    let vs = match (all, sqlite) {
+                        (Some(a), Some(b)) if b > 0.0 && k != TargetKind::CofferProd => {
+                            format!("{:.2}× CPU", a / b)
+                        }
+                        _ => "–".into(),
+                    };
+                    format!(
+                        "{} ({}){} | {} | {} | {} | {} | {vs}",
+                        rate(p.rps),
+                        p.concurrency,
+                        busy_mark(p),
+                        fmt_us(p.p99_us),
+                        fmt_us(p.server_cpu_us_per_req),
+                        fmt_us(p.database_cpu_us_per_req),
+                        fmt_us(all),
+                    )
+                }
+                None => {
+                    let first = target(r, k)
+                        .and_then(|t| t.points.iter().find(|p| p.workload == w))
+                        .map(|p| errors(&p.report))
+                        .unwrap_or_default();
+                    format!("no success: {first} | – | – | – | – | –")
+                }
+            };
+            let _ = writeln!(s, "| {} | {} | {row} |", w.label(), k.label());
+        }
+    }
 }
 
 pub struct Goal {
@@ -511,7 +602,8 @@ pub fn benchmarks_md(r: &SuiteResult, results_md: &str, notes: Option<&str>) -> 
          Coffer against its peers and against this machine's ceiling, in one run (issue 7). Every request is \
          freshly signed with SigV4 by `coffer-bench` over keep-alive HTTP/1.1 connections (HTTPS where the target \
          speaks it). Targets: Coffer in its production configuration (HTTPS, SigV4 verified, policy evaluated, \
-         SQLite, values encrypted at rest), Coffer `--dev` (in memory, plain HTTP, no auth), `moto_server` from \
+         SQLite, values encrypted at rest), the same on PostgreSQL with one node and with two nodes sharing the \
+         database, Coffer `--dev` (in memory, plain HTTP, no auth), `moto_server` from \
          PyPI, and a **baseline** — a minimal hyper server in `crates/bench` that answers every request with a fixed \
          body the size of a GetSecretValue response, over plain HTTP and over rustls: the ceiling for this machine, \
          client and protocol.\n\n\
@@ -525,6 +617,10 @@ pub fn benchmarks_md(r: &SuiteResult, results_md: &str, notes: Option<&str>) -> 
          each at 8 connections beside both baselines, and compares each one's CPU per request, as a ratio to its \
          baseline in the same run, with the committed results; CI runs it with `--report-only` (prints, never \
          fails: its machines are shared).\n\n\
+         The PostgreSQL targets (`coffer-prod-pg`, `coffer-prod-pg2`) start their own PostgreSQL server (initdb in \
+         a temporary directory, run as the `postgres` user when root, `fsync` on) and run GetSecretValue, \
+         PutSecretValue and CreateSecret; without PostgreSQL installed they are skipped with the reason printed. \
+         `scripts/bench --targets coffer-prod-pg,coffer-prod-pg2` runs them alone.\n\n\
          It builds the release binaries, installs `moto[server]` with pip when absent, pins each server to core 0 \
          (`taskset -c 0`) and the load generator to core 1, and writes `bench/results/results.md`, \
          `bench/results/results.json`, `bench/results/throughput.svg` and this file.\n\n\
@@ -566,5 +662,100 @@ fn busy_mark(p: &LoadReport) -> String {
     match p.foreign_load_cores {
         Some(cores) if cores >= crate::suite::QUIET_CORES => format!(" · **busy** {cores:.2}"),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::{Machine, Point};
+
+    fn target_result(kind: TargetKind, points: Vec<(Workload, f64, Option<f64>)>) -> TargetResult {
+        TargetResult {
+            target: kind,
+            label: kind.label(),
+            error: None,
+            skipped: None,
+            startup_ms: Some(50.0),
+            idle_memory: None,
+            seed: None,
+            startup_seeded_ms: None,
+            startup_seeded_all_ms: Vec::new(),
+            idle_memory_seeded: None,
+            points: points
+                .into_iter()
+                .map(|(workload, cpu, database)| Point {
+                    workload,
+                    report: LoadReport {
+                        concurrency: 8,
+                        ok: 1000,
+                        rps: 500.0,
+                        server_cpu_us_per_req: Some(cpu),
+                        database_cpu_us_per_req: database,
+                        foreign_load_cores: Some(0.0),
+                        ..LoadReport::default()
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    fn run(targets: Vec<TargetResult>) -> SuiteResult {
+        SuiteResult {
+            date: "2026-12-07 04:00:00 UTC".into(),
+            command: "scripts/bench --quick".into(),
+            quick: true,
+            machine: Machine::default(),
+            concurrencies: vec![1, 8],
+            duration_s: 1.0,
+            secrets: 200,
+            targets,
+            load_average_after: "1.00 1.00 1.00".into(),
+            wall_s: 10.0,
+        }
+    }
+
+    #[test]
+    fn postgres_rows_add_the_database_cpu_and_compare_with_sqlite() {
+        let put = Workload::PutSecretValue;
+        let mut skipped = target_result(TargetKind::CofferProdPg2, vec![]);
+        skipped.skipped = Some("PostgreSQL is not installed (initdb not found …)".into());
+        let r = run(vec![
+            target_result(TargetKind::CofferProd, vec![(put, 40.0, None)]),
+            target_result(TargetKind::CofferProdPg, vec![(put, 30.0, Some(50.0))]),
+            skipped,
+        ]);
+        let md = results_markdown(&r);
+        assert!(md.contains("### Production on PostgreSQL"), "{md}");
+        // 30 + 50 = 80 µs, twice SQLite's 40.
+        assert!(
+            md.contains(
+                "| PutSecretValue, random secret | Coffer (HTTPS, auth, PostgreSQL) | 500 (8) | – | \
+                 30.0 µs | 50.0 µs | 80.0 µs | 2.00× CPU |"
+            ),
+            "{md}"
+        );
+        // The peak table shows both figures in the PostgreSQL target's cell.
+        assert!(md.contains("500 (8) · 30.0 µs + 50.0 µs |"), "{md}");
+        // A skipped target is said to be skipped, with why, and gets no column.
+        assert!(
+            md.contains(
+                "**Coffer, 2 nodes (HTTPS, auth, PostgreSQL)** was skipped: PostgreSQL is not installed"
+            ),
+            "{md}"
+        );
+        assert!(
+            !md.contains("| Coffer, 2 nodes (HTTPS, auth, PostgreSQL) |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn no_postgres_section_without_postgres_targets() {
+        let r = run(vec![target_result(
+            TargetKind::CofferProd,
+            vec![(Workload::GetSecretValueHot, 20.0, None)],
+        )]);
+        assert!(!results_markdown(&r).contains("Production on PostgreSQL"));
     }
 }

@@ -3,7 +3,6 @@
 //! and BENCHMARKS.md.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -49,6 +48,8 @@ pub struct SuiteConfig {
     pub quiet_wait: Duration,
     /// Measurements of a point disturbed by other processes (`POINT_ATTEMPTS` for full runs).
     pub point_attempts: usize,
+    /// Each point ends after this many requests rather than after `duration` (smoke tests).
+    pub point_requests: Option<u64>,
     /// Whether GetSecretValue also runs open-loop at half its peak (latency under load).
     pub paced: bool,
 }
@@ -94,10 +95,10 @@ async fn wait_for_quiet(wait: Duration) -> Option<f64> {
     let give_up = Instant::now() + wait;
     let mut last = None;
     while Instant::now() < give_up {
-        let before = proc_stats::LoadSample::now(None)?;
+        let before = proc_stats::LoadSample::now(&[], None)?;
         let started = Instant::now();
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let after = proc_stats::LoadSample::now(None)?;
+        let after = proc_stats::LoadSample::now(&[], None)?;
         last = before.foreign_cores(&after, started.elapsed().as_secs_f64(), hz);
         if last.is_some_and(|cores| cores < QUIET_CORES) {
             break;
@@ -111,6 +112,8 @@ pub struct TargetResult {
     pub target: TargetKind,
     pub label: &'static str,
     pub error: Option<String>,
+    /// Why the target was not run (PostgreSQL absent): not a failure.
+    pub skipped: Option<String>,
     pub startup_ms: Option<f64>,
     pub idle_memory: Option<Memory>,
     pub seed: Option<SeedResult>,
@@ -172,6 +175,7 @@ pub async fn run(config: &SuiteConfig) -> anyhow::Result<SuiteResult> {
             target: kind,
             label: kind.label(),
             error: None,
+            skipped: None,
             startup_ms: None,
             idle_memory: None,
             seed: None,
@@ -180,6 +184,14 @@ pub async fn run(config: &SuiteConfig) -> anyhow::Result<SuiteResult> {
             idle_memory_seeded: None,
             points: Vec::new(),
         };
+        if kind.uses_postgres() {
+            if let Err(why) = crate::postgres::Binaries::find() {
+                eprintln!("   skipped: {why}");
+                result.skipped = Some(why);
+                targets.push(result);
+                continue;
+            }
+        }
         if let Err(e) = run_target(config, kind, &mut result).await {
             eprintln!("   {kind:?} failed: {e:#}");
             result.error = Some(format!("{e:#}"));
@@ -216,7 +228,7 @@ async fn run_target(
     result.startup_ms = Some(ms(target.startup));
     // Let start-up allocations settle before calling the footprint idle.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    result.idle_memory = proc_stats::memory(target.pid).ok();
+    result.idle_memory = proc_stats::memory_sum(&target.pids()).ok();
     eprintln!(
         "   start-up {:.1} ms, idle RSS {} KiB",
         ms(target.startup),
@@ -226,6 +238,10 @@ async fn run_target(
         PREFIX,
         if kind == TargetKind::Moto {
             config.secrets.min(config.moto_secrets)
+        } else if kind.uses_postgres() {
+            // Their workloads touch the first RANDOM_OVER secrets only (no listing, no restart):
+            // more would only lengthen the seeding, at PostgreSQL's durable-commit rate.
+            config.secrets.min(RANDOM_OVER)
         } else {
             config.secrets
         },
@@ -255,13 +271,14 @@ async fn run_target(
                     Ok(target.credentials.clone())
                 }
                 None => {
-                    let made = crate::setup::assume_role(&target.endpoint, &target.credentials)
-                        .await
-                        .map(|a| {
-                            data.role_arn = a.role_arn;
-                            a.credentials
-                        })
-                        .map_err(|e| format!("setup: {e:#}"));
+                    let made =
+                        crate::setup::assume_role(target.first_endpoint(), &target.credentials)
+                            .await
+                            .map(|a| {
+                                data.role_arn = a.role_arn;
+                                a.credentials
+                            })
+                            .map_err(|e| format!("setup: {e:#}"));
                     if let Err(e) = &made {
                         eprintln!("   {}: {e}", workload.label());
                     }
@@ -318,12 +335,16 @@ async fn run_target(
             )
             .await;
             eprintln!(
-                "   {:<40} c={concurrency:<3}{} {:>9.0} req/s  p99 {:>8}  cpu/req {:>9}  other load {:>5}  errors {}{}",
+                "   {:<40} c={concurrency:<3}{} {:>9.0} req/s  p99 {:>8}  cpu/req {:>9}{}  other load {:>5}  errors {}{}",
                 workload.label(),
                 rate.map(|r| format!(" paced at {r:.0}/s")).unwrap_or_default(),
                 report.rps,
                 fmt_us(report.p99_us),
                 fmt_us(report.server_cpu_us_per_req),
+                report
+                    .database_cpu_us_per_req
+                    .map(|db| format!(" + PostgreSQL {}", fmt_us(Some(db))))
+                    .unwrap_or_default(),
                 report
                     .foreign_load_cores
                     .map(|c| format!("{c:.2}"))
@@ -341,7 +362,7 @@ async fn run_target(
             if gave_up {
                 // The server is still working on the requests the client gave up on; the next
                 // point must not pay for them.
-                settle(target.pid).await;
+                settle(&target.pids()).await;
             }
         }
     }
@@ -354,7 +375,7 @@ async fn run_target(
             let again = Target::start(kind, &config.tools, dir.path(), &root).await?;
             result.startup_seeded_all_ms.push(ms(again.startup));
             tokio::time::sleep(Duration::from_millis(200)).await;
-            result.idle_memory_seeded = proc_stats::memory(again.pid).ok();
+            result.idle_memory_seeded = proc_stats::memory_sum(&again.pids()).ok();
             again.stop().await;
         }
         let mut all = result.startup_seeded_all_ms.clone();
@@ -394,11 +415,12 @@ async fn seed(config: &SuiteConfig, target: &Target, data: &Dataset) -> SeedResu
         let load_config = LoadConfig {
             concurrency: config.seed_concurrency,
             stop: Stop::Requests(upto - from),
-            server_pid: Some(target.pid),
+            server_pids: target.pids(),
+            database_pid: target.database_pid(),
             credentials: target.credentials.clone(),
             rate: None,
         };
-        let report = load::run(target.endpoint.clone(), &load_config, |_| {
+        let report = load::run(&target.endpoints(), &load_config, |_| {
             Generator::new(Kind::Seed { from }, data.clone(), "seed")
         })
         .await;
@@ -441,8 +463,12 @@ async fn point(
 ) -> LoadReport {
     let load_config = LoadConfig {
         concurrency,
-        stop: Stop::After(config.duration),
-        server_pid: Some(target.pid),
+        stop: match config.point_requests {
+            Some(n) => Stop::Requests(n),
+            None => Stop::After(config.duration),
+        },
+        server_pids: target.pids(),
+        database_pid: target.database_pid(),
         credentials: credentials.clone(),
         rate,
     };
@@ -450,11 +476,10 @@ async fn point(
     let attempts = config.point_attempts.max(1);
     for attempt in 0..attempts {
         if attempt > 0 {
-            settle(target.pid).await;
+            settle(&target.pids()).await;
         }
         let tag = format!("c{concurrency}-{}", uuid::Uuid::new_v4().simple());
-        let endpoint: Arc<_> = target.endpoint.clone();
-        let report = load::run(endpoint, &load_config, |_| {
+        let report = load::run(&target.endpoints(), &load_config, |_| {
             Generator::new(Kind::Run(workload), data.clone(), &tag)
         })
         .await;
@@ -478,13 +503,13 @@ async fn point(
     best.expect("at least one attempt")
 }
 
-/// Waits (up to two minutes) until the server has used no CPU for half a second.
-async fn settle(pid: u32) {
+/// Waits (up to two minutes) until the servers have used no CPU for half a second.
+async fn settle(pids: &[u32]) {
     let give_up = Instant::now() + Duration::from_secs(120);
-    let mut last = proc_stats::cpu_ticks(pid).ok();
+    let mut last = proc_stats::cpu_ticks_sum(pids).ok();
     while Instant::now() < give_up {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let now = proc_stats::cpu_ticks(pid).ok();
+        let now = proc_stats::cpu_ticks_sum(pids).ok();
         if now.is_none() || now == last {
             return;
         }

@@ -22,6 +22,8 @@ fn colour(kind: TargetKind) -> &'static str {
         TargetKind::BaselineTls => "#2f2f2f",
         TargetKind::CofferDev => "#1f77b4",
         TargetKind::CofferProd => "#d62728",
+        TargetKind::CofferProdPg => "#9467bd",
+        TargetKind::CofferProdPg2 => "#ff7f0e",
         TargetKind::Moto => "#2ca02c",
     }
 }
