@@ -1,7 +1,7 @@
 //! AWS Security Token Service: temporary credentials (`AssumeRole`, `GetSessionToken`,
 //! `GetFederationToken`), stored sealed by [`sessions`] and authenticated by the server's key
 //! directory; `AssumeRoleWithWebIdentity` against IAM OIDC providers and `AssumeRoleWithSAML`
-//! against IAM SAML providers. `AssumeRoot` and `GetWebIdentityToken` answer as for an account
+//! against IAM SAML providers; `GetDelegatedAccessToken` for IAM delegation requests. `AssumeRoot` and `GetWebIdentityToken` answer as for an account
 //! outside AWS Organizations and without outbound identity federation. Operations not
 //! implemented answer `NotImplemented` through the generated trait's defaults.
 
@@ -9,6 +9,7 @@ mod access;
 mod assume_role;
 pub mod authorization_message;
 mod common;
+mod delegated;
 mod info;
 mod oidc;
 mod saml;
@@ -99,6 +100,14 @@ impl Sts for StsService {
         input: GetFederationTokenRequest,
     ) -> Result<GetFederationTokenResponse, StsError> {
         tokens::get_federation_token(self, ctx, input).await
+    }
+
+    async fn get_delegated_access_token(
+        &self,
+        ctx: &RequestContext,
+        input: GetDelegatedAccessTokenRequest,
+    ) -> Result<GetDelegatedAccessTokenResponse, StsError> {
+        delegated::get_delegated_access_token(self, ctx, input).await
     }
 
     async fn get_access_key_info(
