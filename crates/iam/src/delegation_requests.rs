@@ -190,9 +190,9 @@ fn save(txn: &mut dyn Txn, doc: &DelegationDoc) -> Result<(), StoreError> {
 }
 
 /// Substitutes the request's parameters into a policy template: `@{name}` inside a string takes
-/// a `string` parameter's value; a string that is exactly `@{name}` of a `stringList` parameter
-/// becomes its values (spliced into an enclosing array). Every placeholder needs a parameter and
-/// every parameter must be used.
+/// a `string` parameter's value; a string holding `@{name}` of a `stringList` parameter becomes
+/// one string per value (spliced into an enclosing array), so `arn:aws:s3:::@{buckets}/*` names
+/// each bucket. Every placeholder needs a parameter and every parameter must be used.
 pub(crate) fn render_template(
     template: &str,
     parameters: &[PolicyParameter],
@@ -208,6 +208,24 @@ pub(crate) fn render_template(
         ));
     }
     serde_json::to_string(&value).map_err(|e| e.to_string())
+}
+
+/// The permission policy of a request: the rendered template, a valid identity policy of at most
+/// 2,048 characters.
+fn rendered_policy(template: &str, parameters: &[PolicyParameter]) -> Result<String, String> {
+    let rendered = render_template(template, parameters)?;
+    if rendered.chars().count() > MAX_RENDERED_POLICY_CHARS {
+        return Err(format!(
+            "The rendered permission policy exceeds {MAX_RENDERED_POLICY_CHARS} characters."
+        ));
+    }
+    Policy::parse(&rendered, PolicyKind::Identity).map_err(|e| {
+        format!(
+            "The rendered permission policy is not a valid policy: {}",
+            e.message()
+        )
+    })?;
+    Ok(rendered)
 }
 
 enum Rendered {
@@ -240,12 +258,19 @@ fn render_string(
         let values = parameter.values.as_deref().unwrap_or_default();
         match parameter.r#type {
             Some(PolicyParameterTypeEnum::StringList) => {
-                if start != 0 || start + len + 1 != rest.len() || !out.is_empty() {
-                    return Err(format!(
-                        "The stringList parameter {name} must make up a whole value of the template."
-                    ));
-                }
-                return Ok(Rendered::Many(values.to_vec()));
+                // One string per value, with what surrounds the placeholder.
+                out.push_str(&rest[..start]);
+                let suffix = match render_string(&rest[start + len + 1..], parameters, used)? {
+                    Rendered::One(suffix) => suffix,
+                    Rendered::Many(_) => {
+                        return Err(format!(
+                            "A value of the policy template may hold one stringList parameter; {text:?} holds more."
+                        ))
+                    }
+                };
+                return Ok(Rendered::Many(
+                    values.iter().map(|v| format!("{out}{v}{suffix}")).collect(),
+                ));
             }
             _ => {
                 let [value] = values else {
@@ -336,19 +361,7 @@ pub(crate) async fn create_delegation_request(
                     "The policy template {template_arn} does not exist."
                 ))
             })?;
-        let rendered = render_template(&template, &parameters).map_err(IamError::invalid_input)?;
-        if rendered.chars().count() > MAX_RENDERED_POLICY_CHARS {
-            return Err(IamError::invalid_input(format!(
-                "The rendered permission policy exceeds {MAX_RENDERED_POLICY_CHARS} characters."
-            ))
-            .into());
-        }
-        Policy::parse(&rendered, PolicyKind::Identity).map_err(|e| {
-            IamError::invalid_input(format!(
-                "The rendered permission policy is not a valid policy: {}",
-                e.message()
-            ))
-        })?;
+        let rendered = rendered_policy(&template, &parameters).map_err(IamError::invalid_input)?;
         let doc = DelegationDoc {
             id: id.clone(),
             requestor_account: requestor.clone(),
@@ -883,14 +896,57 @@ mod tests {
         )
         .unwrap_err();
         assert!(two.contains("exactly one value"), "{two}");
-        let list_inside = render_template(
-            r#"{"Resource":"arn:@{extra}"}"#,
+        let two_lists = render_template(
+            r#"{"Resource":"arn:@{extra}/@{extra}"}"#,
             std::slice::from_ref(&extra),
         )
         .unwrap_err();
-        assert!(list_inside.contains("whole value"), "{list_inside}");
+        assert!(two_lists.contains("one stringList"), "{two_lists}");
         assert!(render_template("{not json", &[]).is_err());
         assert!(render_template(r#"{"Resource":"@{open"}"#, &[]).is_err());
+    }
+
+    #[test]
+    fn list_values_expand_with_what_surrounds_them() {
+        let rendered = render_template(
+            r#"{"Resource":["arn:aws:s3:::@{buckets}/@{prefix}*"]}"#,
+            &[
+                param("buckets", &["a", "b"], PolicyParameterTypeEnum::StringList),
+                param("prefix", &["logs/"], PolicyParameterTypeEnum::String),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            rendered,
+            r#"{"Resource":["arn:aws:s3:::a/logs/*","arn:aws:s3:::b/logs/*"]}"#
+        );
+    }
+
+    #[test]
+    fn the_rendered_policy_must_be_valid_and_small() {
+        let effect = r#"{"Version":"2012-10-17","Statement":[{"Effect":"@{effect}","Action":"s3:GetObject","Resource":"*"}]}"#;
+        let ok = rendered_policy(
+            effect,
+            &[param("effect", &["Allow"], PolicyParameterTypeEnum::String)],
+        );
+        assert!(ok.is_ok(), "{ok:?}");
+        let bad = rendered_policy(
+            effect,
+            &[param("effect", &["Maybe"], PolicyParameterTypeEnum::String)],
+        )
+        .unwrap_err();
+        assert!(
+            bad.starts_with("The rendered permission policy is not a valid policy"),
+            "{bad}"
+        );
+        let many: Vec<String> = (0..100).map(|i| format!("bucket-{i:04}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let big = rendered_policy(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::@{b}/*"}]}"#,
+            &[param("b", &many, PolicyParameterTypeEnum::StringList)],
+        )
+        .unwrap_err();
+        assert!(big.contains("exceeds 2048 characters"), "{big}");
     }
 
     fn doc(state: StateType) -> DelegationDoc {
