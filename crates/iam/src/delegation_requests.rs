@@ -867,7 +867,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             rendered,
-            r#"{"Statement":[{"Action":["secretsmanager:GetSecretValue"],"Effect":"Allow","Resource":["arn:aws:secretsmanager:*:*:secret:app/*","arn:x:1","arn:x:2"]}],"Version":"2012-10-17"}"#
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["secretsmanager:GetSecretValue"],"Resource":["arn:aws:secretsmanager:*:*:secret:app/*","arn:x:1","arn:x:2"]}]}"#
         );
     }
 
