@@ -503,3 +503,62 @@ def test_the_aws_cli_reads_a_request(enforcing):
     request = json.loads(out.stdout)["DelegationRequest"]
     assert request["DelegationRequestId"] == request_id and request["State"] == "UNASSIGNED"
     assert request["RequestorId"] == ACCOUNT
+
+
+def test_a_role_session_delegates_its_role_and_a_narrowed_session_nothing(enforcing):
+    """A role session that accepts delegates the role's permissions narrowed by the delegation, and
+    its delegated credentials end no later than it does. A session narrowed by a session policy
+    delegates nothing: session policies allow together, so the delegation cannot be added to them."""
+    partner_account = new_account(enforcing)
+    partner_iam = boto_client("iam", enforcing, key=partner_account["AccessKeyId"],
+                              secret=partner_account["SecretAccessKey"])
+    partner_sts = boto_client("sts", enforcing, key=partner_account["AccessKeyId"],
+                              secret=partner_account["SecretAccessKey"])
+    template = template_arn(partner_iam)
+    sm = boto_client("secretsmanager", enforcing)
+    inside = sm.create_secret(Name=f"app/{unique('db')}", SecretString="granted")["ARN"]
+    outside = sm.create_secret(Name=f"other/{unique('db')}", SecretString="not granted")["ARN"]
+
+    iam = boto_client("iam", enforcing)
+    role = unique("approver")
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                                                "Action": "sts:AssumeRole"}]}))
+    iam.put_role_policy(RoleName=role, PolicyName="p", PolicyDocument=json.dumps(allow([
+        "secretsmanager:GetSecretValue", "iam:AssociateDelegationRequest", "iam:AcceptDelegationRequest",
+        "iam:SendDelegationToken"])))
+    _, assumer_key = user_with(enforcing, unique("assumer"), allow("sts:AssumeRole"))
+    assumer = boto_client("sts", enforcing, key=assumer_key["AccessKeyId"], secret=assumer_key["SecretAccessKey"])
+
+    def approve(**session_args):
+        assumed = assumer.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{role}",
+                                      RoleSessionName="approver", DurationSeconds=900, **session_args)
+        session = assumed["Credentials"]
+        approver = boto_client("iam", enforcing, key=session["AccessKeyId"],
+                               secret=session["SecretAccessKey"], token=session["SessionToken"])
+        request_id = create_request(partner_iam, template, owner=ACCOUNT, duration=3600)
+        approver.associate_delegation_request(DelegationRequestId=request_id)
+        approver.accept_delegation_request(DelegationRequestId=request_id)
+        approver.send_delegation_token(DelegationRequestId=request_id)
+        return assumed, read_token(enforcing.outbox, request_id)
+
+    assumed, token = approve()
+    got = partner_sts.get_delegated_access_token(TradeInToken=token)
+    assert got["AssumedPrincipal"] == assumed["AssumedRoleUser"]["Arn"]
+    creds = got["Credentials"]
+    # The delegation period is an hour; the approving session ends sooner.
+    assert creds["Expiration"] <= assumed["Credentials"]["Expiration"]
+    delegated = boto_client("secretsmanager", enforcing, key=creds["AccessKeyId"],
+                            secret=creds["SecretAccessKey"], token=creds["SessionToken"])
+    assert delegated.get_secret_value(SecretId=inside)["SecretString"] == "granted"
+    with pytest.raises(ClientError) as e:
+        delegated.get_secret_value(SecretId=outside)
+    assert error_of(e)[1] == "AccessDeniedException"
+
+    narrow = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": inside},
+        {"Effect": "Allow", "Action": ["iam:*DelegationRequest", "iam:SendDelegationToken"], "Resource": "*"}]}
+    _, token = approve(Policy=json.dumps(narrow))
+    with pytest.raises(ClientError) as e:
+        partner_sts.get_delegated_access_token(TradeInToken=token)
+    assert error_of(e)[:2] == (400, "ExpiredTradeInTokenException")

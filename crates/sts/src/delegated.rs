@@ -2,7 +2,13 @@
 //! customer accepted and released (IAM `SendDelegationToken`) for temporary credentials of the
 //! identity that accepted it, narrowed to the delegated permissions as a session policy: the
 //! credentials can never do more than both the accepting identity and the delegation allow. A
-//! role session that accepted passes on its own narrowing and ends no later than it does.
+//! role session that accepted delegates its role's permissions and ends no later than it does.
+//!
+//! Session policies allow together (any of them may allow, within the identity's policies), so
+//! the delegated permissions cannot be added to the session policies of a session that already
+//! has some: that would widen it. Credentials obtained with a narrowed session (session policies
+//! or policy ARNs, a federation token, earlier delegated credentials) delegate nothing: their
+//! token is refused like an expired one.
 
 use coffer_iam::delegation_requests::{self, ApproverKind, Redeemed};
 use coffer_model::context::RequestContext;
@@ -24,8 +30,12 @@ fn user_name(arn: &str) -> Option<String> {
     rest.rsplit('/').next().map(str::to_string)
 }
 
-/// The session the delegated credentials are; `None` when the accepting role session has ended
-/// (it can delegate nothing any more).
+fn narrowed(session: &SessionDoc) -> bool {
+    !session.session_policies.is_empty() || !session.policy_arns.is_empty()
+}
+
+/// The session the delegated credentials are; `None` when the accepting session has ended or was
+/// narrowed (it can delegate nothing).
 fn delegated_session(
     txn: &mut dyn Txn,
     redeemed: Redeemed,
@@ -37,6 +47,22 @@ fn delegated_session(
     let approver = redeemed.approver;
     let doc = match approver.kind {
         ApproverKind::User | ApproverKind::Root => {
+            // Temporary credentials of the user or root itself (GetSessionToken) are the user;
+            // any other session behind the caller narrowed it.
+            if approver
+                .access_key_id
+                .starts_with(sessions::TEMPORARY_KEY_PREFIX)
+            {
+                let Some(found) = sessions::find(txn, &approver.access_key_id)? else {
+                    return Ok(None);
+                };
+                if found.doc.kind != SessionKind::SessionToken
+                    || narrowed(&found.doc)
+                    || found.doc.expires_at_millis <= now_millis
+                {
+                    return Ok(None);
+                }
+            }
             let user_name = match approver.kind {
                 ApproverKind::User => user_name(&approver.arn),
                 _ => None,
@@ -68,15 +94,17 @@ fn delegated_session(
                 return Ok(None);
             };
             let approving = found.doc;
-            if approving.expires_at_millis <= now_millis || approving.arn != approver.arn {
+            if approving.expires_at_millis <= now_millis
+                || approving.arn != approver.arn
+                || approving.kind != SessionKind::AssumedRole
+                || narrowed(&approving)
+            {
                 return Ok(None);
             }
-            let mut session_policies = approving.session_policies;
-            session_policies.push(redeemed.permission_policy);
             SessionDoc {
                 issued_at_millis: issued,
                 expires_at_millis: ends.min(approving.expires_at_millis),
-                session_policies,
+                session_policies: vec![redeemed.permission_policy],
                 ..approving
             }
         }
