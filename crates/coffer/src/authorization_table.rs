@@ -448,6 +448,11 @@ const NOT_SUPPLIED: &[(&str, &str)] = &[
         "outbound federation tokens are not issued",
     ),
     ("iam:OrganizationsPolicyId", "no AWS Organizations"),
+    // `iam:DelegationRequestOwner` of the resource type: a request being created has no owner.
+    (
+        "iam:CreateDelegationRequest",
+        "a delegation request being created has no owner yet",
+    ),
     (
         "iam:FIDO-*",
         "FIDO security keys: only virtual MFA devices exist",
