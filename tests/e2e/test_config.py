@@ -83,6 +83,7 @@ def samples(tmp_path):
         "audit-log-keep": ("3", {}),
         "audit-required": ("false", {}),
         "explain-denials": (True, {}),
+        "delegation-outbox": (str(tmp_path), {}),
         "log-format": ("json", {}),
     }
 

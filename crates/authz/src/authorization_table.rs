@@ -136,7 +136,15 @@ fn input_for(op: &Operation, fixtures: &Value) -> Value {
             input.insert(m.name.to_string(), v.clone());
         }
     }
-    // The simulator's and the access reports' subject, by ARN.
+    // The simulator's and the access reports' subject, by ARN; a summary's is a delegation request.
+    if op.name == "GetHumanReadableSummary" {
+        if let Some(id) = fixtures["DelegationRequestId"].as_str() {
+            input.insert(
+                "EntityArn".to_string(),
+                json!(format!("arn:aws:iam::{ACCOUNT}:delegation-request/{id}")),
+            );
+        }
+    }
     // STS requests with a serial number would need a valid MFA code to be authorized.
     if !op.name.contains("MFA") {
         input.remove("SerialNumber");
@@ -319,6 +327,32 @@ async fn fixture() -> (Vec<Handler>, Value, RequestContext) {
     )
     .await;
     let secret_arn = secret["ARN"].as_str().unwrap().to_string();
+    // A delegation request with an owner, for `iam:DelegationRequestOwner`.
+    call(
+        &iam,
+        "CreatePolicy",
+        json!({"PolicyName":"t","PolicyDocument":
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#}),
+    )
+    .await;
+    let delegation = call(
+        &iam,
+        "CreateDelegationRequest",
+        json!({"Description":"d","Permissions":{"PolicyTemplateArn":format!("arn:aws:iam::{ACCOUNT}:policy/t")},
+            "RequestorWorkflowId":"wf-1","NotificationChannel":"arn:aws:sns:us-east-1:111122223333:t",
+            "SessionDuration":3600}),
+    )
+    .await;
+    let delegation_id = delegation["DelegationRequestId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    call(
+        &iam,
+        "AssociateDelegationRequest",
+        json!({"DelegationRequestId": delegation_id}),
+    )
+    .await;
 
     let mut fixtures = json!({
         "UserName": "alice", "RoleName": "deploy", "GroupName": "devs",
@@ -344,7 +378,8 @@ async fn fixture() -> (Vec<Handler>, Value, RequestContext) {
         "RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/svc/deploy"),
         "RoleSessionName": "s1",
         "TargetPrincipal": ACCOUNT,
-        "DelegationRequestId": "dr-0123456789abcdef",
+        "DelegationRequestId": delegation_id,
+        "OwnerId": format!("arn:aws:iam::{ACCOUNT}:root"),
         "EntityPath": "o-a1b2c3d4e5/r-f6g7h8i9j0example",
         "Notes": "n", "Description": "d",
         "Permissions": {"PolicyTemplateArn": format!("arn:aws:iam::{ACCOUNT}:policy/t")},
@@ -481,19 +516,11 @@ const NOT_SUPPLIED: &[(&str, &str)] = &[
         "outbound federation tokens are not issued",
     ),
     ("iam:OrganizationsPolicyId", "no AWS Organizations"),
+    // `iam:DelegationRequestOwner` of the resource type: a request being created has no owner.
     (
-        "iam:DelegationDuration",
-        "delegation requests are NotImplemented",
+        "iam:CreateDelegationRequest",
+        "a delegation request being created has no owner yet",
     ),
-    (
-        "iam:DelegationRequestOwner",
-        "delegation requests are NotImplemented",
-    ),
-    (
-        "iam:NotificationChannel",
-        "delegation requests are NotImplemented",
-    ),
-    ("iam:TemplateArn", "delegation requests are NotImplemented"),
     (
         "iam:FIDO-*",
         "FIDO security keys: only virtual MFA devices exist",

@@ -343,6 +343,8 @@ fn session_restriction(session: &SessionDoc, action: &str) -> Option<Denial> {
                 _ => None,
             }
         }
+        // What the delegated permissions allow, as for the identity that accepted them.
+        SessionKind::Delegated => None,
         SessionKind::FederatedUser => {
             if action.starts_with("iam:") {
                 return invalid_token();
@@ -549,12 +551,7 @@ fn load_caller(
             let (mut identity, boundary) = (policies.identity, policies.boundary);
             if session.user_name.is_none() {
                 // A federation token of the root user: root's own permissions, i.e. everything.
-                let everything = Policy::parse(
-                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
-                    PolicyKind::Identity,
-                )
-                .map_err(|e| StoreError::Corrupt(e.message().to_string()))?;
-                identity.push(AttachedPolicy::new("root", PolicySource::None, everything));
+                identity.push(root_permissions()?);
             }
             let name = arn.rsplit('/').next().unwrap_or_default();
             let source = session.source_arn.clone().unwrap_or_default();
@@ -570,8 +567,50 @@ fn load_caller(
                 wording: Wording::Signed,
             }))
         }
+        SessionKind::Delegated => {
+            let Some(policies) = long_term_identity(txn, account, session.user_name.as_deref())?
+            else {
+                return Ok(None);
+            };
+            // Delegated credentials end with the user that accepted the request (by unique id).
+            if session.user_name.is_some()
+                && session.source_user_id.as_deref() != Some(policies.unique_id.as_str())
+            {
+                return Ok(None);
+            }
+            let (mut identity, boundary) = (policies.identity, policies.boundary);
+            let mut principal = match session.user_name {
+                Some(_) => Principal::user(account, user_path_and_name(arn), user_id),
+                None => {
+                    identity.push(root_permissions()?);
+                    Principal::root(account)
+                }
+            };
+            principal.tags = policies.tags;
+            Ok(Some(Caller {
+                principal,
+                identity,
+                boundary,
+                session_policies,
+                // The delegated permissions always narrow the session.
+                session_required: true,
+                session: session_doc.clone(),
+                wording: Wording::Signed,
+            }))
+        }
         SessionKind::SessionToken => unreachable!("handled above"),
     }
+}
+
+/// The root user's own permissions, i.e. everything in its account, as a policy a session
+/// policy can narrow.
+fn root_permissions() -> Result<AttachedPolicy, StoreError> {
+    let everything = Policy::parse(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        PolicyKind::Identity,
+    )
+    .map_err(|e| StoreError::Corrupt(e.message().to_string()))?;
+    Ok(AttachedPolicy::new("root", PolicySource::None, everything))
 }
 
 fn engine_request(

@@ -14,7 +14,9 @@
 //! resource's tags (`aws:ResourceTag/…`, and `iam:ResourceTag/…` for the resource types that list
 //! it).
 
-use coffer_iam::{access_keys, groups, instance_profiles, roles, server_certificates, users};
+use coffer_iam::{
+    access_keys, delegation_requests, groups, instance_profiles, roles, server_certificates, users,
+};
 use coffer_model::access::AccessRequest;
 use coffer_model::context::{PrincipalKind, RequestContext};
 use coffer_model::schema::{Kind, Operation, ResourceType};
@@ -32,6 +34,8 @@ struct Target {
     arn: String,
     tags: Vec<(String, String)>,
     boundary: Option<String>,
+    /// A delegation request's owner (`iam:DelegationRequestOwner`), once it has one.
+    delegation_owner: Option<String>,
     /// The condition keys of the resource type it was found as (set by [`target`]).
     keys: &'static [&'static str],
 }
@@ -75,6 +79,9 @@ fn resolve(
     let account = ctx.principal.account_id.as_str();
     let arn =
         |kind: &str, path: &str, name: &str| format!("arn:aws:iam::{account}:{kind}{path}{name}");
+    if rt.name == "delegation-request" {
+        return delegation_request(txn, op, input, &arn);
+    }
     // Operations that name their subject by ARN (the simulator, access reports).
     if let Some(named) = named_arn(input, &["Arn", "PolicySourceArn", "EntityArn"], rt.name) {
         // Another account's entity is refused by the operation itself with InvalidInput (as AWS
@@ -266,10 +273,6 @@ fn resolve(
             arn: arn("access-report/", "", path),
             ..Target::default()
         }),
-        "delegation-request" => field(input, "DelegationRequestId").map(|id| Target {
-            arn: arn("delegation-request/", "", id),
-            ..Target::default()
-        }),
         // No IAM operation names a session as its resource.
         "assumed-role" | "federated-user" => None,
         // A resource type the reference gained without a rule here: refused rather than
@@ -285,6 +288,40 @@ fn resolve(
         }
     };
     Ok(target)
+}
+
+/// A delegation request, in the caller's account (a request is acted on by two accounts, the
+/// partner's and the customer's; each authorizes it as a resource of its own): named by
+/// `DelegationRequestId`, by `EntityArn` (`GetHumanReadableSummary`, whatever account the ARN
+/// names), or, for `CreateDelegationRequest` whose id the server assigns, every request
+/// (`delegation-request/*`).
+fn delegation_request(
+    txn: &mut dyn Txn,
+    op: &Operation,
+    input: &Value,
+    arn: &dyn Fn(&str, &str, &str) -> String,
+) -> Result<Option<Target>, StoreError> {
+    let id = match field(input, "DelegationRequestId") {
+        Some(id) => Some(id),
+        None => field(input, "EntityArn")
+            .and_then(|a| a.split_once(":delegation-request/"))
+            .map(|(_, id)| id),
+    };
+    let id = match id {
+        Some(id) => id,
+        None if op.name == "CreateDelegationRequest" => "*",
+        None => return Ok(None),
+    };
+    let delegation_owner = if id == "*" {
+        None
+    } else {
+        delegation_requests::owner_of(txn, id)?
+    };
+    Ok(Some(Target {
+        arn: arn("delegation-request/", "", id),
+        delegation_owner,
+        ..Target::default()
+    }))
 }
 
 /// Whether the operation's input has an optional member `member` (a default the operation fills).
@@ -437,6 +474,36 @@ pub async fn access_request(
             .map(str::to_string)
             .collect();
         conditions.push(("aws:TagKeys".into(), keys));
+    }
+    // Temporary delegation: what the partner asks for, and who owns a request.
+    if supplies("iam:DelegationDuration") {
+        if let Some(duration) = input.get("SessionDuration").and_then(Value::as_i64) {
+            conditions.push(("iam:DelegationDuration".into(), vec![duration.to_string()]));
+        }
+    }
+    if let Some(channel) =
+        field(input, "NotificationChannel").filter(|_| supplies("iam:NotificationChannel"))
+    {
+        conditions.push(("iam:NotificationChannel".into(), vec![channel.to_string()]));
+    }
+    if let Some(template) = input
+        .get("Permissions")
+        .and_then(|p| field(p, "PolicyTemplateArn"))
+        .filter(|_| supplies("iam:TemplateArn"))
+    {
+        conditions.push(("iam:TemplateArn".into(), vec![template.to_string()]));
+    }
+    let owner = field(input, "OwnerId")
+        .filter(|_| supplies("iam:DelegationRequestOwner"))
+        .map(str::to_string)
+        .or_else(|| {
+            target
+                .as_ref()
+                .filter(|t| t.keys.contains(&"iam:DelegationRequestOwner"))
+                .and_then(|t| t.delegation_owner.clone())
+        });
+    if let Some(owner) = owner {
+        conditions.push(("iam:DelegationRequestOwner".into(), vec![owner]));
     }
     let resource = target.map(|t| {
         // `iam:ResourceTag/…` only for the types that have it (users and roles), as AWS does.

@@ -110,8 +110,10 @@ fn session_entry(
     let kind = match doc.kind {
         SessionKind::AssumedRole => PrincipalKind::AssumedRole,
         SessionKind::FederatedUser => PrincipalKind::FederatedUser,
-        SessionKind::SessionToken if doc.user_name.is_some() => PrincipalKind::User,
-        SessionKind::SessionToken => PrincipalKind::Root,
+        SessionKind::SessionToken | SessionKind::Delegated if doc.user_name.is_some() => {
+            PrincipalKind::User
+        }
+        SessionKind::SessionToken | SessionKind::Delegated => PrincipalKind::Root,
     };
     Ok(KeyEntry {
         secret: SecretAccessKey::new(found.secret_access_key),
@@ -144,7 +146,7 @@ fn session_context(doc: &sessions::SessionDoc) -> SessionContext {
             account_id: account_id.clone(),
             user_name: Some(role.name.clone()),
         }),
-        SessionKind::FederatedUser => Some(match &doc.user_name {
+        SessionKind::FederatedUser | SessionKind::Delegated => Some(match &doc.user_name {
             Some(name) => SessionIssuer {
                 issuer_type: "IAMUser".into(),
                 principal_id: doc.source_user_id.clone().unwrap_or_default(),

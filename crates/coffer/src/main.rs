@@ -306,6 +306,11 @@ struct ServeArgs {
     /// policy and statement, failing conditions and the request's context.
     #[arg(long, env = "COFFER_EXPLAIN_DENIALS", hide_env_values = true, value_parser = BoolishValueParser::new())]
     explain_denials: bool,
+    /// Directory where IAM SendDelegationToken writes each exchange token for the partner, as
+    /// `<request id>.json` readable by Coffer's user only (AWS publishes it to the partner's SNS
+    /// topic). Without it, no delegation token can be sent.
+    #[arg(long, env = "COFFER_DELEGATION_OUTBOX", hide_env_values = true)]
+    delegation_outbox: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
     #[command(flatten)]
@@ -486,6 +491,11 @@ fn run(cli: Cli, resolved: coffer::config::Resolved) -> anyhow::Result<()> {
 /// What `serve` refuses to start with, and what it starts with but warns about.
 fn check_settings(args: &ServeArgs) -> anyhow::Result<Vec<String>> {
     let mut warnings = Vec::new();
+    if let Some(dir) = &args.delegation_outbox {
+        if !dir.is_dir() {
+            bail!("--delegation-outbox {} is not a directory", dir.display());
+        }
+    }
     let tls_flags = args.tls_cert.is_some() || args.tls_key.is_some() || !args.tls_names.is_empty();
     if args.dev && tls_flags {
         bail!("--dev serves plain HTTP: --tls-cert, --tls-key and --tls-name do not apply to it");
@@ -1004,6 +1014,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sts,
         batch_authorizer,
         Some(Arc::new(RotationMetrics(metrics.clone()))),
+        args.delegation_outbox.clone(),
     );
     tokio::spawn(services::keep_keys_fresh(store.clone()));
     tokio::spawn(services::maintenance(

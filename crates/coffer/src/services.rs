@@ -108,6 +108,7 @@ pub fn build(
         coffer_sts::StsService::new(store.clone(), trust),
         None,
         None,
+        None,
     )
 }
 
@@ -132,13 +133,14 @@ impl coffer_secretsmanager::AccessCheck for AuthorizerCheck {
 
 /// As [`build`], with an STS service configured by the caller (e.g. trusting a private CA for
 /// OIDC issuers), outside `--dev` the authorizer that decides per-secret reads of batch calls,
-/// and what hears how rotations end (the metrics).
+/// what hears how rotations end (the metrics), and where delegation exchange tokens go.
 pub fn build_with_sts(
     store: &Store,
     rotation: Option<coffer_secretsmanager::LambdaHttpInvoker>,
     sts: coffer_sts::StsService,
     authorizer: Option<Arc<dyn Authorizer>>,
     rotation_observer: Option<Arc<dyn coffer_secretsmanager::RotationObserver>>,
+    delegation_outbox: Option<std::path::PathBuf>,
 ) -> Services {
     let mut secrets_manager = coffer_secretsmanager::SecretsManagerService::new(store.clone());
     if let Some(observer) = rotation_observer {
@@ -150,11 +152,15 @@ pub fn build_with_sts(
     if let Some(invoker) = rotation {
         secrets_manager = secrets_manager.with_rotation_invoker(Arc::new(invoker));
     }
+    let mut iam = coffer_iam::IamService::new(store.clone());
+    if let Some(dir) = delegation_outbox {
+        iam = iam.with_delegation_outbox(dir);
+    }
     Services {
         handlers: vec![
             Arc::new(Sts(sts.clone())),
             Arc::new(SecretsManager(secrets_manager.clone())),
-            Arc::new(Iam(coffer_iam::IamService::new(store.clone()))),
+            Arc::new(Iam(iam)),
         ],
         secrets_manager,
         sts,

@@ -15,6 +15,7 @@ mod boundaries;
 mod caller;
 mod credential_report;
 mod credentials;
+pub mod delegation_requests;
 mod documents;
 mod entity_policies;
 mod error;
@@ -62,11 +63,24 @@ use crate::error::Fail;
 #[derive(Clone)]
 pub struct IamService {
     store: Store,
+    /// Where `SendDelegationToken` writes exchange tokens for partners (`serve
+    /// --delegation-outbox`); without it no token can be sent.
+    delegation_outbox: Option<std::path::PathBuf>,
 }
 
 impl IamService {
     pub fn new(store: Store) -> Self {
-        IamService { store }
+        IamService {
+            store,
+            delegation_outbox: None,
+        }
+    }
+
+    /// Delivers delegation exchange tokens as files in `dir` (AWS publishes them to the partner's
+    /// SNS topic, which Coffer does not serve).
+    pub fn with_delegation_outbox(mut self, dir: std::path::PathBuf) -> Self {
+        self.delegation_outbox = Some(dir);
+        self
     }
 
     /// The store the service keeps identities in, for authorization to read entities.
@@ -93,6 +107,80 @@ impl IamService {
 }
 
 impl Iam for IamService {
+    // Temporary delegation
+    async fn create_delegation_request(
+        &self,
+        ctx: &RequestContext,
+        input: CreateDelegationRequestRequest,
+    ) -> Result<CreateDelegationRequestResponse, IamError> {
+        delegation_requests::create_delegation_request(self, ctx, input).await
+    }
+
+    async fn get_delegation_request(
+        &self,
+        ctx: &RequestContext,
+        input: GetDelegationRequestRequest,
+    ) -> Result<GetDelegationRequestResponse, IamError> {
+        delegation_requests::get_delegation_request(self, ctx, input).await
+    }
+
+    async fn list_delegation_requests(
+        &self,
+        ctx: &RequestContext,
+        input: ListDelegationRequestsRequest,
+    ) -> Result<ListDelegationRequestsResponse, IamError> {
+        delegation_requests::list_delegation_requests(self, ctx, input).await
+    }
+
+    async fn associate_delegation_request(
+        &self,
+        ctx: &RequestContext,
+        input: AssociateDelegationRequestRequest,
+    ) -> Result<(), IamError> {
+        delegation_requests::associate_delegation_request(self, ctx, input).await
+    }
+
+    async fn update_delegation_request(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateDelegationRequestRequest,
+    ) -> Result<(), IamError> {
+        delegation_requests::update_delegation_request(self, ctx, input).await
+    }
+
+    async fn accept_delegation_request(
+        &self,
+        ctx: &RequestContext,
+        input: AcceptDelegationRequestRequest,
+    ) -> Result<(), IamError> {
+        delegation_requests::accept_delegation_request(self, ctx, input).await
+    }
+
+    async fn reject_delegation_request(
+        &self,
+        ctx: &RequestContext,
+        input: RejectDelegationRequestRequest,
+    ) -> Result<(), IamError> {
+        delegation_requests::reject_delegation_request(self, ctx, input).await
+    }
+
+    async fn send_delegation_token(
+        &self,
+        ctx: &RequestContext,
+        input: SendDelegationTokenRequest,
+    ) -> Result<(), IamError> {
+        delegation_requests::send_delegation_token(self, ctx, input).await
+    }
+
+    async fn get_human_readable_summary(
+        &self,
+        ctx: &RequestContext,
+        input: GetHumanReadableSummaryRequest,
+    ) -> Result<GetHumanReadableSummaryResponse, IamError> {
+        delegation_requests::get_human_readable_summary(self, ctx, input).await
+    }
+    // End of temporary delegation
+
     // Policy simulator
     async fn simulate_custom_policy(
         &self,

@@ -2,14 +2,16 @@
 //! `GetFederationToken`), stored sealed by [`sessions`] and authenticated by the server's key
 //! directory; `AssumeRoleWithWebIdentity` against IAM OIDC providers and `AssumeRoleWithSAML`
 //! against IAM SAML providers, whose role trust policies the authorizer the service is built with
-//! decides (`coffer_model::access::TrustAuthorizer`). `AssumeRoot` and `GetWebIdentityToken`
-//! answer as for an account outside AWS Organizations and without outbound identity federation.
-//! Operations not implemented answer `NotImplemented` through the generated trait's defaults.
+//! decides (`coffer_model::access::TrustAuthorizer`); `GetDelegatedAccessToken` for IAM delegation
+//! requests. `AssumeRoot` and `GetWebIdentityToken` answer as for an account outside AWS
+//! Organizations and without outbound identity federation. Operations not implemented answer
+//! `NotImplemented` through the generated trait's defaults.
 
 mod access;
 mod assume_role;
 pub mod authorization_message;
 mod common;
+mod delegated;
 mod federated;
 mod info;
 mod oidc;
@@ -109,6 +111,14 @@ impl Sts for StsService {
         input: GetFederationTokenRequest,
     ) -> Result<GetFederationTokenResponse, StsError> {
         tokens::get_federation_token(self, ctx, input).await
+    }
+
+    async fn get_delegated_access_token(
+        &self,
+        ctx: &RequestContext,
+        input: GetDelegatedAccessTokenRequest,
+    ) -> Result<GetDelegatedAccessTokenResponse, StsError> {
+        delegated::get_delegated_access_token(self, ctx, input).await
     }
 
     async fn get_access_key_info(

@@ -17,6 +17,10 @@ pub enum SessionKind {
     FederatedUser,
     /// `GetSessionToken`: the calling user (or root) itself, possibly MFA-authenticated.
     SessionToken,
+    /// `GetDelegatedAccessToken` for an IAM user or the root user that accepted a delegation
+    /// request: its permissions ∩ the delegated permissions (the session policy). A role
+    /// session that accepted one yields an `AssumedRole` session instead.
+    Delegated,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
