@@ -241,7 +241,10 @@ fn add_private_key(
     now: i64,
 ) -> TxResult<()> {
     if doc.private_keys.len() >= PRIVATE_KEYS_PER_PROVIDER {
-        return Err(quota("PrivateKeysPerSAMLProvider", PRIVATE_KEYS_PER_PROVIDER));
+        return Err(quota(
+            "PrivateKeysPerSAMLProvider",
+            PRIVATE_KEYS_PER_PROVIDER,
+        ));
     }
     let key_id = ids::random_string("", KEY_ID_LEN, KEY_ID_ALPHABET);
     doc.private_keys.push(PrivateKeyDoc {
@@ -450,7 +453,9 @@ impl tags::TaggedRecord for SamlProviderDoc {
     }
     /// Keeps the sealed private keys: only the document changes.
     fn save(&self, txn: &mut dyn Txn, key: &String) -> TxResult<()> {
-        let sealed = read(txn, key)?.map(|(_, sealed)| sealed).unwrap_or_default();
+        let sealed = read(txn, key)?
+            .map(|(_, sealed)| sealed)
+            .unwrap_or_default();
         write(txn, key, self, &sealed)?;
         Ok(())
     }

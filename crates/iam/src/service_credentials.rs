@@ -25,7 +25,11 @@ pub const SERVICE_CREDENTIALS: &str = "iam_service_specific_credentials";
 
 const PER_USER_PER_SERVICE: usize = 2;
 const BEDROCK: &str = "bedrock.amazonaws.com";
-const SERVICES: &[&str] = &["codecommit.amazonaws.com", "cassandra.amazonaws.com", BEDROCK];
+const SERVICES: &[&str] = &[
+    "codecommit.amazonaws.com",
+    "cassandra.amazonaws.com",
+    BEDROCK,
+];
 const PASSWORD_LEN: usize = 44;
 const PASSWORD_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
 /// A Bedrock API key is `ABSK` and the base64 of `<service user name>:<secret>`, the form AWS's

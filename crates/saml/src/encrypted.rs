@@ -117,7 +117,8 @@ fn child(doc: &Document<'_>, parent: NodeId, ns: &str, name: &str) -> Option<Nod
 }
 
 fn algorithm<'d>(doc: &'d Document<'_>, parent: NodeId) -> Option<&'d str> {
-    child(doc, parent, XMLENC_NS, "EncryptionMethod").and_then(|m| doc.get_attribute(m, "Algorithm"))
+    child(doc, parent, XMLENC_NS, "EncryptionMethod")
+        .and_then(|m| doc.get_attribute(m, "Algorithm"))
 }
 
 /// The bytes of an element's `CipherData`, which must hold exactly one `CipherValue` and nothing

@@ -220,7 +220,8 @@ pub fn verify(
             // A signature of the response covers the ciphertext: it is checked before anything
             // is decrypted, so that a signed response cannot be tampered with to probe the
             // decryption.
-            let response_signed = signature_covers(&doc, &xml, &[response], signing_keys(metadata)?)?;
+            let response_signed =
+                signature_covers(&doc, &xml, &[response], signing_keys(metadata)?)?;
             if !response_signed && has_signature(&doc) {
                 return Err(invalid(SIGNATURE_INVALID));
             }
@@ -992,7 +993,9 @@ mod tests {
                         digest_uri: Some(SHA256.into()),
                         ..OaepParams::default()
                     },
-                    format!(r#"<ds:DigestMethod xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Algorithm="{SHA256}"/>"#),
+                    format!(
+                        r#"<ds:DigestMethod xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Algorithm="{SHA256}"/>"#
+                    ),
                 )
             } else {
                 (OaepParams::default(), String::new())
@@ -1102,7 +1105,10 @@ mod tests {
             let xml = encrypted_response(&idp, &sp, content, RSA_OAEP_MGF1P);
             // One byte of the content's ciphertext changed (its last value, before the padding
             // or the tag), and one of the transported key.
-            let values: Vec<usize> = xml.match_indices("</xenc:CipherValue>").map(|(i, _)| i).collect();
+            let values: Vec<usize> = xml
+                .match_indices("</xenc:CipherValue>")
+                .map(|(i, _)| i)
+                .collect();
             for at in [values[1] - 5, values[0] - 5] {
                 let mut bytes = xml.clone().into_bytes();
                 bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
@@ -1146,9 +1152,18 @@ mod tests {
             UNDECRYPTABLE
         );
         // The encrypted key beside the EncryptedData, as SAML also allows.
-        let beside = xml
-            .replacen(key, "", 1)
-            .replacen("</xenc:EncryptedData>", &format!("</xenc:EncryptedData>{}", key.replacen("<xenc:EncryptedKey>", "<xenc:EncryptedKey xmlns:xenc=\"http://www.w3.org/2001/04/xmlenc#\">", 1)), 1);
+        let beside = xml.replacen(key, "", 1).replacen(
+            "</xenc:EncryptedData>",
+            &format!(
+                "</xenc:EncryptedData>{}",
+                key.replacen(
+                    "<xenc:EncryptedKey>",
+                    "<xenc:EncryptedKey xmlns:xenc=\"http://www.w3.org/2001/04/xmlenc#\">",
+                    1
+                )
+            ),
+            1,
+        );
         assert!(verify(&b64(&beside), &idp.metadata(), &decryption).is_ok());
     }
 
@@ -1183,20 +1198,15 @@ mod tests {
         let signed = idp.sign(&response_template(Signed::Assertion, NOW));
         let original = assertion_in(&signed).to_string();
         let evil = assertion("_evil", "mallory", "", NOW);
-        for smuggled in [
-            evil.clone(),
-            sp.encrypt(&evil, AES256_GCM, RSA_OAEP_MGF1P),
-        ] {
+        for smuggled in [evil.clone(), sp.encrypt(&evil, AES256_GCM, RSA_OAEP_MGF1P)] {
             let wrapping = original.replacen(
                 "<saml:Subject>",
                 &format!("<saml:Advice>{smuggled}</saml:Advice><saml:Subject>"),
                 1,
             );
             let xml = encrypt_into(&signed, &wrapping);
-            assert!(
-                message(verify(&b64(&xml), &idp.metadata(), &decryption))
-                    .contains("exactly one Assertion")
-            );
+            assert!(message(verify(&b64(&xml), &idp.metadata(), &decryption))
+                .contains("exactly one Assertion"));
         }
         // A second assertion after the signed one: not one element, so not an assertion.
         let xml = encrypt_into(&signed, &format!("{original}{evil}"));
@@ -1205,7 +1215,10 @@ mod tests {
             UNDECRYPTABLE
         );
         // Something other than an assertion encrypted.
-        let xml = encrypt_into(&signed, "<saml:Issuer xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\">x</saml:Issuer>");
+        let xml = encrypt_into(
+            &signed,
+            "<saml:Issuer xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\">x</saml:Issuer>",
+        );
         assert_eq!(
             message(verify(&b64(&xml), &idp.metadata(), &decryption)),
             UNDECRYPTABLE
@@ -1213,14 +1226,21 @@ mod tests {
         // Two encrypted assertions, or one outside the Response's children.
         let one = encrypted_response(&idp, &sp, AES256_GCM, RSA_OAEP_MGF1P);
         let start = one.find("<saml:EncryptedAssertion").unwrap();
-        let end = one.find("</saml:EncryptedAssertion>").unwrap() + "</saml:EncryptedAssertion>".len();
+        let end =
+            one.find("</saml:EncryptedAssertion>").unwrap() + "</saml:EncryptedAssertion>".len();
         let block = &one[start..end];
         for wrapped in [
             one.replacen(block, &block.repeat(2), 1),
-            one.replacen(block, &format!("<samlp:Extensions>{block}</samlp:Extensions>"), 1),
+            one.replacen(
+                block,
+                &format!("<samlp:Extensions>{block}</samlp:Extensions>"),
+                1,
+            ),
         ] {
-            assert!(message(verify(&b64(&wrapped), &idp.metadata(), &decryption))
-                .contains("exactly one Assertion"));
+            assert!(
+                message(verify(&b64(&wrapped), &idp.metadata(), &decryption))
+                    .contains("exactly one Assertion")
+            );
         }
     }
 

@@ -20,8 +20,9 @@ use crate::common::*;
 use crate::sessions::{SessionDoc, SessionKind, SessionRole};
 use crate::StsService;
 use coffer_saml::{
-    check_conditions, invalid, Assertion, Decryption, PRINCIPAL_TAG_ATTRIBUTE_PREFIX, ROLE_ATTRIBUTE,
-    ROLE_SESSION_NAME_ATTRIBUTE, SOURCE_IDENTITY_ATTRIBUTE, TRANSITIVE_TAG_KEYS_ATTRIBUTE,
+    check_conditions, invalid, Assertion, Decryption, PRINCIPAL_TAG_ATTRIBUTE_PREFIX,
+    ROLE_ATTRIBUTE, ROLE_SESSION_NAME_ATTRIBUTE, SOURCE_IDENTITY_ATTRIBUTE,
+    TRANSITIVE_TAG_KEYS_ATTRIBUTE,
 };
 
 const NAMEID_FORMAT_PREFIX: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:";
@@ -160,7 +161,10 @@ pub(crate) async fn assume_role_with_saml(
         .map_err(store_failed)?;
     let provider = provider.ok_or_else(|| invalid("Specified provider doesn't exist"))?;
     let decryption = Decryption::new(
-        provider.private_keys.iter().map(|pem| pem.expose().as_str()),
+        provider
+            .private_keys
+            .iter()
+            .map(|pem| pem.expose().as_str()),
         provider.doc.encryption_required,
     );
     let provider = provider.doc;
