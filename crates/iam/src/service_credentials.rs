@@ -191,7 +191,7 @@ pub(crate) async fn create_service_specific_credential(
     let id = ids::unique_id("ACCA");
     let expires = input
         .credential_age_days
-        .map(|days| now + i64::from(days) * SECONDS_PER_DAY);
+        .map(|days| now.saturating_add(i64::from(days).saturating_mul(SECONDS_PER_DAY)));
     let (secret, doc) = svc
         .write(move |txn| {
             let (_, user) = users::load(txn, &account, &input.user_name)?;
@@ -345,4 +345,57 @@ pub(crate) async fn list_service_specific_credentials(
                 .collect(),
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn doc(service: &str, expires: Option<i64>) -> CredentialDoc {
+        CredentialDoc {
+            id: "ACCAEXAMPLE".into(),
+            user_name: "alice".into(),
+            service_name: service.into(),
+            service_user_name: service_user_name("alice", "123456789012"),
+            active: true,
+            created: 1_000,
+            expires,
+        }
+    }
+
+    #[test]
+    fn a_bedrock_key_carries_its_service_user_name_and_a_secret() {
+        let key = new_secret(BEDROCK, "alice-at-123456789012");
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(key.strip_prefix(BEDROCK_KEY_PREFIX).unwrap())
+            .unwrap();
+        let decoded = String::from_utf8(decoded).unwrap();
+        let (user, secret) = decoded.split_once(':').unwrap();
+        assert_eq!(user, "alice-at-123456789012");
+        assert_eq!(secret.len(), BEDROCK_SECRET_LEN);
+        assert_ne!(key, new_secret(BEDROCK, "alice-at-123456789012"));
+        // Other services get a password.
+        assert_eq!(
+            new_secret("codecommit.amazonaws.com", "x").len(),
+            PASSWORD_LEN
+        );
+    }
+
+    #[test]
+    fn an_expiring_key_is_expired_from_its_expiration_on() {
+        let expiring = doc(BEDROCK, Some(2_000));
+        assert_eq!(expiring.status(1_999), StatusType::Active);
+        assert_eq!(expiring.status(2_000), StatusType::Expired);
+        let inactive = CredentialDoc {
+            active: false,
+            ..expiring
+        };
+        assert_eq!(inactive.status(1_999), StatusType::Inactive);
+        assert_eq!(inactive.status(2_000), StatusType::Expired);
+        assert_eq!(doc(BEDROCK, None).status(i64::MAX), StatusType::Active);
+        // Only Bedrock keys have an alias, naming the user.
+        assert_eq!(doc(BEDROCK, None).alias().as_deref(), Some("alice+1.1000"));
+        assert_eq!(doc("codecommit.amazonaws.com", None).alias(), None);
+    }
 }
