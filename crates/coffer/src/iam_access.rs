@@ -10,7 +10,8 @@
 //! anyway), the request names no resource, so only statements granting on `*` can allow it.
 //!
 //! The condition keys are the IAM keys the reference lists for the operation (`iam:PolicyARN`,
-//! `iam:PermissionsBoundary`, `iam:AWSServiceName`, `aws:RequestTag/…`, `aws:TagKeys`) and the
+//! `iam:PermissionsBoundary`, `iam:AWSServiceName`, `iam:ServiceSpecificCredentialServiceName`,
+//! `iam:ServiceSpecificCredentialAgeDays`, `aws:RequestTag/…`, `aws:TagKeys`) and the
 //! resource's tags (`aws:ResourceTag/…`, and `iam:ResourceTag/…` for the resource types that list
 //! it).
 
@@ -370,6 +371,24 @@ pub async fn access_request(
     if let Some(service) = field(input, "AWSServiceName").filter(|_| supplies("iam:AWSServiceName"))
     {
         conditions.push(("iam:AWSServiceName".into(), vec![service.to_string()]));
+    }
+    // CreateServiceSpecificCredential: which service, and for how many days (Bedrock API keys),
+    // so that policies can allow only short-lived Bedrock keys, as AWS documents.
+    if let Some(service) =
+        field(input, "ServiceName").filter(|_| supplies("iam:ServiceSpecificCredentialServiceName"))
+    {
+        conditions.push((
+            "iam:ServiceSpecificCredentialServiceName".into(),
+            vec![service.to_string()],
+        ));
+    }
+    let age_days = input.get("CredentialAgeDays").and_then(|days| {
+        days.as_i64()
+            .map(|n| n.to_string())
+            .or_else(|| days.as_str().map(str::to_string))
+    });
+    if let Some(days) = age_days.filter(|_| supplies("iam:ServiceSpecificCredentialAgeDays")) {
+        conditions.push(("iam:ServiceSpecificCredentialAgeDays".into(), vec![days]));
     }
     if let Some(tags) = input.get("Tags").and_then(Value::as_array) {
         let mut keys = Vec::new();
