@@ -221,3 +221,24 @@ def test_batch_get_needs_get_secret_value_on_each_secret(server, user):
     out = sm.batch_get_secret_value(Filters=[{"Key": "name", "Values": [f"batch-{tag}"]}])
     assert [v["ARN"] for v in out["SecretValues"]] == [mine]
     assert [e["SecretId"] for e in out["Errors"]] == [other]
+
+
+def test_bedrock_api_key_condition_keys(server, user):
+    """iam:ServiceSpecificCredentialServiceName and iam:ServiceSpecificCredentialAgeDays: a user
+    may make only Bedrock API keys that expire within 90 days."""
+    iam = boto_client("iam", server)
+    iam.put_user_policy(UserName=user.name, PolicyName="bedrock-keys", PolicyDocument=policy(allow(
+        "iam:CreateServiceSpecificCredential", user.arn, Condition={
+            "StringEquals": {"iam:ServiceSpecificCredentialServiceName": "bedrock.amazonaws.com"},
+            "NumericLessThanEquals": {"iam:ServiceSpecificCredentialAgeDays": "90"}})))
+    own = user.client("iam")
+    made = own.create_service_specific_credential(UserName=user.name, ServiceName="bedrock.amazonaws.com",
+                                                  CredentialAgeDays=90)["ServiceSpecificCredential"]
+    assert made["ServiceCredentialSecret"].startswith("ABSK")
+    for kwargs in [{"ServiceName": "bedrock.amazonaws.com", "CredentialAgeDays": 91},
+                   {"ServiceName": "bedrock.amazonaws.com"},  # no expiry: the key is absent
+                   {"ServiceName": "codecommit.amazonaws.com"}]:
+        resp = denied(lambda: own.create_service_specific_credential(UserName=user.name, **kwargs))
+        assert (resp["Error"]["Code"], resp["ResponseMetadata"]["HTTPStatusCode"]) == ("AccessDenied", 403)
+    iam.delete_service_specific_credential(UserName=user.name,
+                                           ServiceSpecificCredentialId=made["ServiceSpecificCredentialId"])

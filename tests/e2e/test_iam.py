@@ -1187,6 +1187,93 @@ def test_service_specific_credentials(iam):
     iam.delete_user(UserName=user)
 
 
+def test_bedrock_api_keys(iam):
+    """Long-term Amazon Bedrock API keys are service-specific credentials for bedrock.amazonaws.com:
+    the key (`ServiceCredentialSecret`) is shown by Create and Reset only, `CredentialAgeDays` sets
+    an `ExpirationDate`, and the alias (the key's public part) names the user."""
+    user = unique("bedrock")
+    iam.create_user(UserName=user)
+    created = iam.create_service_specific_credential(UserName=user, ServiceName="bedrock.amazonaws.com",
+                                                     CredentialAgeDays=30)["ServiceSpecificCredential"]
+    key_id = created["ServiceSpecificCredentialId"]
+    assert created["ServiceName"] == "bedrock.amazonaws.com" and created["Status"] == "Active"
+    assert created["ServiceUserName"] == f"{user}-at-{ACCOUNT}"
+    assert created["ServiceCredentialAlias"].startswith(f"{user}+")
+    assert "ServicePassword" not in created
+    secret = created["ServiceCredentialSecret"]
+    assert secret.startswith("ABSK")
+    service_user, _, token = base64.b64decode(secret[4:]).decode().partition(":")
+    assert service_user == created["ServiceUserName"] and len(token) >= 40
+    age = created["ExpirationDate"] - created["CreateDate"]
+    assert age.days == 30 and age.seconds == 0
+    # Without CredentialAgeDays the key does not expire.
+    forever = iam.create_service_specific_credential(UserName=user, ServiceName="bedrock.amazonaws.com")[
+        "ServiceSpecificCredential"]
+    assert "ExpirationDate" not in forever and forever["ServiceCredentialSecret"] != secret
+    # Two per user, as for every service.
+    with pytest.raises(ClientError) as e:
+        iam.create_service_specific_credential(UserName=user, ServiceName="bedrock.amazonaws.com")
+    assert error_of(e) == (409, "LimitExceeded",
+                           "Cannot exceed quota for ServiceSpecificCredentialsPerUserPerService: 2")
+
+    # Listed without the secret, with the alias and the expiration.
+    listed = {c["ServiceSpecificCredentialId"]: c for c in iam.list_service_specific_credentials(
+        UserName=user, ServiceName="bedrock.amazonaws.com")["ServiceSpecificCredentials"]}
+    assert set(listed) == {key_id, forever["ServiceSpecificCredentialId"]}
+    assert listed[key_id]["ServiceCredentialAlias"] == created["ServiceCredentialAlias"]
+    assert listed[key_id]["ExpirationDate"] == created["ExpirationDate"]
+    assert "ExpirationDate" not in listed[forever["ServiceSpecificCredentialId"]]
+    assert all("ServiceCredentialSecret" not in c and "ServicePassword" not in c for c in listed.values())
+    # Other services' credentials have no alias or expiration.
+    git = iam.create_service_specific_credential(UserName=user, ServiceName="codecommit.amazonaws.com")[
+        "ServiceSpecificCredential"]
+    assert "ServiceCredentialAlias" not in git and "ServiceCredentialSecret" not in git and "ServicePassword" in git
+    with pytest.raises(ClientError) as e:
+        iam.create_service_specific_credential(UserName=user, ServiceName="codecommit.amazonaws.com",
+                                               CredentialAgeDays=1)
+    assert error_of(e)[:2] == (400, "InvalidInput")
+
+    # Reset gives a new key (shown once more), keeping the expiration; Update and Delete as for others.
+    reset = iam.reset_service_specific_credential(UserName=user, ServiceSpecificCredentialId=key_id)[
+        "ServiceSpecificCredential"]
+    assert reset["ServiceCredentialSecret"].startswith("ABSK") and reset["ServiceCredentialSecret"] != secret
+    assert reset["ExpirationDate"] == created["ExpirationDate"] and "ServicePassword" not in reset
+    iam.update_service_specific_credential(UserName=user, ServiceSpecificCredentialId=key_id, Status="Inactive")
+    statuses = {c["ServiceSpecificCredentialId"]: c["Status"]
+                for c in iam.list_service_specific_credentials(UserName=user)["ServiceSpecificCredentials"]}
+    assert statuses[key_id] == "Inactive"
+    for c in iam.list_service_specific_credentials(UserName=user)["ServiceSpecificCredentials"]:
+        iam.delete_service_specific_credential(UserName=user,
+                                               ServiceSpecificCredentialId=c["ServiceSpecificCredentialId"])
+    assert iam.list_service_specific_credentials(UserName=user)["ServiceSpecificCredentials"] == []
+    iam.delete_user(UserName=user)
+
+
+def test_bedrock_api_keys_expire(start_server, tmp_path):
+    """An expiring key lists as Expired once its day has come: the same data directory served again
+    with a clock two days later (no waiting)."""
+    data = str(tmp_path / "data")
+    srv = start_server(["--dev", "--dev-clock-start", "2030-06-14T12:00:00Z"], data_dir=data)
+    iam = boto_client("iam", srv)
+    iam.create_user(UserName="bedrock-user")
+    made = iam.create_service_specific_credential(UserName="bedrock-user", ServiceName="bedrock.amazonaws.com",
+                                                  CredentialAgeDays=1)["ServiceSpecificCredential"]
+    assert made["Status"] == "Active"
+    assert made["ExpirationDate"].isoformat().startswith("2030-06-15T12:00")
+    # Over the range AWS's model allows (1 to 36,600 days).
+    raw = boto_client("iam", srv, parameter_validation=False)
+    for days in [0, 36601]:
+        with pytest.raises(ClientError) as e:
+            raw.create_service_specific_credential(UserName="bedrock-user", ServiceName="bedrock.amazonaws.com",
+                                                   CredentialAgeDays=days)
+        assert error_of(e)[:2] == (400, "ValidationError")
+    srv.stop()
+    later = start_server(["--dev", "--dev-clock-start", "2030-06-16T12:00:00Z"], data_dir=data)
+    [listed] = boto_client("iam", later).list_service_specific_credentials(
+        UserName="bedrock-user")["ServiceSpecificCredentials"]
+    assert listed["Status"] == "Expired"
+
+
 # Self-signed test certificates (openssl req -x509 -newkey rsa:2048 -days 36500), no private keys kept.
 SIGNING_CERTS = [
     """-----BEGIN CERTIFICATE-----

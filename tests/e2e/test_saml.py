@@ -468,3 +468,240 @@ def test_the_aws_cli_assumes_a_role_with_saml(server, setup):
                           "--role-arn", s["role"]["Arn"], "--principal-arn", s["provider"],
                           "--saml-assertion", tampered], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode != 0 and "InvalidIdentityToken" in out.stderr, out.stderr
+
+
+# Encrypted assertions: the provider holds RSA private keys (AddPrivateKey); the IdP encrypts the
+# signed assertion with a fresh AES key (AES-GCM or AES-CBC), and that key with RSA-OAEP, as XML
+# Encryption (and SAML's EncryptedAssertion) specifies. The encryption is `cryptography`'s.
+XENC = "http://www.w3.org/2001/04/xmlenc#"
+AES256_GCM = "http://www.w3.org/2009/xmlenc11#aes256-gcm"
+AES128_CBC = "http://www.w3.org/2001/04/xmlenc#aes128-cbc"
+UNDECRYPTABLE = ("InvalidIdentityToken", "Invalid SAML response: the encrypted assertion could not be "
+                 "decrypted with the SAML provider's private keys", 400)
+
+
+def new_decryption_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def pem_of(key):
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+def encrypted(plaintext, public_key, content=AES256_GCM):
+    """An EncryptedAssertion element holding `plaintext` (an assertion serialized on its own)."""
+    from cryptography.hazmat.primitives import padding as block_padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    import os
+
+    if content == AES256_GCM:
+        key, iv = os.urandom(32), os.urandom(12)
+        ciphertext = iv + AESGCM(key).encrypt(iv, plaintext, None)
+    else:
+        key, iv = os.urandom(16), os.urandom(16)
+        padder = block_padding.PKCS7(128).padder()
+        encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+        ciphertext = iv + encryptor.update(padder.update(plaintext) + padder.finalize()) + encryptor.finalize()
+    wrapped = public_key.encrypt(key, padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(),
+                                                   label=None))
+    return etree.fromstring(f"""<saml:EncryptedAssertion xmlns:saml="{SAML}"><xenc:EncryptedData xmlns:xenc="{XENC}"
+    Type="{XENC}Element"><xenc:EncryptionMethod Algorithm="{content}"/>
+  <ds:KeyInfo xmlns:ds="{DS}"><xenc:EncryptedKey>
+    <xenc:EncryptionMethod Algorithm="{XENC}rsa-oaep-mgf1p"/>
+    <xenc:CipherData><xenc:CipherValue>{base64.b64encode(wrapped).decode()}</xenc:CipherValue></xenc:CipherData>
+  </xenc:EncryptedKey></ds:KeyInfo>
+  <xenc:CipherData><xenc:CipherValue>{base64.b64encode(ciphertext).decode()}</xenc:CipherValue></xenc:CipherData>
+</xenc:EncryptedData></saml:EncryptedAssertion>""")
+
+
+def encrypt_assertion(response, key, content=AES256_GCM, plaintext=None):
+    """The response with its assertion (or `plaintext`) replaced by an EncryptedAssertion for `key`."""
+    assertion = assertion_of(response)
+    response.replace(assertion, encrypted(plaintext or etree.tostring(assertion), key.public_key(), content))
+    return response
+
+
+@pytest.fixture
+def encrypting(server):
+    """A provider that holds one private key, and a role that trusts it."""
+    iam = boto_client("iam", server)
+    idp, key = Idp(), new_decryption_key()
+    name = uid("idp")
+    created = iam.create_saml_provider(Name=name, SAMLMetadataDocument=idp.metadata(),
+                                       AssertionEncryptionMode="Allowed", AddPrivateKey=pem_of(key))
+    provider = created["SAMLProviderArn"]
+    role = iam.create_role(RoleName=uid("saml"), AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": provider},
+                                                "Action": "sts:AssumeRoleWithSAML"}]}))["Role"]
+    sts = boto_client("sts", server, signature_version=UNSIGNED)
+    return {"idp": idp, "key": key, "name": name, "provider": provider, "role": role, "sts": sts, "iam": iam,
+            "server": server}
+
+
+def signed_response(s, **kwargs):
+    response = s["idp"].response(pair(s), **kwargs)
+    s["idp"].sign(assertion_of(response))
+    return response
+
+
+def test_encrypted_assertions_are_decrypted_with_the_providers_key(server, encrypting):
+    s = encrypting
+    got = s["iam"].get_saml_provider(SAMLProviderArn=s["provider"])
+    assert got["AssertionEncryptionMode"] == "Allowed"
+    [listed] = got["PrivateKeyList"]
+    assert set(listed) == {"KeyId", "Timestamp"}
+    assert 22 <= len(listed["KeyId"]) <= 64 and listed["KeyId"].isalnum() and listed["KeyId"].isupper()
+    # The key itself is never returned.
+    assert "PRIVATE KEY" not in json.dumps(got, default=str)
+
+    for content in [AES256_GCM, AES128_CBC]:
+        got = assume(s, encrypt_assertion(signed_response(s), s["key"], content))
+        assert got["Subject"] == "alice"
+        c = got["Credentials"]
+        who = boto_client("sts", server, key=c["AccessKeyId"], secret=c["SecretAccessKey"],
+                          token=c["SessionToken"]).get_caller_identity()
+        assert who["Arn"].endswith(f"assumed-role/{s['role']['RoleName']}/alice")
+    # The response signed rather than the assertion: the signature covers the ciphertext.
+    response = s["idp"].response(pair(s))
+    encrypt_assertion(response, s["key"])
+    s["idp"].sign(response)
+    assert assume(s, response)["Subject"] == "alice"
+    # Allowed: a plaintext assertion is accepted too.
+    assert assume(s, signed_response(s))["Subject"] == "alice"
+
+
+def test_required_mode_refuses_plaintext_assertions(encrypting):
+    s = encrypting
+    s["iam"].update_saml_provider(SAMLProviderArn=s["provider"], AssertionEncryptionMode="Required")
+    assert s["iam"].get_saml_provider(SAMLProviderArn=s["provider"])["AssertionEncryptionMode"] == "Required"
+    assert refused(lambda: assume(s, signed_response(s))) == (
+        "InvalidIdentityToken", "Invalid SAML response: the SAML provider requires encrypted assertions", 400)
+    assert assume(s, encrypt_assertion(signed_response(s), s["key"]))["Subject"] == "alice"
+    # Tagging the provider rewrites its record: the sealed keys stay.
+    s["iam"].tag_saml_provider(SAMLProviderArn=s["provider"], Tags=[{"Key": "team", "Value": "idp"}])
+    assert assume(s, encrypt_assertion(signed_response(s), s["key"]))["Subject"] == "alice"
+    s["iam"].update_saml_provider(SAMLProviderArn=s["provider"], AssertionEncryptionMode="Allowed")
+    assert assume(s, signed_response(s))["Subject"] == "alice"
+
+
+def test_private_keys_rotate_two_at_most(encrypting):
+    s = encrypting
+    iam, arn = s["iam"], s["provider"]
+    [old] = iam.get_saml_provider(SAMLProviderArn=arn)["PrivateKeyList"]
+    new_key = new_decryption_key()
+    iam.update_saml_provider(SAMLProviderArn=arn, AddPrivateKey=pem_of(new_key))
+    keys = iam.get_saml_provider(SAMLProviderArn=arn)["PrivateKeyList"]
+    assert [k["KeyId"] for k in keys][0] == old["KeyId"] and len(keys) == 2
+    new = keys[1]
+    # Both keys decrypt during the rotation.
+    for key in [s["key"], new_key]:
+        assert assume(s, encrypt_assertion(signed_response(s), key))["Subject"] == "alice"
+    # A third key is over AWS's quota of two.
+    code, message, status = refused(lambda: iam.update_saml_provider(
+        SAMLProviderArn=arn, AddPrivateKey=pem_of(new_decryption_key())))
+    assert (code, status) == ("LimitExceeded", 409) and "PrivateKeysPerSAMLProvider: 2" in message
+    # Adding and removing in one request is refused (AWS: "in a separate request").
+    code, _, status = refused(lambda: iam.update_saml_provider(
+        SAMLProviderArn=arn, AddPrivateKey=pem_of(new_decryption_key()), RemovePrivateKey=old["KeyId"]))
+    assert (code, status) == ("InvalidInput", 400)
+    # The old key removed: what was encrypted for it no longer decrypts.
+    iam.update_saml_provider(SAMLProviderArn=arn, RemovePrivateKey=old["KeyId"])
+    assert [k["KeyId"] for k in iam.get_saml_provider(SAMLProviderArn=arn)["PrivateKeyList"]] == [new["KeyId"]]
+    assert refused(lambda: assume(s, encrypt_assertion(signed_response(s), s["key"]))) == UNDECRYPTABLE
+    assert assume(s, encrypt_assertion(signed_response(s), new_key))["Subject"] == "alice"
+    # Removing a key the provider does not have (a well-formed id), or an ill-formed id.
+    code, _, status = refused(lambda: iam.update_saml_provider(SAMLProviderArn=arn, RemovePrivateKey=old["KeyId"]))
+    assert (code, status) == ("NoSuchEntity", 404)
+    code, _, status = refused(lambda: boto_client("iam", s["server"], parameter_validation=False)
+                              .update_saml_provider(SAMLProviderArn=arn, RemovePrivateKey="not-a-key-id"))
+    assert (code, status) == ("ValidationError", 400)
+    # No key left: an encrypted assertion cannot be decrypted.
+    iam.update_saml_provider(SAMLProviderArn=arn, RemovePrivateKey=new["KeyId"])
+    assert "PrivateKeyList" not in iam.get_saml_provider(SAMLProviderArn=arn)
+    code, message, status = refused(lambda: assume(s, encrypt_assertion(signed_response(s), new_key)))
+    assert (code, status) == ("InvalidIdentityToken", 400) and "no private key" in message
+
+
+def test_private_keys_must_be_rsa_private_keys(encrypting):
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    s = encrypting
+    ec_key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    public = s["key"].public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    for bad in ["not a key", ec_key, public]:
+        code, message, status = refused(lambda: s["iam"].update_saml_provider(
+            SAMLProviderArn=s["provider"], AddPrivateKey=bad))
+        assert (code, status) == ("InvalidInput", 400)
+        assert bad not in message
+        code, _, status = refused(lambda: s["iam"].create_saml_provider(
+            Name=uid("idp"), SAMLMetadataDocument=s["idp"].metadata(), AddPrivateKey=bad))
+        assert (code, status) == ("InvalidInput", 400)
+    # PKCS#1 ("BEGIN RSA PRIVATE KEY"), as openssl genrsa writes it, is accepted.
+    pkcs1 = new_decryption_key()
+    s["iam"].update_saml_provider(SAMLProviderArn=s["provider"], AddPrivateKey=pkcs1.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption()).decode())
+    assert assume(s, encrypt_assertion(signed_response(s), pkcs1))["Subject"] == "alice"
+
+
+def test_encrypted_assertions_that_must_be_refused(encrypting):
+    s = encrypting
+    invalid = ("InvalidIdentityToken", "Response signature invalid", 400)
+
+    # Encrypted for a key the provider does not hold.
+    assert refused(lambda: assume(s, encrypt_assertion(signed_response(s), new_decryption_key()))) == UNDECRYPTABLE
+
+    # The ciphertext tampered with (GCM's tag fails; CBC decrypts to garbage or breaks the signature).
+    for content in [AES256_GCM, AES128_CBC]:
+        response = encrypt_assertion(signed_response(s), s["key"], content)
+        value = response.findall(f".//{{{XENC}}}CipherValue")[-1]
+        raw = bytearray(base64.b64decode(value.text))
+        raw[len(raw) // 2] ^= 0x01
+        value.text = base64.b64encode(bytes(raw)).decode()
+        assert refused(lambda: assume(s, response)) in [UNDECRYPTABLE, invalid]
+
+    # Decrypts to an unsigned assertion (and the response is not signed).
+    assert refused(lambda: assume(s, encrypt_assertion(s["idp"].response(pair(s)), s["key"]))) == invalid
+
+    # Decrypts to the signed assertion wrapping a second, unsigned one.
+    response = signed_response(s)
+    evil = copy.deepcopy(assertion_of(response))
+    evil.remove(evil.find(f"{{{DS}}}Signature"))
+    evil.set("ID", "_evil")
+    evil.find(f".//{{{SAML}}}NameID").text = "mallory"
+    wrapping = copy.deepcopy(assertion_of(response))
+    advice = etree.SubElement(wrapping, f"{{{SAML}}}Advice")
+    advice.append(evil)
+    wrapping.find(f"{{{SAML}}}Subject").addprevious(advice)
+    encrypt_assertion(response, s["key"], plaintext=etree.tostring(wrapping))
+    code, message, status = refused(lambda: assume(s, response))
+    assert (code, status) == ("InvalidIdentityToken", 400) and "exactly one Assertion" in message
+
+    # A signed response whose ciphertext was changed: refused on the signature, before decrypting.
+    response = s["idp"].response(pair(s))
+    encrypt_assertion(response, s["key"], AES128_CBC)
+    s["idp"].sign(response)
+    value = response.findall(f".//{{{XENC}}}CipherValue")[-1]
+    value.text = ("B" if value.text[0] == "A" else "A") + value.text[1:]
+    assert refused(lambda: assume(s, response)) == invalid
+
+
+def test_the_private_key_is_never_in_the_audit_trail(start_server, tmp_path):
+    trail = tmp_path / "audit.log"
+    srv = start_server(["--dev", "--audit-log", str(trail)])
+    iam = boto_client("iam", srv)
+    key = pem_of(new_decryption_key())
+    arn = iam.create_saml_provider(Name=uid("idp"), SAMLMetadataDocument=Idp().metadata(),
+                                   AddPrivateKey=key)["SAMLProviderArn"]
+    iam.update_saml_provider(SAMLProviderArn=arn, AddPrivateKey=pem_of(new_decryption_key()))
+    srv.stop()
+    raw = trail.read_text()
+    body = "".join(key.splitlines()[1:-1])
+    assert "UpdateSAMLProvider" in raw
+    for line in key.splitlines()[1:-1]:
+        assert line not in raw
+    assert body[:40] not in raw.replace("\\n", "")

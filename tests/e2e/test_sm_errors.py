@@ -467,6 +467,23 @@ FILTER_CASES = [
     ([{"Key": "name", "Values": ["!a*"]}], "ValidationException",
      "1 validation error detected: Value '[!a*]' at 'filters.1.member.values' failed to satisfy constraint: "
      f"Member must satisfy constraint: [Member must satisfy regular expression pattern: {VALUE_PATTERN}]"),
+    # Only ASCII letters and digits are in the pattern's classes.
+    ([{"Key": "name", "Values": ["\u00e9"]}], "ValidationException",
+     "1 validation error detected: Value '[\u00e9]' at 'filters.1.member.values' failed to satisfy constraint: "
+     f"Member must satisfy constraint: [Member must satisfy regular expression pattern: {VALUE_PATTERN}]"),
+    # A value longer than 512 characters; with another value breaking the pattern, both member
+    # constraints are listed, in the model's order.
+    ([{"Key": "name", "Values": ["a" * 513]}], "ValidationException",
+     f"1 validation error detected: Value '[{'a' * 513}]' at 'filters.1.member.values' failed to satisfy "
+     "constraint: Member must satisfy constraint: [Member must have length less than or equal to 512]"),
+    ([{"Key": "name", "Values": ["a" * 513, "b*"]}], "ValidationException",
+     f"1 validation error detected: Value '[{'a' * 513}, b*]' at 'filters.1.member.values' failed to satisfy "
+     "constraint: Member must satisfy constraint: [Member must have length less than or equal to 512, "
+     f"Member must satisfy regular expression pattern: {VALUE_PATTERN}]"),
+    # More than 10 filters (API reference: "Maximum number of 10 items").
+    ([{"Key": "name", "Values": ["x"]}] * 11, "ValidationException",
+     "1 validation error detected: Value '[" + ", ".join(["{Key=name, Values=[x]}"] * 11) + "]' at 'filters' "
+     "failed to satisfy constraint: Member must have length less than or equal to 10"),
 ]
 
 
@@ -492,6 +509,7 @@ def test_negation_values_that_pass_validation(server, sm):
     listed = lambda values: [s["Name"] for s in sm.list_secrets(  # noqa: E731
         Filters=[prefix, {"Key": "name", "Values": values}])["SecretList"]]
     assert listed(["!"]) == []
+    assert listed([""]) == names  # the empty prefix: valid (the pattern has no minimum), matches all
     assert listed(["!!x"]) == names
     assert listed([f"!neg{tag}/a"]) == [names[1]]
     assert listed([f"neg{tag}/a!b"]) == []

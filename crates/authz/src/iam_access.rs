@@ -10,7 +10,8 @@
 //! anyway), the request names no resource, so only statements granting on `*` can allow it.
 //!
 //! The condition keys are the IAM keys the reference lists for the operation (`iam:PolicyARN`,
-//! `iam:PermissionsBoundary`, `iam:AWSServiceName`, `aws:RequestTag/…`, `aws:TagKeys`) and the
+//! `iam:PermissionsBoundary`, `iam:AWSServiceName`, `iam:ServiceSpecificCredentialServiceName`,
+//! `iam:ServiceSpecificCredentialAgeDays`, `aws:RequestTag/…`, `aws:TagKeys`) and the
 //! resource's tags (`aws:ResourceTag/…`, and `iam:ResourceTag/…` for the resource types that list
 //! it).
 

@@ -1,16 +1,22 @@
 //! SAML 2.0 identity providers, which `AssumeRoleWithSAML` trusts. The provider holds the IdP's
 //! metadata document (an `EntityDescriptor`); its ARN is
-//! `arn:aws:iam::<acct>:saml-provider/<name>`.
+//! `arn:aws:iam::<acct>:saml-provider/<name>`. It may also hold up to two RSA private keys that
+//! decrypt the IdP's encrypted assertions (`AddPrivateKey`, two during a rotation): they live
+//! only in the record's sealed (encrypted) part and no API returns them; `GetSAMLProvider`
+//! lists their ids and upload times.
 
 use coffer_model::context::RequestContext;
 use coffer_model::iam::*;
 use coffer_model::types::Timestamp;
-use coffer_store::Txn;
+use coffer_model::Sensitive;
+use coffer_store::{NewRecord, Txn};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{invalid_arn, Fail, TxResult};
+use crate::accounts::to_json;
+use crate::error::{invalid_arn, quota, Fail, TxResult};
+use crate::ids;
 use crate::policy_entities::all_of;
 use crate::records;
 use crate::tags;
@@ -32,6 +38,39 @@ pub struct SamlProviderDoc {
     pub encryption_required: bool,
     #[serde(default)]
     pub tags: Vec<Tag>,
+    /// The private keys' ids and upload times (seconds); the keys are in the sealed part.
+    #[serde(default)]
+    pub private_keys: Vec<PrivateKeyDoc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrivateKeyDoc {
+    pub key_id: String,
+    pub uploaded: i64,
+}
+
+/// The record's sealed part: each private key (PEM, as uploaded) by id.
+#[derive(Default, Serialize, Deserialize)]
+struct SealedKeys {
+    keys: Vec<SealedKey>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SealedKey {
+    key_id: String,
+    pem: Sensitive<String>,
+}
+
+/// AWS's quota of private keys per SAML provider: the current one and its successor.
+const PRIVATE_KEYS_PER_PROVIDER: usize = 2;
+/// Key ids: `[A-Z0-9]{22,64}` in AWS's model; 26 base32 characters (130 random bits).
+const KEY_ID_LEN: usize = 26;
+const KEY_ID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/// A provider as `AssumeRoleWithSAML` needs it: its document and its private keys (PEM).
+pub struct SamlProvider {
+    pub doc: SamlProviderDoc,
+    pub private_keys: Vec<Sensitive<String>>,
 }
 
 impl SamlProviderDoc {
@@ -40,16 +79,52 @@ impl SamlProviderDoc {
     }
 }
 
-/// The provider an ARN names in `account`, for STS SAML federation.
+/// The provider an ARN names in `account`, with its private keys, for STS SAML federation.
 pub fn find(
     txn: &mut dyn Txn,
     account: &str,
     arn: &str,
-) -> Result<Option<SamlProviderDoc>, coffer_store::StoreError> {
-    match key_of_arn(account, arn) {
-        Ok(Some(key)) => records::get(txn, SAML_PROVIDERS, &key),
-        _ => Ok(None),
+) -> Result<Option<SamlProvider>, coffer_store::StoreError> {
+    let Ok(Some(key)) = key_of_arn(account, arn) else {
+        return Ok(None);
+    };
+    let Some((doc, sealed)) = read(txn, &key)? else {
+        return Ok(None);
+    };
+    Ok(Some(SamlProvider {
+        doc,
+        private_keys: sealed.keys.into_iter().map(|k| k.pem).collect(),
+    }))
+}
+
+/// The document and sealed keys stored under `key`.
+fn read(
+    txn: &mut dyn Txn,
+    key: &str,
+) -> Result<Option<(SamlProviderDoc, SealedKeys)>, coffer_store::StoreError> {
+    let Some(record) = txn.get(SAML_PROVIDERS, key)? else {
+        return Ok(None);
+    };
+    let doc = records::decode(&record.doc)?;
+    let sealed = match &record.sealed {
+        Some(bytes) => records::decode(bytes.expose())?,
+        None => SealedKeys::default(),
+    };
+    Ok(Some((doc, sealed)))
+}
+
+/// Writes the document and the sealed keys (no sealed part without keys).
+fn write(
+    txn: &mut dyn Txn,
+    key: &str,
+    doc: &SamlProviderDoc,
+    sealed: &SealedKeys,
+) -> Result<(), coffer_store::StoreError> {
+    let mut record = NewRecord::new(to_json(doc)?);
+    if !sealed.keys.is_empty() {
+        record = record.with_sealed(to_json(sealed)?);
     }
+    txn.put(SAML_PROVIDERS, key, record)
 }
 
 fn key_of_arn(account: &str, arn: &str) -> TxResult<Option<String>> {
@@ -66,11 +141,20 @@ fn not_found(arn: &str) -> Fail {
 }
 
 fn load(txn: &mut dyn Txn, account: &str, arn: &str) -> TxResult<(String, SamlProviderDoc)> {
+    let (key, doc, _) = load_with_keys(txn, account, arn)?;
+    Ok((key, doc))
+}
+
+fn load_with_keys(
+    txn: &mut dyn Txn,
+    account: &str,
+    arn: &str,
+) -> TxResult<(String, SamlProviderDoc, SealedKeys)> {
     let Some(key) = key_of_arn(account, arn)? else {
         return Err(not_found(arn));
     };
-    records::get::<SamlProviderDoc>(txn, SAML_PROVIDERS, &key)?
-        .map(|doc| (key, doc))
+    read(txn, &key)?
+        .map(|(doc, sealed)| (key, doc, sealed))
         .ok_or_else(|| not_found(arn))
 }
 
@@ -132,8 +216,46 @@ enum Kind {
     Other,
 }
 
-fn private_keys_unsupported() -> IamError {
-    IamError::not_implemented("SAML assertion decryption keys (AddPrivateKey/RemovePrivateKey)")
+/// `AddPrivateKey` must be an RSA private key in PEM (PKCS#8 or PKCS#1): assertions are
+/// decrypted with RSA-OAEP.
+fn check_private_key(pem: &str) -> Result<(), IamError> {
+    let der = crate::x509::private_key(pem).map(|k| k.secret_der().to_vec());
+    let rsa = der.is_some_and(|der| {
+        aws_lc_rs::rsa::KeyPair::from_pkcs8(&der).is_ok()
+            || aws_lc_rs::rsa::KeyPair::from_der(&der).is_ok()
+    });
+    if rsa {
+        Ok(())
+    } else {
+        Err(IamError::invalid_input(
+            "The private key is not a valid RSA private key in PEM format.",
+        ))
+    }
+}
+
+/// Adds `pem` under a new key id, within the quota.
+fn add_private_key(
+    doc: &mut SamlProviderDoc,
+    sealed: &mut SealedKeys,
+    pem: &str,
+    now: i64,
+) -> TxResult<()> {
+    if doc.private_keys.len() >= PRIVATE_KEYS_PER_PROVIDER {
+        return Err(quota(
+            "PrivateKeysPerSAMLProvider",
+            PRIVATE_KEYS_PER_PROVIDER,
+        ));
+    }
+    let key_id = ids::random_string("", KEY_ID_LEN, KEY_ID_ALPHABET);
+    doc.private_keys.push(PrivateKeyDoc {
+        key_id: key_id.clone(),
+        uploaded: now,
+    });
+    sealed.keys.push(SealedKey {
+        key_id,
+        pem: Sensitive::new(pem.to_string()),
+    });
+    Ok(())
 }
 
 fn uuid() -> String {
@@ -158,8 +280,8 @@ pub(crate) async fn create_saml_provider(
     ctx: &RequestContext,
     input: CreateSAMLProviderRequest,
 ) -> Result<CreateSAMLProviderResponse, IamError> {
-    if input.add_private_key.is_some() {
-        return Err(private_keys_unsupported());
+    if let Some(pem) = &input.add_private_key {
+        check_private_key(pem.expose())?;
     }
     let account = ctx.principal.account_id.clone();
     let now = records::now_secs(ctx);
@@ -167,7 +289,7 @@ pub(crate) async fn create_saml_provider(
     let id = uuid();
     svc.write(move |txn| {
         let key = records::key(&account, &input.name);
-        if records::get::<SamlProviderDoc>(txn, SAML_PROVIDERS, &key)?.is_some() {
+        if txn.get(SAML_PROVIDERS, &key)?.is_some() {
             return Err(IamError::entity_already_exists(format!(
                 "SAMLProvider {} already exists",
                 input.name
@@ -183,13 +305,18 @@ pub(crate) async fn create_saml_provider(
             encryption_required: input.assertion_encryption_mode
                 == Some(AssertionEncryptionModeType::Required),
             tags: Vec::new(),
+            private_keys: Vec::new(),
         };
         tags::merge(
             &mut doc.tags,
             input.tags.as_deref().unwrap_or(&[]),
             "TagsPerSAMLProvider",
         )?;
-        records::put(txn, SAML_PROVIDERS, &key, &doc)?;
+        let mut sealed = SealedKeys::default();
+        if let Some(pem) = &input.add_private_key {
+            add_private_key(&mut doc, &mut sealed, pem.expose(), now)?;
+        }
+        write(txn, &key, &doc, &sealed)?;
         Ok(CreateSAMLProviderResponse {
             saml_provider_arn: Some(doc.arn(&account)),
             tags: (!doc.tags.is_empty()).then(|| doc.tags.clone()),
@@ -218,7 +345,15 @@ pub(crate) async fn get_saml_provider(
         } else {
             AssertionEncryptionModeType::Allowed
         }),
-        private_key_list: None,
+        private_key_list: (!doc.private_keys.is_empty()).then(|| {
+            doc.private_keys
+                .iter()
+                .map(|k| SAMLPrivateKey {
+                    key_id: Some(k.key_id.clone()),
+                    timestamp: Some(Timestamp::from_secs(k.uploaded)),
+                })
+                .collect()
+        }),
     })
 }
 
@@ -250,16 +385,24 @@ pub(crate) async fn update_saml_provider(
     ctx: &RequestContext,
     input: UpdateSAMLProviderRequest,
 ) -> Result<UpdateSAMLProviderResponse, IamError> {
-    if input.add_private_key.is_some() || input.remove_private_key.is_some() {
-        return Err(private_keys_unsupported());
+    // AWS: "To rotate private keys, add your new private key and then remove the old key in a
+    // separate request."
+    if input.add_private_key.is_some() && input.remove_private_key.is_some() {
+        return Err(IamError::invalid_input(
+            "AddPrivateKey and RemovePrivateKey cannot be used in the same request.",
+        ));
+    }
+    if let Some(pem) = &input.add_private_key {
+        check_private_key(pem.expose())?;
     }
     let account = ctx.principal.account_id.clone();
+    let now = records::now_secs(ctx);
     let valid_until = match &input.saml_metadata_document {
         Some(m) => Some(parse_metadata(m)?),
         None => None,
     };
     svc.write(move |txn| {
-        let (key, mut doc) = load(txn, &account, &input.saml_provider_arn)?;
+        let (key, mut doc, mut sealed) = load_with_keys(txn, &account, &input.saml_provider_arn)?;
         if let Some(m) = &input.saml_metadata_document {
             doc.metadata = m.clone();
             doc.valid_until = valid_until.flatten();
@@ -267,7 +410,20 @@ pub(crate) async fn update_saml_provider(
         if let Some(mode) = input.assertion_encryption_mode {
             doc.encryption_required = mode == AssertionEncryptionModeType::Required;
         }
-        records::put(txn, SAML_PROVIDERS, &key, &doc)?;
+        if let Some(pem) = &input.add_private_key {
+            add_private_key(&mut doc, &mut sealed, pem.expose(), now)?;
+        }
+        if let Some(key_id) = &input.remove_private_key {
+            if !doc.private_keys.iter().any(|k| &k.key_id == key_id) {
+                return Err(IamError::no_such_entity(format!(
+                    "The private key with id {key_id} does not exist for this SAML provider."
+                ))
+                .into());
+            }
+            doc.private_keys.retain(|k| &k.key_id != key_id);
+            sealed.keys.retain(|k| &k.key_id != key_id);
+        }
+        write(txn, &key, &doc, &sealed)?;
         Ok(UpdateSAMLProviderResponse {
             saml_provider_arn: Some(doc.arn(&account)),
         })
@@ -295,8 +451,12 @@ impl tags::TaggedRecord for SamlProviderDoc {
     fn load(txn: &mut dyn Txn, account: &str, id: &str) -> TxResult<(String, Self)> {
         load(txn, account, id)
     }
+    /// Keeps the sealed private keys: only the document changes.
     fn save(&self, txn: &mut dyn Txn, key: &String) -> TxResult<()> {
-        records::put(txn, SAML_PROVIDERS, key, self)?;
+        let sealed = read(txn, key)?
+            .map(|(_, sealed)| sealed)
+            .unwrap_or_default();
+        write(txn, key, self, &sealed)?;
         Ok(())
     }
     fn tags_mut(&mut self) -> &mut Vec<Tag> {

@@ -1,7 +1,7 @@
 //! Service-specific credentials: a user name and password an IAM user presents to CodeCommit (Git
-//! over HTTPS) or Amazon Keyspaces (Cassandra). The password is generated here, returned once by
-//! Create/Reset, and kept only in the record's sealed part. Bedrock API keys use this API too;
-//! Coffer does not issue them.
+//! over HTTPS) or Amazon Keyspaces (Cassandra), and Amazon Bedrock's long-term API keys (a bearer
+//! secret, optionally expiring after `CredentialAgeDays`). The password or key is generated here,
+//! returned once by Create/Reset, and kept only in the record's sealed part.
 
 use coffer_model::context::RequestContext;
 use coffer_model::iam::*;
@@ -24,9 +24,19 @@ use crate::IamService;
 pub const SERVICE_CREDENTIALS: &str = "iam_service_specific_credentials";
 
 const PER_USER_PER_SERVICE: usize = 2;
-const SERVICES: &[&str] = &["codecommit.amazonaws.com", "cassandra.amazonaws.com"];
+const BEDROCK: &str = "bedrock.amazonaws.com";
+const SERVICES: &[&str] = &[
+    "codecommit.amazonaws.com",
+    "cassandra.amazonaws.com",
+    BEDROCK,
+];
 const PASSWORD_LEN: usize = 44;
 const PASSWORD_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
+/// A Bedrock API key is `ABSK` and the base64 of `<service user name>:<secret>`, the form AWS's
+/// long-term keys take, so that Bedrock clients that read the key's parts find them.
+const BEDROCK_KEY_PREFIX: &str = "ABSK";
+const BEDROCK_SECRET_LEN: usize = 60;
+const SECONDS_PER_DAY: i64 = 86_400;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct CredentialDoc {
@@ -37,10 +47,44 @@ struct CredentialDoc {
     active: bool,
     /// Seconds since the epoch.
     created: i64,
+    /// Bedrock API keys created with `CredentialAgeDays`: when they stop working (seconds).
+    #[serde(default)]
+    expires: Option<i64>,
 }
 
-fn password() -> String {
-    ids::random_string("", PASSWORD_LEN, PASSWORD_CHARS)
+impl CredentialDoc {
+    fn is_bedrock(&self) -> bool {
+        self.service_name == BEDROCK
+    }
+
+    /// `Expired` once an expiring key's time has come, whatever its `Active`/`Inactive` setting.
+    fn status(&self, now: i64) -> StatusType {
+        if self.expires.is_some_and(|end| now >= end) {
+            StatusType::Expired
+        } else {
+            status(self.active)
+        }
+    }
+
+    /// For Bedrock API keys, the public part of the key: the IAM user name and a suffix with
+    /// the key format's version and the creation time.
+    fn alias(&self) -> Option<String> {
+        self.is_bedrock()
+            .then(|| format!("{}+1.{}", self.user_name, self.created))
+    }
+}
+
+/// A new secret: a password, or for Bedrock the API key.
+fn new_secret(service_name: &str, service_user_name: &str) -> String {
+    if service_name == BEDROCK {
+        use base64::Engine;
+        let secret = ids::random_string("", BEDROCK_SECRET_LEN, PASSWORD_CHARS);
+        let encoded = base64::engine::general_purpose::STANDARD
+            .encode(format!("{service_user_name}:{secret}"));
+        format!("{BEDROCK_KEY_PREFIX}{encoded}")
+    } else {
+        ids::random_string("", PASSWORD_LEN, PASSWORD_CHARS)
+    }
 }
 
 pub(crate) fn user_has_credentials(txn: &mut dyn Txn, account: &str, user: &str) -> TxResult<bool> {
@@ -94,18 +138,25 @@ fn not_found(id: &str) -> Fail {
     .into()
 }
 
-fn full(doc: &CredentialDoc, secret: String) -> ServiceSpecificCredential {
+/// The credential with its secret, as Create and Reset return it (the only times it is shown):
+/// a Bedrock key as `ServiceCredentialSecret`, a password as `ServicePassword`.
+fn full(doc: &CredentialDoc, secret: String, now: i64) -> ServiceSpecificCredential {
+    let (service_password, service_credential_secret) = if doc.is_bedrock() {
+        (None, Some(Sensitive::new(secret)))
+    } else {
+        (Some(Sensitive::new(secret)), None)
+    };
     ServiceSpecificCredential {
         create_date: Timestamp::from_secs(doc.created),
-        expiration_date: None,
+        expiration_date: doc.expires.map(Timestamp::from_secs),
         service_name: doc.service_name.clone(),
         service_user_name: Some(doc.service_user_name.clone()),
-        service_password: Some(Sensitive::new(secret)),
-        service_credential_alias: None,
-        service_credential_secret: None,
+        service_password,
+        service_credential_alias: doc.alias(),
+        service_credential_secret,
         service_specific_credential_id: doc.id.clone(),
         user_name: doc.user_name.clone(),
-        status: status(doc.active),
+        status: doc.status(now),
     }
 }
 
@@ -124,18 +175,13 @@ pub(crate) async fn create_service_specific_credential(
     ctx: &RequestContext,
     input: CreateServiceSpecificCredentialRequest,
 ) -> Result<CreateServiceSpecificCredentialResponse, IamError> {
-    if input.service_name == "bedrock.amazonaws.com" {
-        return Err(IamError::not_implemented(
-            "CreateServiceSpecificCredential for bedrock.amazonaws.com (Bedrock API keys)",
-        ));
-    }
     if !SERVICES.contains(&input.service_name.as_str()) {
         return Err(IamError::service_not_supported(format!(
             "The specified service, {}, is not supported.",
             input.service_name
         )));
     }
-    if input.credential_age_days.is_some() {
+    if input.credential_age_days.is_some() && input.service_name != BEDROCK {
         return Err(IamError::invalid_input(
             "CredentialAgeDays is only valid for Bedrock API keys.",
         ));
@@ -143,9 +189,10 @@ pub(crate) async fn create_service_specific_credential(
     let account = ctx.principal.account_id.clone();
     let now = records::now_secs(ctx);
     let id = ids::unique_id("ACCA");
-    let secret = password();
-    let stored = secret.clone();
-    let doc = svc
+    let expires = input
+        .credential_age_days
+        .map(|days| now.saturating_add(i64::from(days).saturating_mul(SECONDS_PER_DAY)));
+    let (secret, doc) = svc
         .write(move |txn| {
             let (_, user) = users::load(txn, &account, &input.user_name)?;
             let same_service = of_user(txn, &account, &user.name)?
@@ -165,13 +212,15 @@ pub(crate) async fn create_service_specific_credential(
                 service_user_name: service_user_name(&user.name, &account),
                 active: true,
                 created: now,
+                expires,
             };
-            write(txn, &account, &doc, &stored)?;
-            Ok(doc)
+            let secret = new_secret(&doc.service_name, &doc.service_user_name);
+            write(txn, &account, &doc, &secret)?;
+            Ok((secret, doc))
         })
         .await?;
     Ok(CreateServiceSpecificCredentialResponse {
-        service_specific_credential: Some(full(&doc, secret)),
+        service_specific_credential: Some(full(&doc, secret, now)),
     })
 }
 
@@ -182,17 +231,17 @@ pub(crate) async fn reset_service_specific_credential(
 ) -> Result<ResetServiceSpecificCredentialResponse, IamError> {
     let account = ctx.principal.account_id.clone();
     let user = named_user(ctx, input.user_name)?;
-    let secret = password();
-    let stored = secret.clone();
-    let doc = svc
+    let now = records::now_secs(ctx);
+    let (secret, doc) = svc
         .write(move |txn| {
             let (_, doc) = load(txn, &account, &user, &input.service_specific_credential_id)?;
-            write(txn, &account, &doc, &stored)?;
-            Ok(doc)
+            let secret = new_secret(&doc.service_name, &doc.service_user_name);
+            write(txn, &account, &doc, &secret)?;
+            Ok((secret, doc))
         })
         .await?;
     Ok(ResetServiceSpecificCredentialResponse {
-        service_specific_credential: Some(full(&doc, secret)),
+        service_specific_credential: Some(full(&doc, secret, now)),
     })
 }
 
@@ -239,6 +288,7 @@ pub(crate) async fn list_service_specific_credentials(
     input: ListServiceSpecificCredentialsRequest,
 ) -> Result<ListServiceSpecificCredentialsResponse, IamError> {
     let account = ctx.principal.account_id.clone();
+    let now = records::now_secs(ctx);
     let all_users = input.all_users.unwrap_or(false);
     let user = if all_users {
         None
@@ -283,12 +333,12 @@ pub(crate) async fn list_service_specific_credentials(
             page.items
                 .into_iter()
                 .map(|(_, d)| ServiceSpecificCredentialMetadata {
+                    status: d.status(now),
+                    service_credential_alias: d.alias(),
+                    expiration_date: d.expires.map(Timestamp::from_secs),
                     user_name: d.user_name,
-                    status: status(d.active),
                     service_user_name: Some(d.service_user_name),
-                    service_credential_alias: None,
                     create_date: Timestamp::from_secs(d.created),
-                    expiration_date: None,
                     service_specific_credential_id: d.id,
                     service_name: d.service_name,
                 })
@@ -307,4 +357,57 @@ pub fn service_name_of(
 ) -> Result<Option<String>, coffer_store::StoreError> {
     let key = user_records::key_of(account, user, id);
     Ok(records::get::<CredentialDoc>(txn, SERVICE_CREDENTIALS, &key)?.map(|doc| doc.service_name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn doc(service: &str, expires: Option<i64>) -> CredentialDoc {
+        CredentialDoc {
+            id: "ACCAEXAMPLE".into(),
+            user_name: "alice".into(),
+            service_name: service.into(),
+            service_user_name: service_user_name("alice", "123456789012"),
+            active: true,
+            created: 1_000,
+            expires,
+        }
+    }
+
+    #[test]
+    fn a_bedrock_key_carries_its_service_user_name_and_a_secret() {
+        let key = new_secret(BEDROCK, "alice-at-123456789012");
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(key.strip_prefix(BEDROCK_KEY_PREFIX).unwrap())
+            .unwrap();
+        let decoded = String::from_utf8(decoded).unwrap();
+        let (user, secret) = decoded.split_once(':').unwrap();
+        assert_eq!(user, "alice-at-123456789012");
+        assert_eq!(secret.len(), BEDROCK_SECRET_LEN);
+        assert_ne!(key, new_secret(BEDROCK, "alice-at-123456789012"));
+        // Other services get a password.
+        assert_eq!(
+            new_secret("codecommit.amazonaws.com", "x").len(),
+            PASSWORD_LEN
+        );
+    }
+
+    #[test]
+    fn an_expiring_key_is_expired_from_its_expiration_on() {
+        let expiring = doc(BEDROCK, Some(2_000));
+        assert_eq!(expiring.status(1_999), StatusType::Active);
+        assert_eq!(expiring.status(2_000), StatusType::Expired);
+        let inactive = CredentialDoc {
+            active: false,
+            ..expiring
+        };
+        assert_eq!(inactive.status(1_999), StatusType::Inactive);
+        assert_eq!(inactive.status(2_000), StatusType::Expired);
+        assert_eq!(doc(BEDROCK, None).status(i64::MAX), StatusType::Active);
+        // Only Bedrock keys have an alias, naming the user.
+        assert_eq!(doc(BEDROCK, None).alias().as_deref(), Some("alice+1.1000"));
+        assert_eq!(doc("codecommit.amazonaws.com", None).alias(), None);
+    }
 }

@@ -27,6 +27,11 @@ use coffer_model::sts::StsError;
 use coffer_model::types::Timestamp;
 use uppsala::{Document, NodeId};
 
+mod encrypted;
+pub use encrypted::{
+    is_rsa_private_key, Decryption, ENCRYPTION_REQUIRED, NO_PRIVATE_KEY, UNDECRYPTABLE,
+};
+
 const PROTOCOL_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 const ASSERTION_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 const METADATA_NS: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
@@ -172,10 +177,15 @@ impl Assertion {
     }
 }
 
-/// Decodes `saml_response` (base64, as the IdP posts it), checks its signature against the
-/// provider's signing certificates and returns the claims of the signed assertion. Times,
-/// audience and recipient are [`check_conditions`]'s.
-pub fn verify(saml_response: &str, metadata: &IdpMetadata) -> Result<Assertion, StsError> {
+/// Decodes `saml_response` (base64, as the IdP posts it), decrypts its assertion when it is an
+/// `EncryptedAssertion`, checks the signature against the provider's signing certificates and
+/// returns the claims of the signed assertion. Times, audience and recipient are
+/// [`check_conditions`]'s.
+pub fn verify(
+    saml_response: &str,
+    metadata: &IdpMetadata,
+    decryption: &Decryption,
+) -> Result<Assertion, StsError> {
     let bytes = decode_base64(saml_response).ok_or_else(malformed)?;
     let xml = String::from_utf8(bytes).map_err(|_| malformed())?;
     let doc = parse_xml(&xml).ok_or_else(malformed)?;
@@ -186,30 +196,74 @@ pub fn verify(saml_response: &str, metadata: &IdpMetadata) -> Result<Assertion, 
     {
         return Err(malformed());
     }
-    if !doc
-        .get_elements_by_tag_name_ns(ASSERTION_NS, "EncryptedAssertion")
-        .is_empty()
-    {
-        return Err(invalid(
-            "Invalid SAML response: encrypted assertions are not supported",
-        ));
-    }
-    // Exactly one assertion, directly in the Response: a second one (signed or not) anywhere in
-    // the document is how signature wrapping smuggles claims in.
-    let assertion = match doc
-        .get_elements_by_tag_name_ns(ASSERTION_NS, "Assertion")
-        .as_slice()
-    {
-        [only] if doc.parent(*only) == Some(response) => *only,
-        _ => {
-            return Err(invalid(
-                "Invalid SAML response: it must contain exactly one Assertion",
-            ))
+    let destination = doc
+        .get_attribute(response, "Destination")
+        .map(str::to_string);
+    // Exactly one assertion, plain or encrypted, directly in the Response: a second one (signed
+    // or not) anywhere in the document is how signature wrapping smuggles claims in.
+    let plain = doc.get_elements_by_tag_name_ns(ASSERTION_NS, "Assertion");
+    let sealed = doc.get_elements_by_tag_name_ns(ASSERTION_NS, "EncryptedAssertion");
+    match (plain.as_slice(), sealed.as_slice()) {
+        ([assertion], []) if doc.parent(*assertion) == Some(response) => {
+            if decryption.required {
+                return Err(invalid(ENCRYPTION_REQUIRED));
+            }
+            check_status(&doc, response)?;
+            let keys = signing_keys(metadata)?;
+            if !signature_covers(&doc, &xml, &[response, *assertion], keys)? {
+                return Err(invalid(SIGNATURE_INVALID));
+            }
+            read_assertion(&doc, destination, *assertion)
         }
-    };
-    check_status(&doc, response)?;
-    check_signature(&doc, &xml, response, assertion, metadata)?;
-    read_assertion(&doc, response, assertion)
+        ([], [encrypted_assertion]) if doc.parent(*encrypted_assertion) == Some(response) => {
+            check_status(&doc, response)?;
+            // A signature of the response covers the ciphertext: it is checked before anything
+            // is decrypted, so that a signed response cannot be tampered with to probe the
+            // decryption.
+            let response_signed =
+                signature_covers(&doc, &xml, &[response], signing_keys(metadata)?)?;
+            if !response_signed && has_signature(&doc) {
+                return Err(invalid(SIGNATURE_INVALID));
+            }
+            let plaintext = encrypted::decrypt(&doc, *encrypted_assertion, decryption)?;
+            let inner = parse_xml(&plaintext).ok_or_else(encrypted::undecryptable)?;
+            let assertion = inner
+                .document_element()
+                .filter(|root| {
+                    inner
+                        .element(*root)
+                        .is_some_and(|e| e.matches_name_ns(ASSERTION_NS, "Assertion"))
+                })
+                .ok_or_else(encrypted::undecryptable)?;
+            // The decrypted assertion is held to the rules of a plain one: no second assertion
+            // (plain or encrypted) inside it, and its signature, if the response is not signed,
+            // enveloped in it and covering it.
+            if inner
+                .get_elements_by_tag_name_ns(ASSERTION_NS, "Assertion")
+                .len()
+                != 1
+                || !inner
+                    .get_elements_by_tag_name_ns(ASSERTION_NS, "EncryptedAssertion")
+                    .is_empty()
+            {
+                return Err(invalid(
+                    "Invalid SAML response: it must contain exactly one Assertion",
+                ));
+            }
+            let assertion_signed = if has_signature(&inner) || !response_signed {
+                signature_covers(&inner, &plaintext, &[assertion], signing_keys(metadata)?)?
+            } else {
+                false
+            };
+            if !(response_signed || assertion_signed) {
+                return Err(invalid(SIGNATURE_INVALID));
+            }
+            read_assertion(&inner, destination, assertion)
+        }
+        _ => Err(invalid(
+            "Invalid SAML response: it must contain exactly one Assertion",
+        )),
+    }
 }
 
 /// A `StatusCode` other than `Success` is the IdP saying no.
@@ -227,15 +281,8 @@ fn check_status(doc: &Document<'_>, response: NodeId) -> Result<(), StsError> {
     }
 }
 
-/// Some signature of the document, made with one of the provider's keys, covers the assertion:
-/// it is enveloped in the assertion or in the response and references exactly that element.
-fn check_signature(
-    doc: &Document<'_>,
-    xml: &str,
-    response: NodeId,
-    assertion: NodeId,
-    metadata: &IdpMetadata,
-) -> Result<(), StsError> {
+/// The provider's signing certificates as Bergshamra keys; none usable refuses the response.
+fn signing_keys(metadata: &IdpMetadata) -> Result<KeysManager, StsError> {
     let mut keys = KeysManager::new();
     for der in &metadata.signing_certificates {
         match bergshamra_keys::loader::load_x509_cert_der(der) {
@@ -246,22 +293,40 @@ fn check_signature(
     if keys.is_empty() {
         return Err(invalid(SIGNATURE_INVALID));
     }
-    // Before any cryptography, and since the request is unsigned: at most one signature in the
-    // response and one in the assertion, each of the accepted shape, so that a response full of
+    Ok(keys)
+}
+
+fn has_signature(doc: &Document<'_>) -> bool {
+    !doc.get_elements_by_tag_name_ns(DSIG_NS, "Signature")
+        .is_empty()
+}
+
+/// Whether a signature of `doc`, made with one of `keys`, covers one of `places`: it is
+/// enveloped in that element and references exactly it. Any signature elsewhere, more than one
+/// in a place, or one of a shape not accepted refuses the response; a document without any
+/// signature is simply not covered.
+fn signature_covers(
+    doc: &Document<'_>,
+    xml: &str,
+    places: &[NodeId],
+    keys: KeysManager,
+) -> Result<bool, StsError> {
+    // Before any cryptography, and since the request is unsigned: at most one signature in each
+    // place and none elsewhere, each of the accepted shape, so that a response full of
     // signatures (or of XPath transforms) costs no more to refuse than a valid one costs to check.
     let signatures = doc.get_elements_by_tag_name_ns(DSIG_NS, "Signature");
-    let in_response = signatures
-        .iter()
-        .filter(|s| doc.parent(**s) == Some(response))
-        .count();
-    let in_assertion = signatures
-        .iter()
-        .filter(|s| doc.parent(**s) == Some(assertion))
-        .count();
-    if signatures.is_empty()
-        || in_response > 1
-        || in_assertion > 1
-        || in_response + in_assertion != signatures.len()
+    if signatures.is_empty() {
+        return Ok(false);
+    }
+    let in_place = |place: &NodeId| {
+        signatures
+            .iter()
+            .filter(|s| doc.parent(**s) == Some(*place))
+            .count()
+    };
+    let placed: Vec<usize> = places.iter().map(in_place).collect();
+    if placed.iter().any(|n| *n > 1)
+        || placed.iter().sum::<usize>() != signatures.len()
         || !signatures.iter().all(|s| has_accepted_shape(doc, *s))
     {
         return Err(invalid(SIGNATURE_INVALID));
@@ -274,7 +339,7 @@ fn check_signature(
             tracing::debug!(error = %e, "SAML response signature not verifiable");
             invalid(SIGNATURE_INVALID)
         })?;
-    let covered = results.iter().any(|result| match result {
+    Ok(results.iter().any(|result| match result {
         VerifyResult::Valid {
             signature_node,
             references,
@@ -283,7 +348,7 @@ fn check_signature(
             [reference] => {
                 let signed = reference.resolved_node;
                 reference.digest_verified
-                    && (signed == Some(assertion) || signed == Some(response))
+                    && signed.is_some_and(|s| places.contains(&s))
                     && doc.parent(*signature_node) == signed
             }
             _ => false,
@@ -292,12 +357,7 @@ fn check_signature(
             tracing::debug!(reason = %reason, "SAML response signature invalid");
             false
         }
-    });
-    if covered {
-        Ok(())
-    } else {
-        Err(invalid(SIGNATURE_INVALID))
-    }
+    }))
 }
 
 /// The signature has exactly one reference and uses only the algorithms SAML needs: no XPath or
@@ -351,7 +411,7 @@ fn text(doc: &Document<'_>, node: NodeId) -> String {
 /// only when present), never from elsewhere in the document.
 fn read_assertion(
     doc: &Document<'_>,
-    response: NodeId,
+    destination: Option<String>,
     assertion: NodeId,
 ) -> Result<Assertion, StsError> {
     let child =
@@ -374,9 +434,7 @@ fn read_assertion(
         subject_format: name_id
             .and_then(|n| doc.get_attribute(n, "Format"))
             .map(str::to_string),
-        destination: doc
-            .get_attribute(response, "Destination")
-            .map(str::to_string),
+        destination,
         issue_instant_millis,
         ..Assertion::default()
     };
@@ -525,7 +583,7 @@ mod tests {
 
     /// A test IdP: an RSA key and its self-signed certificate, made for each test.
     pub struct Idp {
-        key_pem: String,
+        pub key_pem: String,
         pub cert_der: Vec<u8>,
     }
 
@@ -613,6 +671,11 @@ mod tests {
         )
     }
 
+    /// Verification for a provider without encryption settings.
+    fn check(raw: &str, metadata: &IdpMetadata) -> Result<Assertion, StsError> {
+        verify(raw, metadata, &Decryption::none())
+    }
+
     fn b64(xml: &str) -> String {
         STANDARD.encode(xml)
     }
@@ -629,7 +692,7 @@ mod tests {
         let idp = Idp::new();
         for signed in [Signed::Assertion, Signed::Response] {
             let xml = idp.sign(&response_template(signed, NOW));
-            let assertion = verify(&b64(&xml), &idp.metadata()).unwrap();
+            let assertion = check(&b64(&xml), &idp.metadata()).unwrap();
             assert_eq!(assertion.issuer, ENTITY_ID);
             assert_eq!(assertion.subject, "alice");
             assert_eq!(
@@ -651,7 +714,7 @@ mod tests {
                 .chunks(76)
                 .map(|c| std::str::from_utf8(c).unwrap().to_string() + "\r\n")
                 .collect();
-            assert_eq!(verify(&wrapped, &idp.metadata()).unwrap(), assertion);
+            assert_eq!(check(&wrapped, &idp.metadata()).unwrap(), assertion);
         }
     }
 
@@ -668,7 +731,7 @@ mod tests {
                 let tampered = xml.replacen(from, to, 1);
                 assert_ne!(tampered, xml);
                 assert_eq!(
-                    message(verify(&b64(&tampered), &idp.metadata())),
+                    message(check(&b64(&tampered), &idp.metadata())),
                     SIGNATURE_INVALID
                 );
             }
@@ -680,7 +743,7 @@ mod tests {
         let idp = Idp::new();
         let unsigned = response_template(Signed::Nothing, NOW);
         assert_eq!(
-            message(verify(&b64(&unsigned), &idp.metadata())),
+            message(check(&b64(&unsigned), &idp.metadata())),
             SIGNATURE_INVALID
         );
 
@@ -695,9 +758,9 @@ mod tests {
             ),
         );
         let xml = other.sign(&template);
-        assert!(verify(&b64(&xml), &other.metadata()).is_ok());
+        assert!(check(&b64(&xml), &other.metadata()).is_ok());
         assert_eq!(
-            message(verify(&b64(&xml), &idp.metadata())),
+            message(check(&b64(&xml), &idp.metadata())),
             SIGNATURE_INVALID
         );
         // No usable certificate in the metadata at all.
@@ -705,7 +768,7 @@ mod tests {
             entity_id: ENTITY_ID.into(),
             signing_certificates: vec![b"not a certificate".to_vec()],
         };
-        assert_eq!(message(verify(&b64(&xml), &empty)), SIGNATURE_INVALID);
+        assert_eq!(message(check(&b64(&xml), &empty)), SIGNATURE_INVALID);
     }
 
     #[test]
@@ -719,7 +782,7 @@ mod tests {
             signed.replacen("</samlp:Response>", &format!("{evil}</samlp:Response>"), 1),
         ] {
             assert!(
-                message(verify(&b64(&wrapped), &idp.metadata())).contains("exactly one Assertion")
+                message(check(&b64(&wrapped), &idp.metadata())).contains("exactly one Assertion")
             );
         }
         // The signed assertion moved out of the way (into Extensions), an unsigned one in its place.
@@ -730,7 +793,7 @@ mod tests {
             &format!("<samlp:Extensions>{original}</samlp:Extensions>{evil}"),
             1,
         );
-        assert!(verify(&b64(&moved), &idp.metadata()).is_err());
+        assert!(check(&b64(&moved), &idp.metadata()).is_err());
         // The signed response's assertion replaced by an unsigned one with the signed one's ID:
         // the response digest no longer matches.
         let signed_response = idp.sign(&response_template(Signed::Response, NOW));
@@ -739,7 +802,7 @@ mod tests {
         let swapped =
             signed_response.replacen(original, &assertion("_assertion1", "mallory", "", NOW), 1);
         assert_eq!(
-            message(verify(&b64(&swapped), &idp.metadata())),
+            message(check(&b64(&swapped), &idp.metadata())),
             SIGNATURE_INVALID
         );
     }
@@ -758,14 +821,14 @@ mod tests {
             ),
             1,
         ));
-        assert!(verify(&b64(&both), &idp.metadata()).is_ok());
+        assert!(check(&b64(&both), &idp.metadata()).is_ok());
         // A valid signature repeated, or one where no signature belongs (in the Subject).
         let start = assertion_signed.find("<ds:Signature").unwrap();
         let end = assertion_signed.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
         let sig = &assertion_signed[start..end];
         let repeated = assertion_signed.replacen(sig, &format!("{sig}{sig}"), 1);
         assert_eq!(
-            message(verify(&b64(&repeated), &idp.metadata())),
+            message(check(&b64(&repeated), &idp.metadata())),
             SIGNATURE_INVALID
         );
         let misplaced = assertion_signed.replacen(sig, "", 1).replacen(
@@ -774,13 +837,13 @@ mod tests {
             1,
         );
         assert_eq!(
-            message(verify(&b64(&misplaced), &idp.metadata())),
+            message(check(&b64(&misplaced), &idp.metadata())),
             SIGNATURE_INVALID
         );
         // Many signatures are refused as one is: without checking each of them.
         let many = assertion_signed.replacen(sig, &sig.repeat(500), 1);
         assert_eq!(
-            message(verify(&b64(&many), &idp.metadata())),
+            message(check(&b64(&many), &idp.metadata())),
             SIGNATURE_INVALID
         );
     }
@@ -811,11 +874,11 @@ mod tests {
             byte in proptest::prelude::any::<u8>(),
         ) {
             let (metadata, responses) = signed_responses();
-            let original = verify(&b64(&responses[which]), metadata).unwrap();
+            let original = check(&b64(&responses[which]), metadata).unwrap();
             let mut bytes = responses[which].clone().into_bytes();
             let at = position.index(bytes.len());
             bytes[at] = byte;
-            match verify(&STANDARD.encode(&bytes), metadata) {
+            match check(&STANDARD.encode(&bytes), metadata) {
                 Ok(claims) => proptest::prop_assert_eq!(
                     Assertion { destination: None, ..claims },
                     Assertion { destination: None, ..original }
@@ -846,13 +909,13 @@ mod tests {
                 .unwrap();
         assert!(results.iter().all(VerifyResult::is_valid));
         assert_eq!(
-            message(verify(&b64(&xml), &idp.metadata())),
+            message(check(&b64(&xml), &idp.metadata())),
             SIGNATURE_INVALID
         );
         // RSA-SHA1, which IdPs still send, is accepted.
         let sha1 = response_template(Signed::Assertion, NOW)
             .replace(RSA_SHA256, "http://www.w3.org/2000/09/xmldsig#rsa-sha1");
-        assert!(verify(&b64(&idp.sign(&sha1)), &idp.metadata()).is_ok());
+        assert!(check(&b64(&idp.sign(&sha1)), &idp.metadata()).is_ok());
     }
 
     #[test]
@@ -873,7 +936,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    verify(&raw, &idp.metadata()),
+                    check(&raw, &idp.metadata()),
                     Err(StsError::InvalidIdentityToken(_))
                 ),
                 "{raw}"
@@ -883,14 +946,326 @@ mod tests {
             &response_template(Signed::Response, NOW).replace("status:Success", "status:Responder"),
         );
         assert!(matches!(
-            verify(&b64(&failed), &idp.metadata()),
+            check(&b64(&failed), &idp.metadata()),
             Err(StsError::IDPRejectedClaim(_))
         ));
         let encrypted = response_template(Signed::Nothing, NOW).replace(
             "</samlp:Response>",
             r#"<saml:EncryptedAssertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"/></samlp:Response>"#,
         );
-        assert!(message(verify(&b64(&encrypted), &idp.metadata())).contains("encrypted"));
+        // A plain assertion beside an encrypted one is two assertions.
+        assert!(message(check(&b64(&encrypted), &idp.metadata())).contains("exactly one"));
+    }
+
+    const AES256_GCM: &str = "http://www.w3.org/2009/xmlenc11#aes256-gcm";
+    const AES128_CBC: &str = "http://www.w3.org/2001/04/xmlenc#aes128-cbc";
+    const RSA_OAEP_MGF1P: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
+    const RSA_OAEP_11: &str = "http://www.w3.org/2009/xmlenc11#rsa-oaep";
+
+    /// The key pair IAM holds for a provider (`AddPrivateKey`), whose public half the IdP
+    /// encrypts to.
+    pub struct SpKey {
+        pub pem: String,
+    }
+
+    impl SpKey {
+        pub fn new() -> Self {
+            let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+            SpKey {
+                pem: key.serialize_pem(),
+            }
+        }
+
+        pub fn decryption(&self, required: bool) -> Decryption {
+            Decryption::new([self.pem.as_str()], required)
+        }
+
+        /// `assertion` (an element serialized on its own) as an `EncryptedAssertion`: a fresh
+        /// content key with `content`, transported with `transport` (SHA-256 digest for OAEP 1.1).
+        pub fn encrypt(&self, assertion: &str, content: &str, transport: &str) -> String {
+            use bergshamra_crypto::keytransport::{from_uri_with_params, OaepParams};
+            let cipher = bergshamra_crypto::cipher::from_uri(content).unwrap();
+            let content_key: Vec<u8> = (0..cipher.key_size()).map(|i| (i * 7 + 3) as u8).collect();
+            let ciphertext = cipher.encrypt(&content_key, assertion.as_bytes()).unwrap();
+            let (params, digest) = if transport == RSA_OAEP_11 {
+                (
+                    OaepParams {
+                        digest_uri: Some(SHA256.into()),
+                        ..OaepParams::default()
+                    },
+                    format!(
+                        r#"<ds:DigestMethod xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Algorithm="{SHA256}"/>"#
+                    ),
+                )
+            } else {
+                (OaepParams::default(), String::new())
+            };
+            let public = encrypted::tests_support::public_key(&self.pem);
+            let wrapped = from_uri_with_params(transport, params)
+                .unwrap()
+                .encrypt(&public, &content_key)
+                .unwrap();
+            format!(
+                r#"<saml:EncryptedAssertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Type="http://www.w3.org/2001/04/xmlenc#Element"><xenc:EncryptionMethod Algorithm="{content}"/><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="{transport}">{digest}</xenc:EncryptionMethod><xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData></saml:EncryptedAssertion>"#,
+                STANDARD.encode(wrapped),
+                STANDARD.encode(ciphertext)
+            )
+        }
+    }
+
+    /// The assertion element of a response, as serialized in it.
+    fn assertion_in(response: &str) -> &str {
+        let start = response.find("<saml:Assertion ").unwrap();
+        let end = response.find("</saml:Assertion>").unwrap() + "</saml:Assertion>".len();
+        &response[start..end]
+    }
+
+    /// A response whose (signed) assertion is encrypted for `sp`.
+    fn encrypted_response(idp: &Idp, sp: &SpKey, content: &str, transport: &str) -> String {
+        let signed = idp.sign(&response_template(Signed::Assertion, NOW));
+        let assertion = assertion_in(&signed).to_string();
+        signed.replacen(&assertion, &sp.encrypt(&assertion, content, transport), 1)
+    }
+
+    #[test]
+    fn an_encrypted_signed_assertion_decrypts_and_verifies() {
+        let (idp, sp) = (Idp::new(), SpKey::new());
+        let plain = check(
+            &b64(&idp.sign(&response_template(Signed::Assertion, NOW))),
+            &idp.metadata(),
+        )
+        .unwrap();
+        for content in [AES256_GCM, AES128_CBC] {
+            for transport in [RSA_OAEP_MGF1P, RSA_OAEP_11] {
+                let xml = encrypted_response(&idp, &sp, content, transport);
+                for required in [false, true] {
+                    let claims = verify(&b64(&xml), &idp.metadata(), &sp.decryption(required))
+                        .unwrap_or_else(|e| panic!("{content} {transport}: {e:?}"));
+                    assert_eq!(claims, plain);
+                }
+            }
+        }
+        // The response signed instead, its assertion unsigned inside the encryption: the
+        // response's signature covers the ciphertext.
+        let template = response_template(Signed::Response, NOW);
+        let assertion = assertion_in(&template).to_string();
+        let xml = idp.sign(&template.replacen(
+            &assertion,
+            &sp.encrypt(&assertion, AES256_GCM, RSA_OAEP_MGF1P),
+            1,
+        ));
+        assert_eq!(
+            verify(&b64(&xml), &idp.metadata(), &sp.decryption(false)).unwrap(),
+            plain
+        );
+    }
+
+    #[test]
+    fn the_providers_keys_decide_and_required_refuses_plaintext() {
+        let (idp, sp, other) = (Idp::new(), SpKey::new(), SpKey::new());
+        let xml = b64(&encrypted_response(&idp, &sp, AES256_GCM, RSA_OAEP_MGF1P));
+        // During a rotation the provider holds two keys: either decrypts.
+        for pems in [[&sp.pem, &other.pem], [&other.pem, &sp.pem]] {
+            let decryption = Decryption::new(pems.map(String::as_str), false);
+            assert_eq!(decryption.key_count(), 2);
+            assert!(verify(&xml, &idp.metadata(), &decryption).is_ok());
+        }
+        // The wrong key (the right one removed), or none at all.
+        assert_eq!(
+            message(verify(&xml, &idp.metadata(), &other.decryption(false))),
+            UNDECRYPTABLE
+        );
+        assert_eq!(
+            message(verify(&xml, &idp.metadata(), &Decryption::none())),
+            NO_PRIVATE_KEY
+        );
+        // Required: a plaintext assertion, even correctly signed, is refused.
+        let plain = b64(&idp.sign(&response_template(Signed::Assertion, NOW)));
+        assert!(verify(&plain, &idp.metadata(), &sp.decryption(false)).is_ok());
+        assert_eq!(
+            message(verify(&plain, &idp.metadata(), &sp.decryption(true))),
+            ENCRYPTION_REQUIRED
+        );
+        // Keys that are not RSA private keys are not keys.
+        let broken = idp.key_pem.replace('A', "B");
+        assert_eq!(
+            Decryption::new(["not a key", broken.as_str()], false).key_count(),
+            0
+        );
+        assert!(is_rsa_private_key(&sp.pem) && !is_rsa_private_key("-----BEGIN PRIVATE KEY-----"));
+        // The Debug form never shows key material.
+        assert!(!format!("{:?}", sp.decryption(true)).contains("BEGIN"));
+    }
+
+    #[test]
+    fn tampered_or_unsupported_encryption_is_refused() {
+        let (idp, sp) = (Idp::new(), SpKey::new());
+        let decryption = sp.decryption(false);
+        for content in [AES256_GCM, AES128_CBC] {
+            let xml = encrypted_response(&idp, &sp, content, RSA_OAEP_MGF1P);
+            // One byte of the content's ciphertext changed (its last value, before the padding
+            // or the tag), and one of the transported key.
+            let values: Vec<usize> = xml
+                .match_indices("</xenc:CipherValue>")
+                .map(|(i, _)| i)
+                .collect();
+            for at in [values[1] - 5, values[0] - 5] {
+                let mut bytes = xml.clone().into_bytes();
+                bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+                let tampered = String::from_utf8(bytes).unwrap();
+                let refused = message(verify(&b64(&tampered), &idp.metadata(), &decryption));
+                assert!(
+                    refused == UNDECRYPTABLE || refused == SIGNATURE_INVALID,
+                    "{content}: {refused}"
+                );
+            }
+        }
+        let xml = encrypted_response(&idp, &sp, AES256_GCM, RSA_OAEP_MGF1P);
+        for (from, to) in [
+            // RSA PKCS#1 v1.5 key transport, the padding oracle of XML Encryption.
+            (RSA_OAEP_MGF1P, "http://www.w3.org/2001/04/xmlenc#rsa-1_5"),
+            // Triple DES content.
+            (AES256_GCM, "http://www.w3.org/2001/04/xmlenc#tripledes-cbc"),
+            // Content encrypted as element content rather than an element.
+            ("#Element\"", "#Content\""),
+            // The ciphertext by reference: nothing is fetched.
+            (
+                "<xenc:CipherData><xenc:CipherValue>",
+                "<xenc:CipherData><xenc:CipherReference URI=\"https://evil.example.com/c\"/><xenc:CipherValue>",
+            ),
+        ] {
+            let changed = xml.replacen(from, to, 1);
+            assert_ne!(changed, xml);
+            assert_eq!(
+                message(verify(&b64(&changed), &idp.metadata(), &decryption)),
+                UNDECRYPTABLE,
+                "{to}"
+            );
+        }
+        // Too many encrypted keys to try.
+        let start = xml.find("<xenc:EncryptedKey>").unwrap();
+        let end = xml.find("</xenc:EncryptedKey>").unwrap() + "</xenc:EncryptedKey>".len();
+        let key = &xml[start..end];
+        let many = xml.replacen(key, &key.repeat(3), 1);
+        assert_eq!(
+            message(verify(&b64(&many), &idp.metadata(), &decryption)),
+            UNDECRYPTABLE
+        );
+        // The encrypted key beside the EncryptedData, as SAML also allows.
+        let beside = xml.replacen(key, "", 1).replacen(
+            "</xenc:EncryptedData>",
+            &format!(
+                "</xenc:EncryptedData>{}",
+                key.replacen(
+                    "<xenc:EncryptedKey>",
+                    "<xenc:EncryptedKey xmlns:xenc=\"http://www.w3.org/2001/04/xmlenc#\">",
+                    1
+                )
+            ),
+            1,
+        );
+        assert!(verify(&b64(&beside), &idp.metadata(), &decryption).is_ok());
+    }
+
+    #[test]
+    fn the_decrypted_assertion_must_be_signed_and_alone() {
+        let (idp, sp) = (Idp::new(), SpKey::new());
+        let decryption = sp.decryption(false);
+        let encrypt_into = |response: &str, assertion_xml: &str| {
+            let original = assertion_in(response).to_string();
+            response.replacen(
+                &original,
+                &sp.encrypt(assertion_xml, AES256_GCM, RSA_OAEP_MGF1P),
+                1,
+            )
+        };
+        // Unsigned inside, and the response unsigned too.
+        let unsigned = response_template(Signed::Nothing, NOW);
+        let xml = encrypt_into(&unsigned, assertion_in(&unsigned));
+        assert_eq!(
+            message(verify(&b64(&xml), &idp.metadata(), &decryption)),
+            SIGNATURE_INVALID
+        );
+        // Signed by a key that is not the provider's.
+        let other = Idp::new();
+        let foreign = other.sign(&response_template(Signed::Assertion, NOW));
+        let xml = encrypt_into(&foreign, assertion_in(&foreign));
+        assert_eq!(
+            message(verify(&b64(&xml), &idp.metadata(), &decryption)),
+            SIGNATURE_INVALID
+        );
+        // The signed assertion wrapping a second, unsigned one (or an encrypted one) inside it.
+        let signed = idp.sign(&response_template(Signed::Assertion, NOW));
+        let original = assertion_in(&signed).to_string();
+        let evil = assertion("_evil", "mallory", "", NOW);
+        for smuggled in [evil.clone(), sp.encrypt(&evil, AES256_GCM, RSA_OAEP_MGF1P)] {
+            let wrapping = original.replacen(
+                "<saml:Subject>",
+                &format!("<saml:Advice>{smuggled}</saml:Advice><saml:Subject>"),
+                1,
+            );
+            let xml = encrypt_into(&signed, &wrapping);
+            assert!(message(verify(&b64(&xml), &idp.metadata(), &decryption))
+                .contains("exactly one Assertion"));
+        }
+        // A second assertion after the signed one: not one element, so not an assertion.
+        let xml = encrypt_into(&signed, &format!("{original}{evil}"));
+        assert_eq!(
+            message(verify(&b64(&xml), &idp.metadata(), &decryption)),
+            UNDECRYPTABLE
+        );
+        // Something other than an assertion encrypted.
+        let xml = encrypt_into(
+            &signed,
+            "<saml:Issuer xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\">x</saml:Issuer>",
+        );
+        assert_eq!(
+            message(verify(&b64(&xml), &idp.metadata(), &decryption)),
+            UNDECRYPTABLE
+        );
+        // Two encrypted assertions, or one outside the Response's children.
+        let one = encrypted_response(&idp, &sp, AES256_GCM, RSA_OAEP_MGF1P);
+        let start = one.find("<saml:EncryptedAssertion").unwrap();
+        let end =
+            one.find("</saml:EncryptedAssertion>").unwrap() + "</saml:EncryptedAssertion>".len();
+        let block = &one[start..end];
+        for wrapped in [
+            one.replacen(block, &block.repeat(2), 1),
+            one.replacen(
+                block,
+                &format!("<samlp:Extensions>{block}</samlp:Extensions>"),
+                1,
+            ),
+        ] {
+            assert!(
+                message(verify(&b64(&wrapped), &idp.metadata(), &decryption))
+                    .contains("exactly one Assertion")
+            );
+        }
+    }
+
+    #[test]
+    fn a_signed_response_is_checked_before_decrypting() {
+        let (idp, sp) = (Idp::new(), SpKey::new());
+        let template = response_template(Signed::Response, NOW);
+        let assertion = assertion_in(&template).to_string();
+        let xml = idp.sign(&template.replacen(
+            &assertion,
+            &sp.encrypt(&assertion, AES128_CBC, RSA_OAEP_MGF1P),
+            1,
+        ));
+        // The ciphertext changed under the response's signature: refused as a bad signature,
+        // whatever the decryption would have said, and even without any key to decrypt with.
+        let at = xml.rfind("</xenc:CipherValue>").unwrap() - 30;
+        let mut bytes = xml.into_bytes();
+        bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+        let tampered = b64(&String::from_utf8(bytes).unwrap());
+        for decryption in [sp.decryption(false), Decryption::none()] {
+            assert_eq!(
+                message(verify(&tampered, &idp.metadata(), &decryption)),
+                SIGNATURE_INVALID
+            );
+        }
     }
 
     fn valid() -> Assertion {

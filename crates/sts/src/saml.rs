@@ -17,8 +17,9 @@ use crate::common::*;
 use crate::federated::{assume_role_federated, find_role, FederatedAssumeRole};
 use crate::StsService;
 use coffer_saml::{
-    check_conditions, invalid, Assertion, PRINCIPAL_TAG_ATTRIBUTE_PREFIX, ROLE_ATTRIBUTE,
-    ROLE_SESSION_NAME_ATTRIBUTE, SOURCE_IDENTITY_ATTRIBUTE, TRANSITIVE_TAG_KEYS_ATTRIBUTE,
+    check_conditions, invalid, Assertion, Decryption, PRINCIPAL_TAG_ATTRIBUTE_PREFIX,
+    ROLE_ATTRIBUTE, ROLE_SESSION_NAME_ATTRIBUTE, SOURCE_IDENTITY_ATTRIBUTE,
+    TRANSITIVE_TAG_KEYS_ATTRIBUTE,
 };
 
 const NAMEID_FORMAT_PREFIX: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:";
@@ -156,11 +157,19 @@ pub(crate) async fn assume_role_with_saml(
         .await
         .map_err(store_failed)?;
     let provider = provider.ok_or_else(|| invalid("Specified provider doesn't exist"))?;
+    let decryption = Decryption::new(
+        provider
+            .private_keys
+            .iter()
+            .map(|pem| pem.expose().as_str()),
+        provider.doc.encryption_required,
+    );
+    let provider = provider.doc;
     let provider_arn = provider.arn(&role_arn.account);
     let metadata = coffer_saml::parse_metadata(&provider.metadata)
         .ok_or_else(|| invalid("Could not parse metadata"))?;
 
-    let assertion = coffer_saml::verify(input.saml_assertion.expose(), &metadata)?;
+    let assertion = coffer_saml::verify(input.saml_assertion.expose(), &metadata, &decryption)?;
     if assertion.issuer != metadata.entity_id {
         return Err(invalid("Issuer not present in specified provider"));
     }

@@ -8,5 +8,6 @@ mod mfa;
 mod oidc;
 mod policies;
 mod roles;
+mod saml;
 mod support;
 mod users;
