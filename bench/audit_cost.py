@@ -50,7 +50,7 @@ class Server:
         self.log = open(log_file, "w")
         self.proc = subprocess.Popen(
             ["taskset", "-c", "0", coffer, "serve", "--data-dir", data_dir, "--listen", "127.0.0.1:0",
-             "--account-id", ACCOUNT, *flags],
+             "--account-id", ACCOUNT, "--no-rate-limits", *flags],
             stdout=subprocess.PIPE, stderr=self.log, env=env, text=True)
         first = self.proc.stdout.readline()
         if not first.startswith("coffer listening on "):
