@@ -783,10 +783,8 @@ def test_web_identity_calls_to_the_issuer_are_bounded(start_server, tmp_path):
     idp = Idp(tmp_path)
     try:
         fed = Federation(start_server, idp)
-        # Requests that fail before any key is needed never reach the issuer: a role that does not
-        # exist, an issuer with no provider, a wrong audience, an expired token.
-        missing_role = fed.role["Arn"].replace(":role/ci", ":role/no-such-role")
-        assert fed.refused(idp.token(), missing_role)["Code"] == "AccessDenied"
+        # Requests that fail before any key is needed never reach the issuer: an issuer with no
+        # provider, a wrong audience, an expired token.
         unregistered = idp.issuer + "/not-registered"
         assert fed.refused(idp.token(iss=unregistered)) == {
             "Type": "Sender", "Code": "InvalidIdentityToken",
@@ -798,6 +796,10 @@ def test_web_identity_calls_to_the_issuer_are_bounded(start_server, tmp_path):
         # One fetch serves many requests.
         for _ in range(5):
             fed.assume(idp.token())
+        assert idp.hits == {"/.well-known/openid-configuration": 1, "/jwks": 1}
+        # A role that does not exist is refused once the token is verified, from the cached keys.
+        missing_role = fed.role["Arn"].replace(":role/ci", ":role/no-such-role")
+        assert fed.refused(idp.token(), missing_role)["Code"] == "AccessDenied"
         assert idp.hits == {"/.well-known/openid-configuration": 1, "/jwks": 1}
 
         # Fifty tokens at once, each naming a key the issuer never published (the attack that made
@@ -815,6 +817,25 @@ def test_web_identity_calls_to_the_issuer_are_bounded(start_server, tmp_path):
         assert fed.refused(idp.token()) == {"Type": "Sender", "Code": "InvalidIdentityToken",
                                             "Message": NO_VERIFICATION_KEY}
         assert idp.hits == {"/.well-known/openid-configuration": 2, "/jwks": 2}
+    finally:
+        idp.httpd.shutdown()
+
+
+def test_a_forged_token_cannot_tell_which_roles_exist(start_server, tmp_path):
+    """Without a token the issuer signed, a role that exists and one that does not get the same
+    answer: no role names enumerated with forged tokens."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    idp = Idp(tmp_path)
+    try:
+        fed = Federation(start_server, idp)
+        forged = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        missing_role = fed.role["Arn"].replace(":role/ci", ":role/no-such-role")
+        existing = fed.refused(idp.token(key=forged))
+        missing = fed.refused(idp.token(key=forged), missing_role)
+        assert existing["Code"] == "InvalidIdentityToken"
+        assert missing == existing
+        # With a token the issuer signed, a missing role is AccessDenied, like a trust refusal.
+        assert fed.refused(idp.token(), missing_role)["Code"] == "AccessDenied"
     finally:
         idp.httpd.shutdown()
 

@@ -329,14 +329,14 @@ async fn fixture() -> (Vec<Handler>, Value, RequestContext) {
     let secret_arn = secret["ARN"].as_str().unwrap().to_string();
     // A delegation request with an owner, for `iam:DelegationRequestOwner`.
     call(
-        &iam,
+        iam,
         "CreatePolicy",
         json!({"PolicyName":"t","PolicyDocument":
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#}),
     )
     .await;
     let delegation = call(
-        &iam,
+        iam,
         "CreateDelegationRequest",
         json!({"Description":"d","Permissions":{"PolicyTemplateArn":format!("arn:aws:iam::{ACCOUNT}:policy/t")},
             "RequestorWorkflowId":"wf-1","NotificationChannel":"arn:aws:sns:us-east-1:111122223333:t",
@@ -348,7 +348,7 @@ async fn fixture() -> (Vec<Handler>, Value, RequestContext) {
         .unwrap()
         .to_string();
     call(
-        &iam,
+        iam,
         "AssociateDelegationRequest",
         json!({"DelegationRequestId": delegation_id}),
     )

@@ -219,12 +219,6 @@ pub(crate) async fn assume_role_with_web_identity(
         .ok_or_else(|| invalid_token("Incorrect token audience"))?
         .to_string();
     check_times(&token.claims, ctx.now_millis.div_euclid(1000))?;
-    // No such role: refused before the issuer is called, so requests naming roles that do not
-    // exist cost no outbound call.
-    let role = role
-        .filter(|r| r.role.path == role_arn.path)
-        .ok_or_else(not_authorized)?;
-
     // The cache is keyed by the provider's URL, not the token's `iss` spelling, so variants of
     // one issuer (a trailing `/`) share their keys and their refresh budget.
     let keys = svc
@@ -236,6 +230,13 @@ pub(crate) async fn assume_role_with_web_identity(
             StsError::idp_communication_error(NO_VERIFICATION_KEY)
         })?;
     verify_signature(&token, &keys, &issuer, &provider.client_ids)?;
+    // Whether the role exists is told only to a token its issuer signed: checked before the
+    // signature, a forged token naming a missing role (AccessDenied) could be told from one naming
+    // an existing role (InvalidIdentityToken), which enumerates roles without any credential. The
+    // issuer is not called more for it: keys are cached and refreshed at a bounded rate.
+    let role = role
+        .filter(|r| r.role.path == role_arn.path)
+        .ok_or_else(not_authorized)?;
 
     // The trust policy decides, with the provider as the (federated) principal.
     let provider_keys = vec![
