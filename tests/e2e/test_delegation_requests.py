@@ -468,6 +468,30 @@ def test_delegated_credentials_never_exceed_the_grant(enforcing):
     with pytest.raises(ClientError) as e:
         boto_client("iam", enforcing, **as_alice).list_users()
     assert error_of(e)[1] == "AccessDenied"
+    # A secret policy or a trust policy naming Alice herself grants to the identity behind the
+    # session, which the delegation still limits (as AWS limits grants to a user's or role's ARN
+    # by session policies): no way around the grant through policies that trust Alice.
+    named = sm.create_secret(Name=f"other/{unique('named')}", SecretString="names alice")["ARN"]
+    sm.put_resource_policy(SecretId=named, ResourcePolicy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": alice_arn},
+                       "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+    with pytest.raises(ClientError) as e:
+        delegated.get_secret_value(SecretId=named)
+    assert error_of(e)[1] == "AccessDeniedException"
+    trusting = boto_client("iam", enforcing).create_role(
+        RoleName=unique("trusts-alice"),
+        AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"AWS": alice_arn},
+                           "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    with pytest.raises(ClientError) as e:
+        boto_client("sts", enforcing, **as_alice).assume_role(RoleArn=trusting, RoleSessionName="escape")
+    assert error_of(e)[1] == "AccessDenied"
+    # Alice's own key still gets both: the limit is the delegation's.
+    alice_sm = boto_client("secretsmanager", enforcing, key=alice_key["AccessKeyId"],
+                           secret=alice_key["SecretAccessKey"])
+    assert alice_sm.get_secret_value(SecretId=named)["SecretString"] == "names alice"
 
     # The root user accepting grants the delegation, no more.
     root = boto_client("iam", enforcing)

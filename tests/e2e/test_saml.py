@@ -664,8 +664,10 @@ def test_encrypted_assertions_that_must_be_refused(encrypting):
         value.text = base64.b64encode(bytes(raw)).decode()
         assert refused(lambda: assume(s, response)) in [UNDECRYPTABLE, invalid]
 
-    # Decrypts to an unsigned assertion (and the response is not signed).
-    assert refused(lambda: assume(s, encrypt_assertion(s["idp"].response(pair(s)), s["key"]))) == invalid
+    # The response is not signed, so the ciphertext is unauthenticated: whatever is wrong with what
+    # it decrypts to, the answer is the decryption's one message (no oracle on a forged
+    # ciphertext's plaintext). Decrypts to an unsigned assertion:
+    assert refused(lambda: assume(s, encrypt_assertion(s["idp"].response(pair(s)), s["key"]))) == UNDECRYPTABLE
 
     # Decrypts to the signed assertion wrapping a second, unsigned one.
     response = signed_response(s)
@@ -678,8 +680,7 @@ def test_encrypted_assertions_that_must_be_refused(encrypting):
     advice.append(evil)
     wrapping.find(f"{{{SAML}}}Subject").addprevious(advice)
     encrypt_assertion(response, s["key"], plaintext=etree.tostring(wrapping))
-    code, message, status = refused(lambda: assume(s, response))
-    assert (code, status) == ("InvalidIdentityToken", 400) and "exactly one Assertion" in message
+    assert refused(lambda: assume(s, response)) == UNDECRYPTABLE
 
     # A signed response whose ciphertext was changed: refused on the signature, before decrypting.
     response = s["idp"].response(pair(s))

@@ -200,7 +200,11 @@ pub(crate) fn render_template(
     let mut value: serde_json::Value = serde_json::from_str(template)
         .map_err(|e| format!("The policy template is not valid JSON: {e}"))?;
     let mut used = vec![false; parameters.len()];
-    substitute(&mut value, parameters, &mut used)?;
+    // Placeholders multiply values (a stringList in many strings): the output is bounded while
+    // it is built, not only once built. A character takes at most 4 bytes, so an output past this
+    // many bytes is past the limit in characters too.
+    let mut budget = MAX_RENDERED_POLICY_CHARS * 4;
+    substitute(&mut value, parameters, &mut used, &mut budget)?;
     if let Some(i) = used.iter().position(|u| !u) {
         return Err(format!(
             "The parameter {} is not used by the policy template.",
@@ -215,9 +219,7 @@ pub(crate) fn render_template(
 fn rendered_policy(template: &str, parameters: &[PolicyParameter]) -> Result<String, String> {
     let rendered = render_template(template, parameters)?;
     if rendered.chars().count() > MAX_RENDERED_POLICY_CHARS {
-        return Err(format!(
-            "The rendered permission policy exceeds {MAX_RENDERED_POLICY_CHARS} characters."
-        ));
+        return Err(too_long());
     }
     Policy::parse(&rendered, PolicyKind::Identity).map_err(|e| {
         format!(
@@ -233,10 +235,21 @@ enum Rendered {
     Many(Vec<String>),
 }
 
+fn too_long() -> String {
+    format!("The rendered permission policy exceeds {MAX_RENDERED_POLICY_CHARS} characters.")
+}
+
+/// Takes `bytes` from what the rendered policy may still hold.
+fn spend(budget: &mut usize, bytes: usize) -> Result<(), String> {
+    *budget = budget.checked_sub(bytes).ok_or_else(too_long)?;
+    Ok(())
+}
+
 fn render_string(
     text: &str,
     parameters: &[PolicyParameter],
     used: &mut [bool],
+    budget: &mut usize,
 ) -> Result<Rendered, String> {
     let mut out = String::new();
     let mut rest = text;
@@ -260,7 +273,7 @@ fn render_string(
             Some(PolicyParameterTypeEnum::StringList) => {
                 // One string per value, with what surrounds the placeholder.
                 out.push_str(&rest[..start]);
-                let suffix = match render_string(&rest[start + len + 1..], parameters, used)? {
+                let suffix = match render_string(&rest[start + len + 1..], parameters, used, budget)? {
                     Rendered::One(suffix) => suffix,
                     Rendered::Many(_) => {
                         return Err(format!(
@@ -268,6 +281,9 @@ fn render_string(
                         ))
                     }
                 };
+                for v in values {
+                    spend(budget, out.len() + v.len() + suffix.len())?;
+                }
                 return Ok(Rendered::Many(
                     values.iter().map(|v| format!("{out}{v}{suffix}")).collect(),
                 ));
@@ -280,11 +296,15 @@ fn render_string(
                 };
                 out.push_str(&rest[..start]);
                 out.push_str(value);
+                if out.len() > *budget {
+                    return Err(too_long());
+                }
             }
         }
         rest = &rest[start + len + 1..];
     }
     out.push_str(rest);
+    spend(budget, out.len())?;
     Ok(Rendered::One(out))
 }
 
@@ -292,10 +312,11 @@ fn substitute(
     value: &mut serde_json::Value,
     parameters: &[PolicyParameter],
     used: &mut [bool],
+    budget: &mut usize,
 ) -> Result<(), String> {
     use serde_json::Value;
     match value {
-        Value::String(text) => match render_string(text, parameters, used)? {
+        Value::String(text) => match render_string(text, parameters, used, budget)? {
             Rendered::One(s) => *text = s,
             Rendered::Many(values) => {
                 *value = Value::Array(values.into_iter().map(Value::String).collect())
@@ -305,12 +326,12 @@ fn substitute(
             let mut out = Vec::with_capacity(items.len());
             for item in items.drain(..) {
                 match item {
-                    Value::String(text) => match render_string(&text, parameters, used)? {
+                    Value::String(text) => match render_string(&text, parameters, used, budget)? {
                         Rendered::One(s) => out.push(Value::String(s)),
                         Rendered::Many(values) => out.extend(values.into_iter().map(Value::String)),
                     },
                     mut other => {
-                        substitute(&mut other, parameters, used)?;
+                        substitute(&mut other, parameters, used, budget)?;
                         out.push(other);
                     }
                 }
@@ -319,7 +340,7 @@ fn substitute(
         }
         Value::Object(map) => {
             for v in map.values_mut() {
-                substitute(v, parameters, used)?;
+                substitute(v, parameters, used, budget)?;
             }
         }
         _ => {}
@@ -1072,5 +1093,34 @@ mod tests {
         assert_eq!(redeemed.approver.user_id, "AIDAALICE");
         // Used once.
         assert!(try_redeem(token, "111111111111", 3_000).await.is_none());
+    }
+
+    #[test]
+    fn a_template_cannot_multiply_values_into_a_huge_policy() {
+        // ~870 placeholders of a stringList of large values fit a 6,144-character template;
+        // rendered whole they would be ~1 GB. Refused as soon as the output passes the limit.
+        let strings: Vec<String> = (0..870).map(|_| "\"@{b}\"".to_string()).collect();
+        let template = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":[{}]}}]}}"#,
+            strings.join(",")
+        );
+        let value = "x".repeat(1000);
+        let values: Vec<&str> = (0..1000).map(|_| value.as_str()).collect();
+        let refused = render_template(
+            &template,
+            &[param("b", &values, PolicyParameterTypeEnum::StringList)],
+        )
+        .unwrap_err();
+        assert_eq!(
+            refused,
+            "The rendered permission policy exceeds 2048 characters."
+        );
+        // A string parameter repeated past the limit, likewise.
+        let refused = render_template(
+            &template,
+            &[param("b", &[&value], PolicyParameterTypeEnum::String)],
+        )
+        .unwrap_err();
+        assert!(refused.contains("exceeds 2048"), "{refused}");
     }
 }

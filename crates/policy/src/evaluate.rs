@@ -9,7 +9,9 @@
 //! 3. Across accounts, both the caller's identity-based policies and the resource-based policy
 //!    must allow.
 //! 4. Permissions boundaries and session policies, when present, must also allow what the
-//!    identity-based policies allow.
+//!    identity-based policies allow. A user or root under session policies (delegated
+//!    credentials) is a session of itself: a resource or trust policy naming it is limited by
+//!    the session policies like one naming a session's role.
 //! 5. The account root user is allowed everything in its own account unless a resource-based
 //!    policy denies it; AWS service control policies do not exist here.
 //! 6. Assuming a role is decided by the role's trust policy, which is not a resource-based policy
@@ -335,10 +337,23 @@ fn decide<'a>(request: &Request, policies: &PolicySet<'a>, explain: bool) -> Dec
                 .resource_account
                 .is_none_or(|a| a == principal.account),
         };
+        // A user or root acting under session policies (delegated credentials, which act as the
+        // identity that accepted the delegation) is a session of that identity: a grant naming
+        // the user or root is a grant to the session's parent, which AWS limits by the session
+        // policies. Taken as naming the caller itself, it would escape them.
+        let under_session =
+            session.present && matches!(principal.kind, PrincipalType::User | PrincipalType::Root);
+        let limited = |grant: Option<Grant>| {
+            if under_session {
+                grant.map(|g| g.min(Grant::Parent))
+            } else {
+                grant
+            }
+        };
         let missing = if policies.trust.is_some() {
-            verdict.trust_missing(trust.grant)
+            verdict.trust_missing(limited(trust.grant))
         } else {
-            verdict.resource_missing(resource.grant)
+            verdict.resource_missing(limited(resource.grant))
         };
         match missing {
             None => (EvalDecision::Allowed, None),

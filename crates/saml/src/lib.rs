@@ -226,44 +226,69 @@ pub fn verify(
                 return Err(invalid(SIGNATURE_INVALID));
             }
             let plaintext = encrypted::decrypt(&doc, *encrypted_assertion, decryption)?;
-            let inner = parse_xml(&plaintext).ok_or_else(encrypted::undecryptable)?;
-            let assertion = inner
-                .document_element()
-                .filter(|root| {
-                    inner
-                        .element(*root)
-                        .is_some_and(|e| e.matches_name_ns(ASSERTION_NS, "Assertion"))
-                })
-                .ok_or_else(encrypted::undecryptable)?;
-            // The decrypted assertion is held to the rules of a plain one: no second assertion
-            // (plain or encrypted) inside it, and its signature, if the response is not signed,
-            // enveloped in it and covering it.
-            if inner
-                .get_elements_by_tag_name_ns(ASSERTION_NS, "Assertion")
-                .len()
-                != 1
-                || !inner
-                    .get_elements_by_tag_name_ns(ASSERTION_NS, "EncryptedAssertion")
-                    .is_empty()
-            {
-                return Err(invalid(
-                    "Invalid SAML response: it must contain exactly one Assertion",
-                ));
-            }
-            let assertion_signed = if has_signature(&inner) || !response_signed {
-                signature_covers(&inner, &plaintext, &[assertion], signing_keys(metadata)?)?
-            } else {
-                false
+            // Without a signed Response the ciphertext is unauthenticated (AES-CBC has no tag):
+            // every failure up to the assertion's signature gives the decryption's one answer,
+            // so that what a forged ciphertext decrypted to (XML or not, one assertion or not,
+            // signed or not) is not told apart by the message.
+            let opaque = |e: StsError| {
+                if response_signed {
+                    e
+                } else {
+                    encrypted::undecryptable()
+                }
             };
-            if !(response_signed || assertion_signed) {
-                return Err(invalid(SIGNATURE_INVALID));
-            }
+            let (inner, assertion) =
+                signed_decrypted_assertion(&plaintext, metadata, response_signed)
+                    .map_err(opaque)?;
             read_assertion(&inner, destination, assertion)
         }
         _ => Err(invalid(
             "Invalid SAML response: it must contain exactly one Assertion",
         )),
     }
+}
+
+/// The one assertion a decrypted `EncryptedAssertion` holds, held to the rules of a plain one: no
+/// second assertion (plain or encrypted) inside it, and, unless the response is signed, its own
+/// signature enveloped in it and covering it.
+fn signed_decrypted_assertion<'x>(
+    plaintext: &'x str,
+    metadata: &IdpMetadata,
+    response_signed: bool,
+) -> Result<(Document<'x>, NodeId), StsError> {
+    let inner = parse_xml(plaintext).ok_or_else(encrypted::undecryptable)?;
+    let assertion = inner
+        .document_element()
+        .filter(|root| {
+            inner
+                .element(*root)
+                .is_some_and(|e| e.matches_name_ns(ASSERTION_NS, "Assertion"))
+        })
+        .ok_or_else(encrypted::undecryptable)?;
+    // The decrypted assertion is held to the rules of a plain one: no second assertion
+    // (plain or encrypted) inside it, and its signature, if the response is not signed,
+    // enveloped in it and covering it.
+    if inner
+        .get_elements_by_tag_name_ns(ASSERTION_NS, "Assertion")
+        .len()
+        != 1
+        || !inner
+            .get_elements_by_tag_name_ns(ASSERTION_NS, "EncryptedAssertion")
+            .is_empty()
+    {
+        return Err(invalid(
+            "Invalid SAML response: it must contain exactly one Assertion",
+        ));
+    }
+    let assertion_signed = if has_signature(&inner) || !response_signed {
+        signature_covers(&inner, plaintext, &[assertion], signing_keys(metadata)?)?
+    } else {
+        false
+    };
+    if !(response_signed || assertion_signed) {
+        return Err(invalid(SIGNATURE_INVALID));
+    }
+    Ok((inner, assertion))
 }
 
 /// A `StatusCode` other than `Success` is the IdP saying no.
@@ -1179,12 +1204,14 @@ mod tests {
                 1,
             )
         };
-        // Unsigned inside, and the response unsigned too.
+        // The response is not signed, so the ciphertext is unauthenticated: whatever the
+        // decrypted content is wrong with, the answer is the decryption's one message (no
+        // oracle on what a forged ciphertext decrypted to). Unsigned inside:
         let unsigned = response_template(Signed::Nothing, NOW);
         let xml = encrypt_into(&unsigned, assertion_in(&unsigned));
         assert_eq!(
             message(verify(&b64(&xml), &idp.metadata(), &decryption)),
-            SIGNATURE_INVALID
+            UNDECRYPTABLE
         );
         // Signed by a key that is not the provider's.
         let other = Idp::new();
@@ -1192,7 +1219,7 @@ mod tests {
         let xml = encrypt_into(&foreign, assertion_in(&foreign));
         assert_eq!(
             message(verify(&b64(&xml), &idp.metadata(), &decryption)),
-            SIGNATURE_INVALID
+            UNDECRYPTABLE
         );
         // The signed assertion wrapping a second, unsigned one (or an encrypted one) inside it.
         let signed = idp.sign(&response_template(Signed::Assertion, NOW));
@@ -1205,8 +1232,10 @@ mod tests {
                 1,
             );
             let xml = encrypt_into(&signed, &wrapping);
-            assert!(message(verify(&b64(&xml), &idp.metadata(), &decryption))
-                .contains("exactly one Assertion"));
+            assert_eq!(
+                message(verify(&b64(&xml), &idp.metadata(), &decryption)),
+                UNDECRYPTABLE
+            );
         }
         // A second assertion after the signed one: not one element, so not an assertion.
         let xml = encrypt_into(&signed, &format!("{original}{evil}"));

@@ -941,3 +941,93 @@ fn trust_denial_message_ends_at_the_resource() {
         "User: arn:aws:iam::111122223333:user/alice is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111122223333:role/Admin"
     );
 }
+
+/// A user (or root) acting under session policies — delegated credentials act as the identity
+/// that accepted the delegation — is a session of itself: a resource or trust policy naming the
+/// user is a grant to the session's parent, limited by the session policies (AWS: session
+/// policies limit what a resource-based policy grants to the user's or role's ARN).
+#[test]
+fn a_user_under_session_policies_is_limited_by_them_even_when_named() {
+    let named = r#"{"AWS":"arn:aws:iam::111122223333:user/carlossalazar"}"#;
+    let secret = "arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf";
+    let narrow = allow("s3:GetObject", "*");
+    let role = "arn:aws:iam::111122223333:role/admin";
+    let cases = [
+        // Without session policies, naming the user grants outright.
+        Case::new(
+            "named, no session",
+            carlos(),
+            "secretsmanager:GetSecretValue",
+            Some(secret),
+        )
+        .rbp(&rbp_allow(named, "secretsmanager:GetSecretValue"))
+        .allowed(),
+        // Under a session policy that does not allow it: refused.
+        Case::new(
+            "named, session narrows",
+            carlos(),
+            "secretsmanager:GetSecretValue",
+            Some(secret),
+        )
+        .rbp(&rbp_allow(named, "secretsmanager:GetSecretValue"))
+        .session(&narrow)
+        .implicit(PolicyType::SessionPolicy),
+        Case::new(
+            "named by unique id, session narrows",
+            Principal::user(ACCOUNT, "carlossalazar", "AIDAEXAMPLECARLOS12"),
+            "secretsmanager:GetSecretValue",
+            Some(secret),
+        )
+        .rbp(&rbp_allow(
+            r#"{"AWS":"AIDAEXAMPLECARLOS12"}"#,
+            "secretsmanager:GetSecretValue",
+        ))
+        .session(&narrow)
+        .implicit(PolicyType::SessionPolicy),
+        // The session policy allowing it too: allowed.
+        Case::new(
+            "named, session allows",
+            carlos(),
+            "secretsmanager:GetSecretValue",
+            Some(secret),
+        )
+        .rbp(&rbp_allow(named, "secretsmanager:GetSecretValue"))
+        .session(&allow("secretsmanager:GetSecretValue", "*"))
+        .allowed(),
+        // A trust policy naming the user: the session policy must allow sts:AssumeRole.
+        Case::new(
+            "trust names the user, session narrows",
+            carlos(),
+            "sts:AssumeRole",
+            Some(role),
+        )
+        .trust(&trust_allow(named, ""))
+        .session(&narrow)
+        .implicit(PolicyType::SessionPolicy),
+        Case::new(
+            "trust names the user, session allows",
+            carlos(),
+            "sts:AssumeRole",
+            Some(role),
+        )
+        .trust(&trust_allow(named, ""))
+        .session(&allow("sts:AssumeRole", "*"))
+        .allowed(),
+        // The root user under session policies likewise.
+        Case::new(
+            "root named, session narrows",
+            Principal::root(ACCOUNT),
+            "secretsmanager:GetSecretValue",
+            Some(secret),
+        )
+        .rbp(&rbp_allow(
+            r#"{"AWS":"arn:aws:iam::111122223333:root"}"#,
+            "secretsmanager:GetSecretValue",
+        ))
+        .session(&narrow)
+        .implicit(PolicyType::SessionPolicy),
+    ];
+    for case in cases {
+        case.check();
+    }
+}
