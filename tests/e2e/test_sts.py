@@ -192,6 +192,30 @@ def test_session_policy_narrows_and_boundary_limits(server, alice, role):
     assert "permissions boundary" in resp["Error"]["Message"]
 
 
+def test_session_policy_limits_a_public_secret_policy(server, alice, role):
+    """A secret policy granting to everyone does not lift a session policy: only a grant to the
+    session's own ARN does (scoped-down credentials must not escape through a public policy)."""
+    sm_root = boto_client("secretsmanager", server)
+    name = uid("public")
+    arn = sm_root.create_secret(Name=name, SecretString="s3cr3t-public")["ARN"]
+    try:
+        for principal in ("*", {"AWS": "*"}):
+            sm_root.put_resource_policy(SecretId=arn, BlockPublicPolicy=False, ResourcePolicy=json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": principal,
+                               "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+            narrowed = Creds.of(server, assume(alice, role, Policy=policy(allow("s3:GetObject")))["Credentials"])
+            resp = error(lambda: narrowed.client("secretsmanager").get_secret_value(SecretId=arn))
+            assert resp["Error"]["Code"] == "AccessDeniedException"
+            assert "session policy" in resp["Error"]["Message"]
+            assert "s3cr3t-public" not in json.dumps(resp, default=str)
+            # The same session without a session policy is let in by the public grant alone.
+            plain = Creds.of(server, assume(alice, role)["Credentials"])
+            assert plain.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"] == "s3cr3t-public"
+    finally:
+        sm_root.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+
+
 def test_malformed_session_policy(alice, role):
     resp = error(lambda: assume(alice, role, Policy="{not json"))
     assert resp["Error"]["Code"] == "MalformedPolicyDocument"

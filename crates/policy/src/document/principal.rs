@@ -24,6 +24,10 @@ pub(crate) enum Entry {
 /// depends on it: naming the account delegates to the caller's identity-based policies, naming
 /// a role (for its sessions) or the IAM user behind a federated session is still limited by
 /// permissions boundaries and session policies, and naming the caller itself grants outright.
+/// `"*"` (and an `Allow` with `NotPrincipal`) names nobody in particular, so it counts as
+/// `Parent`: AWS exempts from session policies only a grant to the session's own ARN, and a
+/// wildcard taken as naming the caller would let scoped-down credentials escape their session
+/// policies through any public resource policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Grant {
     Account,
@@ -197,7 +201,7 @@ fn entry_grant(entry: &Entry, p: &Principal) -> Option<Grant> {
             | PrincipalType::FederatedUser
     );
     match entry {
-        Entry::Everyone => Some(Grant::Direct),
+        Entry::Everyone => Some(Grant::Parent),
         Entry::Account(a) if aws_caller && *a == p.account => Some(Grant::Account),
         Entry::Arn(a) if aws_caller && *a == p.arn => Some(Grant::Direct),
         Entry::Arn(a)
@@ -326,7 +330,8 @@ mod tests {
             Some(Grant::Parent)
         );
         assert_eq!(check(r#"{"AWS":"AROAEXAMPLEOPS123456"}"#, &session), None);
-        assert_eq!(check(r#""*""#, &user), Some(Grant::Direct));
+        assert_eq!(check(r#""*""#, &user), Some(Grant::Parent));
+        assert_eq!(check(r#"{"AWS":"*"}"#, &session), Some(Grant::Parent));
     }
 
     #[test]

@@ -210,7 +210,8 @@ impl Statement {
             }) => {
                 let excluded = element.covers_all_identities(caller)
                     && !(has_boundary && self.effect == Effect::Deny);
-                (!excluded).then_some(Grant::Direct)
+                // Everyone not excluded: as broad as `"*"`, so limited like it.
+                (!excluded).then_some(Grant::Parent)
             }
         }
     }

@@ -421,6 +421,49 @@ fn boundaries_and_sessions_table() {
     ))
     .allowed()
     .check();
+    // A wildcard names nobody in particular: only the session's own ARN escapes session
+    // policies, so scoped-down credentials stay scoped down before a public resource policy.
+    for principal in [r#""*""#, r#"{"AWS":"*"}"#] {
+        Case::new(
+            "resource policy for everyone is limited by the session policy",
+            session(),
+            gsv,
+            Some(secret),
+        )
+        .session(&s3_only)
+        .rbp(&rbp_allow(principal, gsv))
+        .implicit(PolicyType::SessionPolicy)
+        .check();
+        Case::new(
+            "resource policy for everyone, session policy allows",
+            session(),
+            gsv,
+            Some(secret),
+        )
+        .session(&all)
+        .rbp(&rbp_allow(principal, gsv))
+        .allowed()
+        .check();
+        Case::new(
+            "resource policy for everyone is limited by the boundary",
+            alice(),
+            gsv,
+            Some(secret),
+        )
+        .boundary(&s3_only)
+        .rbp(&rbp_allow(principal, gsv))
+        .implicit(PolicyType::PermissionsBoundary)
+        .check();
+        Case::new(
+            "resource policy for everyone needs no identity-based policy",
+            alice(),
+            gsv,
+            Some(secret),
+        )
+        .rbp(&rbp_allow(principal, gsv))
+        .allowed()
+        .check();
+    }
     Case::new("session policy intersects", session(), gsv, Some(secret))
         .id(&all)
         .session(&all)
