@@ -10,6 +10,7 @@ mod load;
 mod postgres;
 mod proc_stats;
 mod report;
+mod round_two;
 mod setup;
 mod sigv4;
 mod suite;

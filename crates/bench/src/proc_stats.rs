@@ -301,10 +301,12 @@ mod tests {
         while cpu_ticks(child_pid).unwrap() == 0 {
             std::thread::yield_now();
         }
-        let tree = tree_cpu_ticks(me).unwrap();
+        // Ticks only grow: the parts read first, then the tree, so the child still burning CPU
+        // between the reads cannot make the tree look smaller than its parts.
         let own =
             parse_stat(&std::fs::read_to_string(format!("/proc/{me}/stat")).unwrap()).unwrap();
         let child_ticks = cpu_ticks(child_pid).unwrap();
+        let tree = tree_cpu_ticks(me).unwrap();
         assert!(
             tree >= own.utime + own.stime + child_ticks,
             "tree {tree} < own {} + child {child_ticks}",

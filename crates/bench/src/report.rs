@@ -38,7 +38,7 @@ fn errors(r: &LoadReport) -> String {
 
 /// RSS with the 10,000 secrets: the checkpoint of a larger seeding, or the end of one of
 /// exactly that size.
-fn memory_at_10k(t: &TargetResult) -> Option<crate::proc_stats::Memory> {
+pub(crate) fn memory_at_10k(t: &TargetResult) -> Option<crate::proc_stats::Memory> {
     let seed = t.seed.as_ref()?;
     seed.memory_at_random_over
         .or(if seed.created == RANDOM_OVER {
@@ -48,7 +48,7 @@ fn memory_at_10k(t: &TargetResult) -> Option<crate::proc_stats::Memory> {
         })
 }
 
-fn target(r: &SuiteResult, kind: TargetKind) -> Option<&TargetResult> {
+pub(crate) fn target(r: &SuiteResult, kind: TargetKind) -> Option<&TargetResult> {
     r.targets.iter().find(|t| t.target == kind)
 }
 
@@ -256,6 +256,8 @@ pub fn results_markdown(r: &SuiteResult) -> String {
         );
     }
 
+    crate::round_two::section(&mut s, r);
+
     let _ = writeln!(s, "\n### Every point\n");
     for w in workloads_run(r) {
         let _ = writeln!(s, "#### {}\n", w.label());
@@ -383,7 +385,7 @@ fn verdict(ok: Option<bool>) -> &'static str {
     }
 }
 
-fn paced(r: &SuiteResult, kind: TargetKind) -> Option<&LoadReport> {
+pub(crate) fn paced(r: &SuiteResult, kind: TargetKind) -> Option<&LoadReport> {
     target(r, kind)?
         .points
         .iter()

@@ -25,12 +25,32 @@ const SECRET_LEN: usize = 40;
 /// periodically reseeded from the operating system, so a 356-character session token costs no
 /// system call per character (drawing each from `OsRng` spent a third of `AssumeRole` in
 /// `getrandom`).
+///
+/// Characters come from random bytes drawn in blocks, each byte mapped to `alphabet[b % n]` and
+/// rejected when `b` falls in the incomplete last round of the alphabet (so every character is
+/// uniform); for the 32- and 64-character alphabets nothing is rejected.
 pub fn random_string(prefix: &str, len: usize, alphabet: &[u8]) -> String {
+    assert!(
+        !alphabet.is_empty() && alphabet.len() <= 256,
+        "random_string: alphabet of 1..=256 characters"
+    );
+    let n = alphabet.len();
+    // Bytes below `limit` map uniformly onto the alphabet.
+    let limit = 256 - 256 % n;
     let mut rng = rand::thread_rng();
-    let mut s = String::with_capacity(len);
+    let mut s = String::with_capacity(len.max(prefix.len()));
     s.push_str(prefix);
+    let mut block = [0u8; 64];
     while s.len() < len {
-        s.push(char::from(alphabet[rng.gen_range(0..alphabet.len())]));
+        rng.fill(&mut block[..]);
+        for &b in &block {
+            if s.len() == len {
+                break;
+            }
+            if usize::from(b) < limit {
+                s.push(char::from(alphabet[usize::from(b) % n]));
+            }
+        }
     }
     s
 }
@@ -56,6 +76,23 @@ pub fn secret_access_key() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_character_is_uniform_over_the_alphabet() {
+        // 3 characters: 256 % 3 = 1, so byte 255 must be rejected rather than favour 'a'.
+        let drawn = random_string("", 60_000, b"abc");
+        for c in ['a', 'b', 'c'] {
+            let count = drawn.chars().filter(|&x| x == c).count();
+            // Expected 20,000, standard deviation ~115: 12 of them either side.
+            assert!((18_600..=21_400).contains(&count), "{c}: {count}");
+        }
+        let alnum = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let drawn = random_string("P-", 20_000, alnum);
+        assert_eq!(drawn.len(), 20_000);
+        assert!(drawn.starts_with("P-"));
+        assert!(alnum.iter().all(|&b| drawn[2..].contains(char::from(b))));
+        assert_eq!(random_string("ABCD", 2, alnum), "ABCD");
+    }
 
     #[test]
     fn formats_match_aws() {

@@ -21,17 +21,28 @@ pub const MASTER_KEY_ENV: &str = "COFFER_MASTER_KEY";
 
 /// A 256-bit master key. Debug is redacted; the bytes are zeroized on drop.
 #[derive(Clone)]
-pub struct MasterKey(Zeroizing<[u8; 32]>);
+pub struct MasterKey {
+    bytes: Zeroizing<[u8; 32]>,
+    /// `id()`, computed once: every seal stamps it (an HMAC per seal was measurable).
+    id: [u8; 8],
+}
 
 impl MasterKey {
+    fn new(bytes: Zeroizing<[u8; 32]>) -> Self {
+        let kcv = check_value_of(&bytes);
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&kcv[..8]);
+        MasterKey { bytes, id }
+    }
+
     pub fn generate() -> Self {
         let mut bytes = Zeroizing::new([0u8; 32]);
         OsRng.fill_bytes(bytes.as_mut());
-        MasterKey(bytes)
+        MasterKey::new(bytes)
     }
 
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        MasterKey(Zeroizing::new(bytes))
+        MasterKey::new(Zeroizing::new(bytes))
     }
 
     /// Parses base64 of exactly 32 bytes; surrounding whitespace is ignored.
@@ -50,7 +61,7 @@ impl MasterKey {
     }
 
     pub fn to_base64(&self) -> Zeroizing<String> {
-        Zeroizing::new(STANDARD.encode(self.0.as_ref()))
+        Zeroizing::new(STANDARD.encode(self.bytes.as_ref()))
     }
 
     /// Writes the key as base64 to a new file with mode 0600; an existing file is never overwritten.
@@ -82,34 +93,35 @@ impl MasterKey {
     pub fn derive_subkey(&self, info: &[u8]) -> Zeroizing<[u8; 32]> {
         let mut out = Zeroizing::new([0u8; 32]);
         // 32 bytes is far below HKDF-SHA256's limit of 255 blocks: expanding cannot fail.
-        hkdf::Hkdf::<Sha256>::new(None, self.0.as_ref())
+        hkdf::Hkdf::<Sha256>::new(None, self.bytes.as_ref())
             .expand(info, out.as_mut())
             .unwrap_or_else(|_| unreachable!());
         out
     }
 
     pub(crate) fn bytes(&self) -> &[u8; 32] {
-        &self.0
+        &self.bytes
     }
 
     /// A value derived from the key and stored in the database, so a wrong key is detected before use.
     pub(crate) fn check_value(&self) -> [u8; 32] {
-        // HMAC zero-pads keys shorter than the 64-byte block, so this equals HMAC with the 32-byte key
-        // while staying infallible.
-        let mut block = Zeroizing::new([0u8; 64]);
-        block[..32].copy_from_slice(self.0.as_ref());
-        let mut mac = <Hmac<Sha256> as KeyInit>::new(&(*block).into());
-        mac.update(b"coffer key check value v1");
-        mac.finalize().into_bytes().into()
+        check_value_of(&self.bytes)
     }
 
     /// Short identifier stamped on every envelope so the right key is picked during rotation.
     pub(crate) fn id(&self) -> [u8; 8] {
-        let kcv = self.check_value();
-        let mut id = [0u8; 8];
-        id.copy_from_slice(&kcv[..8]);
-        id
+        self.id
     }
+}
+
+fn check_value_of(key: &[u8; 32]) -> [u8; 32] {
+    // HMAC zero-pads keys shorter than the 64-byte block, so this equals HMAC with the 32-byte key
+    // while staying infallible.
+    let mut block = Zeroizing::new([0u8; 64]);
+    block[..32].copy_from_slice(key);
+    let mut mac = <Hmac<Sha256> as KeyInit>::new(&(*block).into());
+    mac.update(b"coffer key check value v1");
+    mac.finalize().into_bytes().into()
 }
 
 impl fmt::Debug for MasterKey {

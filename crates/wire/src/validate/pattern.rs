@@ -5,7 +5,10 @@ use std::sync::{Mutex, OnceLock};
 
 use regex::Regex;
 
-type Cache = Mutex<HashMap<&'static str, Option<Regex>>>;
+/// Compiled patterns live for the process: the models hold a fixed, small set of them, and a
+/// shared `&'static Regex` keeps one match-state pool per pattern (a clone per call would build
+/// a fresh pool, and its caches, on every match).
+type Cache = Mutex<HashMap<&'static str, Option<&'static Regex>>>;
 
 /// Whether `text` satisfies the model `pattern` as AWS applies it: Java's `String.matches`, i.e.
 /// the whole value must match (STS rejects `Session1:2` for `[\w+=,.@-]*`, which an unanchored
@@ -18,9 +21,11 @@ pub fn matches(pattern: &'static str, text: &str) -> bool {
         let mut map = cache
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        map.entry(pattern)
-            .or_insert_with(|| Regex::new(&format!(r"\A(?:{})\z", translate(pattern))).ok())
-            .clone()
+        *map.entry(pattern).or_insert_with(|| {
+            Regex::new(&format!(r"\A(?:{})\z", translate(pattern)))
+                .ok()
+                .map(|re| &*Box::leak(Box::new(re)))
+        })
     };
     compiled.is_none_or(|re| re.is_match(text))
 }
