@@ -290,12 +290,23 @@ mod tests {
     #[test]
     fn a_process_tree_counts_its_live_children() {
         // This test process and a child burning CPU: the tree is at least the child's ticks.
-        let mut child = std::process::Command::new("sh")
-            .args(["-c", "while :; do :; done"])
-            .spawn()
-            .unwrap();
+        /// Kills the busy child however the test ends: a failed assertion must not leave a
+        /// process burning a core (it once disturbed a whole benchmark run).
+        struct Reaped(std::process::Child);
+        impl Drop for Reaped {
+            fn drop(&mut self) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+        let child = Reaped(
+            std::process::Command::new("sh")
+                .args(["-c", "while :; do :; done"])
+                .spawn()
+                .unwrap(),
+        );
         let me = std::process::id();
-        let child_pid = child.id();
+        let child_pid = child.0.id();
         // The loop runs until the child has used a tick; a stuck child fails the test on the
         // harness's timeout rather than passing.
         while cpu_ticks(child_pid).unwrap() == 0 {
@@ -312,8 +323,7 @@ mod tests {
             "tree {tree} < own {} + child {child_ticks}",
             own.utime + own.stime
         );
-        child.kill().unwrap();
-        child.wait().unwrap();
+        drop(child);
         assert!(cpu_ticks_sum(&[me, me]).unwrap() >= 2 * (own.utime + own.stime));
         assert_eq!(memory_sum(&[]).unwrap(), Memory::default());
         assert!(memory_sum(&[me]).unwrap().rss_kib > 0);
