@@ -47,7 +47,7 @@ pub struct LoadConfig {
     pub rate: Option<f64>,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
 pub struct LoadReport {
     pub concurrency: usize,
     /// The open-loop rate asked for, if any.

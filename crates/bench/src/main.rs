@@ -56,6 +56,9 @@ enum Command {
     /// The regression guard: three short points, their CPU ratios to the baselines compared
     /// with the committed results (`scripts/bench --check`).
     Check(check::CheckArgs),
+    /// Write results.md, throughput.svg and BENCHMARKS.md again from a run's results.json (after
+    /// editing bench/NOTES.md); the figures stay the run's.
+    Report(ReportArgs),
 }
 
 #[derive(Args)]
@@ -109,6 +112,19 @@ impl Server {
     fn dataset(&self) -> Dataset {
         Dataset::new(&self.prefix, self.secrets)
     }
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// A suite's results; results.md and throughput.svg are written beside it.
+    #[arg(long, default_value = "bench/results/results.json")]
+    results: PathBuf,
+    /// Regenerate this file (BENCHMARKS.md) from the results.
+    #[arg(long)]
+    benchmarks_md: Option<PathBuf>,
+    /// Hand-kept analysis copied into BENCHMARKS.md.
+    #[arg(long)]
+    notes: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -211,6 +227,7 @@ fn main() -> anyhow::Result<()> {
                 baseline::serve(listen, tls_ca_out.as_deref(), body).await
             }
             Command::Suite(args) => suite_command(args).await,
+            Command::Report(args) => report_command(args),
         }
     })
 }
@@ -310,26 +327,16 @@ async fn suite_command(args: SuiteArgs) -> anyhow::Result<()> {
     let result = suite::run(&config).await?;
 
     std::fs::create_dir_all(&config.out_dir)?;
-    let results_md = report::results_markdown(&result);
     std::fs::write(
         config.out_dir.join("results.json"),
         serde_json::to_string_pretty(&result)?,
     )?;
-    std::fs::write(config.out_dir.join("results.md"), &results_md)?;
-    std::fs::write(
-        config.out_dir.join("throughput.svg"),
-        svg::throughput_svg(&result),
+    write_reports(
+        &result,
+        &config.out_dir,
+        config.benchmarks_md.as_deref(),
+        config.notes.as_deref(),
     )?;
-    if let Some(md) = &config.benchmarks_md {
-        let notes = config
-            .notes
-            .as_ref()
-            .and_then(|p| std::fs::read_to_string(p).ok());
-        std::fs::write(
-            md,
-            report::benchmarks_md(&result, &results_md, notes.as_deref()),
-        )?;
-    }
     eprintln!(
         "wrote {}/results.md, results.json, throughput.svg{}",
         config.out_dir.display(),
@@ -338,6 +345,56 @@ async fn suite_command(args: SuiteArgs) -> anyhow::Result<()> {
             .as_ref()
             .map(|p| format!(" and {}", p.display()))
             .unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// results.md, throughput.svg and (when asked) BENCHMARKS.md with the notes, from one run's
+/// results: after a run, and again by `coffer-bench report` when the notes or the report's
+/// layout change (the figures stay those of the run).
+fn write_reports(
+    result: &suite::SuiteResult,
+    out_dir: &std::path::Path,
+    benchmarks_md: Option<&std::path::Path>,
+    notes: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let results_md = report::results_markdown(result);
+    std::fs::write(out_dir.join("results.md"), &results_md)?;
+    std::fs::write(out_dir.join("throughput.svg"), svg::throughput_svg(result))?;
+    if let Some(md) = benchmarks_md {
+        let notes = notes.and_then(|p| std::fs::read_to_string(p).ok());
+        std::fs::write(
+            md,
+            report::benchmarks_md(result, &results_md, notes.as_deref()),
+        )?;
+    }
+    Ok(())
+}
+
+fn report_command(args: ReportArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.results)
+        .with_context(|| format!("reading {}", args.results.display()))?;
+    let result: suite::SuiteResult = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a suite's results", args.results.display()))?;
+    let out_dir = args
+        .results
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    write_reports(
+        &result,
+        &out_dir,
+        args.benchmarks_md.as_deref(),
+        args.notes.as_deref(),
+    )?;
+    eprintln!(
+        "wrote {}/results.md, throughput.svg{} from {}",
+        out_dir.display(),
+        args.benchmarks_md
+            .as_ref()
+            .map(|p| format!(" and {}", p.display()))
+            .unwrap_or_default(),
+        args.results.display()
     );
     Ok(())
 }

@@ -94,7 +94,7 @@ pub fn cpu_ticks_sum(pids: &[u32]) -> anyhow::Result<u64> {
     pids.iter().map(|&p| cpu_ticks(p)).sum()
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Memory {
     /// Resident set size now.
     pub rss_kib: u64,

@@ -263,15 +263,15 @@ pub fn results_markdown(r: &SuiteResult) -> String {
         let _ = writeln!(s, "#### {}\n", w.label());
         let _ = writeln!(
             s,
-            "| target | connections | req/s | p50 | p99 | p99.9 | server CPU/req | PostgreSQL CPU/req | server RSS | errors |"
+            "| target | connections | req/s | p50 | p99 | p99.9 | server CPU/req | PostgreSQL CPU/req | server RSS | errors | other load (cores) |"
         );
-        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|");
         for t in &r.targets {
             for p in t.points.iter().filter(|p| p.workload == w) {
                 let q = &p.report;
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                     t.label,
                     match q.target_rps {
                         Some(x) => format!("{} paced at {}/s", q.concurrency, rate(x)),
@@ -285,6 +285,15 @@ pub fn results_markdown(r: &SuiteResult) -> String {
                     fmt_us(q.database_cpu_us_per_req),
                     opt(q.server_memory, |m| mib(m.rss_kib)),
                     errors(q),
+                    // Other processes' CPU during the point: a figure beside other work is marked.
+                    opt(q.foreign_load_cores, |c| format!(
+                        "{c:.2}{}",
+                        if c >= crate::suite::QUIET_CORES {
+                            " **busy**"
+                        } else {
+                            ""
+                        }
+                    )),
                 );
             }
         }
@@ -614,6 +623,7 @@ pub fn benchmarks_md(r: &SuiteResult, results_md: &str, notes: Option<&str>) -> 
          scripts/bench            # full run: every target, workload and concurrency, 100,000 secrets (~20–25 min)\n\
          scripts/bench --quick    # smoke run: short points, few secrets (~2 min)\n\
          scripts/bench --check    # regression guard: 3 ratios vs bench/results/results.json, fails >25% worse\n\
+         target/release/coffer-bench report --benchmarks-md BENCHMARKS.md --notes bench/NOTES.md  # re-render from results.json\n\
          ```\n\n\
          `--check` runs `--dev` GetSecretValue, production GetSecretValue and production PutSecretValue for 3 s \
          each at 8 connections beside both baselines, and compares each one's CPU per request, as a ratio to its \
@@ -675,7 +685,7 @@ mod tests {
     fn target_result(kind: TargetKind, points: Vec<(Workload, f64, Option<f64>)>) -> TargetResult {
         TargetResult {
             target: kind,
-            label: kind.label(),
+            label: kind.label().to_string(),
             error: None,
             skipped: None,
             startup_ms: Some(50.0),
@@ -750,6 +760,28 @@ mod tests {
             !md.contains("| Coffer, 2 nodes (HTTPS, auth, PostgreSQL) |"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn a_run_read_back_from_its_json_reports_the_same_with_other_load_per_point() {
+        let mut busy = target_result(
+            TargetKind::CofferDev,
+            vec![(Workload::GetSecretValueHot, 20.0, None)],
+        );
+        busy.points[0].report.foreign_load_cores = Some(0.5);
+        let r = run(vec![
+            target_result(
+                TargetKind::BaselineHttp,
+                vec![(Workload::GetSecretValueHot, 10.0, None)],
+            ),
+            busy,
+        ]);
+        let md = results_markdown(&r);
+        let back: SuiteResult = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(results_markdown(&back), md);
+        assert!(md.contains("| other load (cores) |"), "{md}");
+        assert!(md.contains("| 0 | 0.00 |"), "{md}");
+        assert!(md.contains("| 0 | 0.50 **busy** |"), "{md}");
     }
 
     #[test]

@@ -258,7 +258,7 @@ mod tests {
     fn result(kind: TargetKind, points: Vec<(Workload, usize, f64, f64)>) -> TargetResult {
         TargetResult {
             target: kind,
-            label: kind.label(),
+            label: kind.label().to_string(),
             error: None,
             skipped: None,
             startup_ms: None,

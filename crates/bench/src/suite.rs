@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::load::{self, Credentials, LoadConfig, LoadReport, Stop};
 use crate::proc_stats::{self, Memory};
@@ -54,7 +54,7 @@ pub struct SuiteConfig {
     pub paced: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct SuiteResult {
     pub date: String,
     pub command: String,
@@ -68,7 +68,7 @@ pub struct SuiteResult {
     pub wall_s: f64,
 }
 
-#[derive(Serialize, Default)]
+#[derive(Serialize, Deserialize, Default)]
 pub struct Machine {
     pub cpu: String,
     pub cores: usize,
@@ -107,10 +107,10 @@ async fn wait_for_quiet(wait: Duration) -> Option<f64> {
     last
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct TargetResult {
     pub target: TargetKind,
-    pub label: &'static str,
+    pub label: String,
     pub error: Option<String>,
     /// Why the target was not run (PostgreSQL absent): not a failure.
     pub skipped: Option<String>,
@@ -124,7 +124,7 @@ pub struct TargetResult {
     pub points: Vec<Point>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct SeedResult {
     pub requested: u64,
     pub created: u64,
@@ -136,7 +136,7 @@ pub struct SeedResult {
     pub memory_at_random_over: Option<Memory>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct Point {
     pub workload: Workload,
     pub report: LoadReport,
@@ -173,7 +173,7 @@ pub async fn run(config: &SuiteConfig) -> anyhow::Result<SuiteResult> {
         eprintln!("== {}", kind.label());
         let mut result = TargetResult {
             target: kind,
-            label: kind.label(),
+            label: kind.label().to_string(),
             error: None,
             skipped: None,
             startup_ms: None,

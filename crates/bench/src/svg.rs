@@ -78,7 +78,7 @@ pub fn throughput_svg(r: &SuiteResult) -> String {
             r#"<line x1="{x:.1}" y1="42" x2="{:.1}" y2="42" stroke="{c}" stroke-width="2.5"/><text x="{:.1}" y="46">{}</text>"#,
             x + 22.0,
             x + 26.0,
-            esc(t.label)
+            esc(&t.label)
         );
         x += 30.0 + 6.2 * t.label.chars().count() as f64;
     }
