@@ -598,7 +598,9 @@ fn load_caller(
                 wording: Wording::Signed,
             }))
         }
-        SessionKind::SessionToken => unreachable!("handled above"),
+        // Session tokens are resolved before this match; should one ever reach it, the caller is
+        // unknown and the request is refused (fail closed) rather than the server panicking.
+        SessionKind::SessionToken => Ok(None),
     }
 }
 

@@ -193,7 +193,8 @@ async fn check(args: CheckArgs) -> anyhow::Result<()> {
     let config = SuiteConfig {
         quick: true,
         concurrencies: vec![CONNECTIONS],
-        duration: Duration::from_secs_f64(args.duration),
+        duration: Duration::try_from_secs_f64(args.duration)
+            .map_err(|e| anyhow::anyhow!("--duration: {e}"))?,
         secrets: 200,
         moto_secrets: 0,
         restarts: 1,

@@ -241,7 +241,7 @@ async fn load_command(args: LoadArgs) -> anyhow::Result<()> {
         concurrency: args.concurrency,
         stop: match args.requests {
             Some(n) => Stop::Requests(n),
-            None => Stop::After(Duration::from_secs_f64(args.duration)),
+            None => Stop::After(Duration::try_from_secs_f64(args.duration).context("--duration")?),
         },
         server_pids: args.server.pid.into_iter().collect(),
         database_pid: args.server.database_pid,
@@ -291,7 +291,12 @@ async fn suite_command(args: SuiteArgs) -> anyhow::Result<()> {
                 vec![1, 8, 16, 32]
             }
         }),
-        duration: Duration::from_secs_f64(args.duration.unwrap_or(if quick { 1.0 } else { 5.0 })),
+        duration: Duration::try_from_secs_f64(args.duration.unwrap_or(if quick {
+            1.0
+        } else {
+            5.0
+        }))
+        .context("--duration")?,
         secrets: args.secrets.unwrap_or(if quick { 200 } else { 100_000 }),
         moto_secrets: args
             .moto_secrets
