@@ -678,7 +678,7 @@ fn busy_mark(p: &LoadReport) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::suite::{Machine, Point};
 
@@ -712,7 +712,8 @@ mod tests {
         }
     }
 
-    fn run(targets: Vec<TargetResult>) -> SuiteResult {
+    /// A run of these targets, for the report tests here and in `round_two`.
+    pub(crate) fn run(targets: Vec<TargetResult>) -> SuiteResult {
         SuiteResult {
             date: "2026-12-07 04:00:00 UTC".into(),
             command: "scripts/bench --quick".into(),

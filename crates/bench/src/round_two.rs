@@ -253,7 +253,8 @@ pub fn section(s: &mut String, r: &SuiteResult) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::suite::{Machine, Point, TargetResult};
+    use crate::report::tests::run as suite;
+    use crate::suite::{Point, TargetResult};
 
     fn result(kind: TargetKind, points: Vec<(Workload, usize, f64, f64)>) -> TargetResult {
         TargetResult {
@@ -281,21 +282,6 @@ mod tests {
                     },
                 })
                 .collect(),
-        }
-    }
-
-    fn suite(targets: Vec<TargetResult>) -> SuiteResult {
-        SuiteResult {
-            date: "2026-12-07 12:00:00 UTC".into(),
-            command: "scripts/bench".into(),
-            quick: false,
-            machine: Machine::default(),
-            concurrencies: CONNECTIONS.to_vec(),
-            duration_s: 5.0,
-            secrets: 200,
-            targets,
-            load_average_after: "0.00 0.00 0.00".into(),
-            wall_s: 10.0,
         }
     }
 
