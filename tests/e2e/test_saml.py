@@ -317,6 +317,33 @@ def test_trust_policy_conditions_on_saml_keys(setup):
         "ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.", 400)
 
 
+def test_x500_and_active_directory_attributes_are_saml_keys(setup):
+    # AWS's mapping of attributes to trust policy keys: `cn` is both `saml:cn` and
+    # `saml:commonName`; `sn` is `saml:surname`; Active Directory's primary group SID is its claim URI.
+    s = setup
+    idp = s["idp"]
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": s["provider"]}, "Action": "sts:AssumeRoleWithSAML",
+        "Condition": {"StringEquals": {"saml:cn": "Alice Liddell", "saml:commonName": "Alice Liddell",
+                                       "saml:surname": "Liddell", "saml:x500UniqueIdentifier": "u-42",
+                                       "saml:primaryGroupSID": "S-1-5-21-513"}}}]}
+    role = s["iam"].create_role(RoleName=uid("saml"), AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    attributes = [("urn:oid:2.5.4.3", ["Alice Liddell"]), ("urn:oid:2.5.4.4", ["Liddell"]),
+                  ("urn:oid:2.5.4.45", ["u-42"]),
+                  ("http://schemas.microsoft.com/ws/2008/06/identity/claims/primarygroupsid", ["S-1-5-21-513"])]
+    response = idp.response(pair(s, role), extra_attributes=attributes)
+    idp.sign(assertion_of(response))
+    assert assume(s, response, role=role)["AssumedRoleUser"]["Arn"].endswith("/alice")
+
+    # Another surname, or no primary group: the trust policy no longer matches.
+    for changed in ([a if a[0] != "urn:oid:2.5.4.4" else (a[0], ["Hargreaves"]) for a in attributes],
+                    attributes[:-1]):
+        response = idp.response(pair(s, role), extra_attributes=changed)
+        idp.sign(assertion_of(response))
+        assert refused(lambda: assume(s, response, role=role)) == (
+            "AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)
+
+
 def test_session_policy_narrows_the_session(server, setup):
     s = setup
     response = s["idp"].response(pair(s))

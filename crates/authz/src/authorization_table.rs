@@ -472,27 +472,33 @@ async fn every_operation_is_authorized_as_the_reference_says() {
 /// has what the key is about (checked below).
 const NOT_SUPPLIED: &[(&str, &str)] = &[
     // Supplied by STS from the verified token or assertion when it asks this crate's authorizer
-    // for the role's trust decision (`TrustAuthorizer`); not request members, so not in the
-    // operation's access request.
+    // for the role's trust decision (`TrustAuthorizer`): not request members, so not in the
+    // operation's access request. That every one the reference lists is supplied, with the
+    // token's or assertion's values, is tested where they are made:
+    // `coffer_sts::saml::tests::every_saml_key_of_the_reference_is_supplied` and
+    // `coffer_sts::web_identity::tests::every_google_and_cognito_key_of_the_reference_is_supplied`.
     (
         "accounts.google.com:*",
-        "claims of a web identity token (the federated trust decision)",
+        "claims of a Google ID token (the federated trust decision, tested in coffer-sts)",
     ),
     (
         "cognito-identity.amazonaws.com:*",
-        "claims of a web identity token (the federated trust decision)",
-    ),
-    (
-        "graph.facebook.com:*",
-        "claims of a web identity token (the federated trust decision)",
-    ),
-    (
-        "www.amazon.com:*",
-        "claims of a web identity token (the federated trust decision)",
+        "claims of an Amazon Cognito token (the federated trust decision, tested in coffer-sts)",
     ),
     (
         "saml:*",
-        "attributes of a SAML assertion (the federated trust decision)",
+        "attributes of a SAML assertion (the federated trust decision, tested in coffer-sts)",
+    ),
+    // Cannot arise: Facebook's and Login with Amazon's keys describe OAuth access tokens that
+    // only those providers can check (AWS calls them); Coffer verifies OpenID Connect ID tokens
+    // against the account's IAM OIDC providers, offline.
+    (
+        "graph.facebook.com:*",
+        "Facebook access tokens are not accepted (only OIDC ID tokens of IAM OIDC providers)",
+    ),
+    (
+        "www.amazon.com:*",
+        "Login with Amazon access tokens are not accepted (only OIDC ID tokens of IAM OIDC providers)",
     ),
     // The federated operations carry no caller to authorize: once STS has verified the token or
     // assertion, the authorizer decides the role's trust policy with its claims, session name

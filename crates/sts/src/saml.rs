@@ -24,12 +24,26 @@ use coffer_saml::{
 
 const NAMEID_FORMAT_PREFIX: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:";
 
-/// SAML attributes AWS exposes as `saml:` condition keys under a friendly name (IAM User Guide,
-/// "Available keys for SAML-based federation"): eduPerson and the common X.500 / LDAP ones.
-const ATTRIBUTE_KEYS: [(&str, &str); 8] = [
+/// SAML attributes AWS exposes as `saml:` condition keys (IAM User Guide, "Available keys for
+/// SAML-based AWS STS federation" and its mapping of attributes to trust policy context keys):
+/// eduPerson and eduOrg by their object identifiers, the X.500 / LDAP ones, and Active Directory's
+/// primary group. An attribute is matched by its `Name`; every value becomes a value of the key
+/// (the keys are multivalued). One attribute can feed two keys: AWS documents `cn` both as the
+/// eduOrg `saml:cn` and as `saml:commonName`.
+const ATTRIBUTE_KEYS: [(&str, &str); 26] = [
     (
         "urn:oid:1.3.6.1.4.1.5923.1.1.1.1",
         "saml:edupersonaffiliation",
+    ),
+    ("urn:oid:1.3.6.1.4.1.5923.1.1.1.2", "saml:edupersonnickname"),
+    ("urn:oid:1.3.6.1.4.1.5923.1.1.1.3", "saml:edupersonorgdn"),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.1.1.4",
+        "saml:edupersonorgunitdn",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.1.1.5",
+        "saml:edupersonprimaryaffiliation",
     ),
     (
         "urn:oid:1.3.6.1.4.1.5923.1.1.1.6",
@@ -39,12 +53,85 @@ const ATTRIBUTE_KEYS: [(&str, &str); 8] = [
         "urn:oid:1.3.6.1.4.1.5923.1.1.1.7",
         "saml:edupersonentitlement",
     ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.1.1.8",
+        "saml:edupersonprimaryorgunitdn",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.1.1.9",
+        "saml:edupersonscopedaffiliation",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.1.1.10",
+        "saml:edupersontargetedid",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.1.1.11",
+        "saml:edupersonassurance",
+    ),
+    ("urn:oid:1.3.6.1.4.1.5923.1.2.1.2", "saml:eduorghomepageuri"),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.2.1.3",
+        "saml:eduorgidentityauthnpolicyuri",
+    ),
+    ("urn:oid:1.3.6.1.4.1.5923.1.2.1.4", "saml:eduorglegalname"),
+    ("urn:oid:1.3.6.1.4.1.5923.1.2.1.5", "saml:eduorgsuperioruri"),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.2.1.6",
+        "saml:eduorgwhitepagesuri",
+    ),
     ("urn:oid:2.5.4.3", "saml:cn"),
+    ("urn:oid:2.5.4.3", "saml:commonName"),
+    ("urn:oid:2.5.4.41", "saml:name"),
     ("urn:oid:2.5.4.42", "saml:givenName"),
-    ("urn:oid:2.5.4.4", "saml:sn"),
+    ("urn:oid:2.5.4.4", "saml:surname"),
     ("urn:oid:0.9.2342.19200300.100.1.3", "saml:mail"),
     ("urn:oid:0.9.2342.19200300.100.1.1", "saml:uid"),
+    (
+        "urn:oid:0.9.2342.19200300.100.1.45",
+        "saml:organizationStatus",
+    ),
+    ("urn:oid:2.5.4.45", "saml:x500UniqueIdentifier"),
+    (
+        "http://schemas.microsoft.com/ws/2008/06/identity/claims/primarygroupsid",
+        "saml:primaryGroupSID",
+    ),
 ];
+
+/// The condition keys a verified assertion gives the role's trust decision: who it is about and
+/// who vouches for it (`saml:sub`, `saml:iss`, …), where it was presented (`saml:aud`, the
+/// confirmation's `Recipient`), and the attributes of [`ATTRIBUTE_KEYS`] it carries.
+fn trust_keys(
+    assertion: &Assertion,
+    recipient: &str,
+    account: &str,
+    provider_name: &str,
+) -> Vec<(String, Vec<String>)> {
+    let mut keys: Vec<(String, Vec<String>)> = [
+        ("saml:aud", recipient.to_string()),
+        ("saml:sub", assertion.subject.clone()),
+        (
+            "saml:sub_type",
+            subject_type(assertion.subject_format.as_deref()),
+        ),
+        ("saml:iss", assertion.issuer.clone()),
+        (
+            "saml:namequalifier",
+            name_qualifier(&assertion.issuer, account, provider_name),
+        ),
+        ("saml:doc", format!("{account}/{provider_name}")),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_string(), vec![value]))
+    .collect();
+    for (attribute, key) in ATTRIBUTE_KEYS {
+        let Some(values) = assertion.attribute(attribute) else {
+            continue;
+        };
+        keys.push((key.to_string(), values.to_vec()));
+    }
+    keys
+}
 
 fn not_authorized() -> StsError {
     access_denied("Not authorized to perform sts:AssumeRoleWithSAML")
@@ -201,25 +288,7 @@ pub(crate) async fn assume_role_with_saml(
     // The trust policy decides, with the provider as the (federated) principal.
     let subject_type = subject_type(assertion.subject_format.as_deref());
     let name_qualifier = name_qualifier(&assertion.issuer, &role_arn.account, &provider.name);
-    let mut provider_keys = vec![
-        ("saml:aud", recipient.clone()),
-        ("saml:sub", assertion.subject.clone()),
-        ("saml:sub_type", subject_type.clone()),
-        ("saml:iss", assertion.issuer.clone()),
-        ("saml:namequalifier", name_qualifier.clone()),
-        (
-            "saml:doc",
-            format!("{}/{}", role_arn.account, provider.name),
-        ),
-    ]
-    .into_iter()
-    .map(|(key, value)| (key.to_string(), vec![value]))
-    .collect::<Vec<_>>();
-    for (attribute, key) in ATTRIBUTE_KEYS {
-        if let Some(values) = assertion.attribute(attribute) {
-            provider_keys.push((key.to_string(), values.to_vec()));
-        }
-    }
+    let provider_keys = trust_keys(&assertion, &recipient, &role_arn.account, &provider.name);
     let issued = assume_role_federated(
         svc,
         ctx,
@@ -386,6 +455,82 @@ mod tests {
         ] {
             assert!(session_tags(&with(bad)).is_err());
         }
+    }
+
+    /// Every `saml:` key AWS's Service Authorization Reference lists for `AssumeRoleWithSAML`
+    /// reaches the trust decision of an assertion that carries every mapped attribute, with the
+    /// attribute's values (the operation's access request cannot carry them: they exist only once
+    /// the assertion is verified).
+    #[test]
+    fn every_saml_key_of_the_reference_is_supplied() {
+        let operation = coffer_model::sts::SERVICE
+            .operations
+            .iter()
+            .find(|op| op.name == "AssumeRoleWithSAML")
+            .expect("the reference has AssumeRoleWithSAML");
+        let assertion = Assertion {
+            issuer: "https://idp.example.com/saml".into(),
+            subject: "alice".into(),
+            subject_format: Some(format!("{NAMEID_FORMAT_PREFIX}persistent")),
+            attributes: ATTRIBUTE_KEYS
+                .iter()
+                .map(|(name, _)| (name.to_string(), vec![format!("value of {name}")]))
+                .collect(),
+            ..Assertion::default()
+        };
+        let keys = trust_keys(
+            &assertion,
+            "https://signin.aws.amazon.com/saml",
+            "123456789012",
+            "MyIdP",
+        );
+        let listed: Vec<&str> = operation
+            .authorization
+            .condition_keys
+            .iter()
+            .copied()
+            .filter(|k| k.starts_with("saml:"))
+            .collect();
+        assert!(listed.len() >= 30, "{listed:?}");
+        for key in &listed {
+            let values = keys
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v)
+                .unwrap_or_else(|| panic!("{key} is not supplied"));
+            assert!(
+                !values.is_empty() && values.iter().all(|v| !v.is_empty()),
+                "{key}"
+            );
+        }
+        // Nothing beyond the reference: a key AWS does not know would never match a policy.
+        for (key, _) in &keys {
+            assert!(listed.contains(&key.as_str()), "{key} is not AWS's");
+        }
+        let value = |key: &str| keys.iter().find(|(k, _)| k == key).unwrap().1.clone();
+        assert_eq!(value("saml:sub_type"), ["persistent"]);
+        assert_eq!(value("saml:doc"), ["123456789012/MyIdP"]);
+        assert_eq!(value("saml:aud"), ["https://signin.aws.amazon.com/saml"]);
+        assert_eq!(value("saml:surname"), ["value of urn:oid:2.5.4.4"]);
+        assert_eq!(value("saml:cn"), value("saml:commonName"));
+    }
+
+    #[test]
+    fn an_attribute_the_assertion_lacks_supplies_no_key() {
+        let assertion = Assertion {
+            attributes: vec![(
+                "urn:oid:1.3.6.1.4.1.5923.1.1.1.1".into(),
+                vec!["faculty".into(), "staff".into()],
+            )],
+            ..Assertion::default()
+        };
+        let keys = trust_keys(&assertion, "r", "123456789012", "MyIdP");
+        assert!(keys.iter().all(|(k, _)| k != "saml:mail"));
+        let affiliation = keys
+            .iter()
+            .find(|(k, _)| k == "saml:edupersonaffiliation")
+            .map(|(_, v)| v.clone());
+        assert_eq!(affiliation, Some(vec!["faculty".into(), "staff".into()]));
     }
 
     #[test]

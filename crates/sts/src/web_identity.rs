@@ -49,9 +49,10 @@ fn not_authorized() -> StsError {
     access_denied("Not authorized to perform sts:AssumeRoleWithWebIdentity")
 }
 
+/// A claim that is one string or a list of them (`aud`, `amr`).
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum Audience {
+enum OneOrMany {
     One(String),
     Many(Vec<String>),
 }
@@ -62,7 +63,11 @@ enum Audience {
 struct Claims {
     iss: Option<String>,
     sub: Option<String>,
-    aud: Option<Audience>,
+    aud: Option<OneOrMany>,
+    /// The authorized party (Google's hybrid apps): `accounts.google.com:aud` when present.
+    azp: Option<String>,
+    /// Authentication methods (Amazon Cognito: `authenticated` and the login provider).
+    amr: Option<OneOrMany>,
     exp: Option<i64>,
     nbf: Option<i64>,
     iat: Option<i64>,
@@ -70,12 +75,47 @@ struct Claims {
 
 impl Claims {
     fn audiences(&self) -> Vec<&str> {
-        match &self.aud {
-            Some(Audience::One(a)) => vec![a.as_str()],
-            Some(Audience::Many(many)) => many.iter().map(String::as_str).collect(),
-            None => Vec::new(),
-        }
+        strings(&self.aud)
     }
+}
+
+fn strings(claim: &Option<OneOrMany>) -> Vec<&str> {
+    match claim {
+        Some(OneOrMany::One(a)) => vec![a.as_str()],
+        Some(OneOrMany::Many(many)) => many.iter().map(String::as_str).collect(),
+        None => Vec::new(),
+    }
+}
+
+/// The condition keys a verified token gives the role's trust decision, named by the provider
+/// (`<provider>:aud`, `:sub`) as the IAM User Guide's "Available keys for AWS web identity
+/// federation" has them: for Google, `:aud` is the authorized party (`azp`) when the token names
+/// one and `:oaud` the audience it was issued for; for Amazon Cognito, `:amr` lists how the user
+/// signed in.
+fn trust_keys(
+    provider_url: &str,
+    claims: &Claims,
+    audience: &str,
+    subject: &str,
+) -> Vec<(String, Vec<String>)> {
+    let key = |name: &str| format!("{provider_url}:{name}");
+    let mut keys = vec![(key("sub"), vec![subject.to_string()])];
+    match provider_url {
+        "accounts.google.com" => {
+            let party = claims.azp.as_deref().unwrap_or(audience);
+            keys.push((key("aud"), vec![party.to_string()]));
+            keys.push((key("oaud"), vec![audience.to_string()]));
+        }
+        _ => keys.push((key("aud"), vec![audience.to_string()])),
+    }
+    let methods = strings(&claims.amr);
+    if provider_url == "cognito-identity.amazonaws.com" && !methods.is_empty() {
+        keys.push((
+            key("amr"),
+            methods.into_iter().map(str::to_string).collect(),
+        ));
+    }
+    keys
 }
 
 /// A token as it claims to be: nothing in it is trusted until [`verify_signature`] passes.
@@ -239,10 +279,7 @@ pub(crate) async fn assume_role_with_web_identity(
         .ok_or_else(not_authorized)?;
 
     // The trust policy decides, with the provider as the (federated) principal.
-    let provider_keys = vec![
-        (format!("{}:aud", provider.url), vec![audience.clone()]),
-        (format!("{}:sub", provider.url), vec![subject.clone()]),
-    ];
+    let provider_keys = trust_keys(&provider.url, &token.claims, &audience, &subject);
     let issued = assume_role_federated(
         svc,
         ctx,
@@ -497,5 +534,121 @@ mod tests {
         assert_eq!(message(e.unwrap_err()), "Incorrect token audience");
         let e = verify_signature(&token, &keys, "https://other", &["my-app".to_string()]);
         assert!(matches!(e, Err(StsError::InvalidIdentityToken(_))));
+    }
+
+    fn claims_of(value: serde_json::Value) -> Claims {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn value_of<'a>(keys: &'a [(String, Vec<String>)], key: &str) -> Option<&'a [String]> {
+        keys.iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    #[test]
+    fn google_keys_follow_the_authorized_party() {
+        let plain = claims_of(json!({"aud": "web-client", "sub": "110"}));
+        let keys = trust_keys("accounts.google.com", &plain, "web-client", "110");
+        assert_eq!(
+            value_of(&keys, "accounts.google.com:aud"),
+            Some(&["web-client".to_string()][..])
+        );
+        assert_eq!(
+            value_of(&keys, "accounts.google.com:oaud"),
+            Some(&["web-client".to_string()][..])
+        );
+        assert_eq!(
+            value_of(&keys, "accounts.google.com:sub"),
+            Some(&["110".to_string()][..])
+        );
+        // A hybrid app: the authorized party is `:aud`, the audience only `:oaud`.
+        let hybrid = claims_of(json!({"aud": "web-client", "azp": "android-client"}));
+        let keys = trust_keys("accounts.google.com", &hybrid, "web-client", "110");
+        assert_eq!(
+            value_of(&keys, "accounts.google.com:aud"),
+            Some(&["android-client".to_string()][..])
+        );
+        assert_eq!(
+            value_of(&keys, "accounts.google.com:oaud"),
+            Some(&["web-client".to_string()][..])
+        );
+        // Another issuer's `azp` changes nothing, and it gets no `:oaud`.
+        let keys = trust_keys("token.example.com", &hybrid, "web-client", "110");
+        assert_eq!(
+            value_of(&keys, "token.example.com:aud"),
+            Some(&["web-client".to_string()][..])
+        );
+        assert_eq!(value_of(&keys, "token.example.com:oaud"), None);
+    }
+
+    #[test]
+    fn cognito_lists_its_authentication_methods() {
+        let claims = claims_of(json!({"aud": "us-east-1:pool",
+            "amr": ["authenticated", "graph.facebook.com"]}));
+        let keys = trust_keys(
+            "cognito-identity.amazonaws.com",
+            &claims,
+            "us-east-1:pool",
+            "id",
+        );
+        assert_eq!(
+            value_of(&keys, "cognito-identity.amazonaws.com:amr"),
+            Some(
+                &[
+                    "authenticated".to_string(),
+                    "graph.facebook.com".to_string()
+                ][..]
+            )
+        );
+        let one = claims_of(json!({"amr": "unauthenticated"}));
+        let keys = trust_keys(
+            "cognito-identity.amazonaws.com",
+            &one,
+            "us-east-1:pool",
+            "id",
+        );
+        assert_eq!(
+            value_of(&keys, "cognito-identity.amazonaws.com:amr"),
+            Some(&["unauthenticated".to_string()][..])
+        );
+        // Other issuers' `amr` is not a key AWS defines.
+        let keys = trust_keys("token.example.com", &claims, "a", "id");
+        assert_eq!(value_of(&keys, "token.example.com:amr"), None);
+    }
+
+    /// Every key AWS's Service Authorization Reference lists for `AssumeRoleWithWebIdentity` under
+    /// the Google and Amazon Cognito providers reaches the trust decision of a token from them.
+    /// (Facebook's and Login with Amazon's keys come from OAuth access tokens that only those
+    /// providers can check; Coffer verifies OIDC ID tokens against IAM OIDC providers.)
+    #[test]
+    fn every_google_and_cognito_key_of_the_reference_is_supplied() {
+        let operation = coffer_model::sts::SERVICE
+            .operations
+            .iter()
+            .find(|op| op.name == "AssumeRoleWithWebIdentity")
+            .expect("the reference has AssumeRoleWithWebIdentity");
+        let claims = claims_of(json!({"aud": "client", "azp": "party", "amr": ["authenticated"]}));
+        let mut checked = 0;
+        for provider in ["accounts.google.com", "cognito-identity.amazonaws.com"] {
+            let keys = trust_keys(provider, &claims, "client", "subject");
+            let prefix = format!("{provider}:");
+            for key in operation.authorization.condition_keys {
+                if key.starts_with(&prefix) {
+                    assert!(value_of(&keys, key).is_some_and(|v| !v.is_empty()), "{key}");
+                    checked += 1;
+                }
+            }
+            for (key, _) in &keys {
+                assert!(
+                    operation
+                        .authorization
+                        .condition_keys
+                        .contains(&key.as_str()),
+                    "{key}"
+                );
+            }
+        }
+        assert_eq!(checked, 6);
     }
 }
