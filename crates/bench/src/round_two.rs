@@ -258,16 +258,6 @@ mod tests {
 
     fn result(kind: TargetKind, points: Vec<(Workload, usize, f64, f64)>) -> TargetResult {
         TargetResult {
-            target: kind,
-            label: kind.label().to_string(),
-            error: None,
-            skipped: None,
-            startup_ms: None,
-            idle_memory: None,
-            seed: None,
-            startup_seeded_ms: None,
-            startup_seeded_all_ms: Vec::new(),
-            idle_memory_seeded: None,
             points: points
                 .into_iter()
                 .map(|(workload, concurrency, rps, cpu)| Point {
@@ -282,6 +272,7 @@ mod tests {
                     },
                 })
                 .collect(),
+            ..TargetResult::new(kind)
         }
     }
 
