@@ -127,10 +127,14 @@ impl Fetcher {
     ) -> Result<KeySet, Unavailable> {
         let state = self.state_of(issuer);
         let mut state = state.lock().await;
-        let fresh = state.keys.as_ref().filter(|(fetched, _)| {
-            now_millis >= *fetched
-                && now_millis.abs_diff(*fetched) < KEYS_MAX_AGE.as_millis() as u64
-        });
+        // Either way, as for the intervals below: a request reads its clock before it waits for
+        // this lock, so concurrent requests see keys "fetched after now" by a few milliseconds.
+        // Taking those for stale made each such request fetch again — more calls to the issuer
+        // than the refresh interval allows, under exactly the flood it is there to absorb.
+        let fresh = state
+            .keys
+            .as_ref()
+            .filter(|(fetched, _)| now_millis.abs_diff(*fetched) < KEYS_MAX_AGE.as_millis() as u64);
         let forced = match fresh {
             Some((_, keys)) => {
                 let known =
@@ -327,6 +331,24 @@ pub(crate) mod tests {
             .await
             .unwrap();
         assert_eq!(fetches.load(Ordering::SeqCst), 3);
+    }
+
+    /// Requests read their clock before they queue for the issuer's lock: one that read it just
+    /// before the keys were fetched, and so carries an earlier time, uses them too.
+    #[tokio::test]
+    async fn keys_fetched_just_after_a_request_read_its_clock_are_fresh() {
+        let (f, fetches, _) = fetcher(Ok(vec![key("k1")]));
+        f.keys("idp", Some("forged"), T0 + SEC).await.unwrap();
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        for earlier in [T0 + SEC - 1, T0, T0 - 30 * SEC] {
+            f.keys("idp", Some("k1"), earlier).await.unwrap();
+            f.keys("idp", Some("forged-again"), earlier).await.unwrap();
+        }
+        assert_eq!(
+            fetches.load(Ordering::SeqCst),
+            2,
+            "one forced refresh, no more"
+        );
     }
 
     #[tokio::test]
