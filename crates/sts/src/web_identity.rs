@@ -65,21 +65,47 @@ struct Claims {
     sub: Option<String>,
     aud: Option<OneOrMany>,
     /// The authorized party (Google's hybrid apps): `accounts.google.com:aud` when present.
-    azp: Option<String>,
+    azp: Option<ReadIfShaped<String>>,
     /// Authentication methods (Amazon Cognito: `authenticated` and the login provider).
-    amr: Option<OneOrMany>,
+    amr: Option<ReadIfShaped<OneOrMany>>,
     exp: Option<i64>,
     nbf: Option<i64>,
     iat: Option<i64>,
 }
 
-impl Claims {
-    fn audiences(&self) -> Vec<&str> {
-        strings(&self.aud)
+/// A claim Coffer reads for some issuers only (`azp`, `amr`). A value of another shape is ignored,
+/// as every claim Coffer does not read is, instead of refusing a token its issuer signed.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ReadIfShaped<T> {
+    Read(T),
+    Ignored(serde::de::IgnoredAny),
+}
+
+impl<T> ReadIfShaped<T> {
+    fn read(claim: &Option<ReadIfShaped<T>>) -> Option<&T> {
+        match claim {
+            Some(ReadIfShaped::Read(value)) => Some(value),
+            _ => None,
+        }
     }
 }
 
-fn strings(claim: &Option<OneOrMany>) -> Vec<&str> {
+impl Claims {
+    fn audiences(&self) -> Vec<&str> {
+        strings(self.aud.as_ref())
+    }
+
+    fn authorized_party(&self) -> Option<&str> {
+        ReadIfShaped::read(&self.azp).map(String::as_str)
+    }
+
+    fn methods(&self) -> Vec<&str> {
+        strings(ReadIfShaped::read(&self.amr))
+    }
+}
+
+fn strings(claim: Option<&OneOrMany>) -> Vec<&str> {
     match claim {
         Some(OneOrMany::One(a)) => vec![a.as_str()],
         Some(OneOrMany::Many(many)) => many.iter().map(String::as_str).collect(),
@@ -102,13 +128,13 @@ fn trust_keys(
     let mut keys = vec![(key("sub"), vec![subject.to_string()])];
     match provider_url {
         "accounts.google.com" => {
-            let party = claims.azp.as_deref().unwrap_or(audience);
+            let party = claims.authorized_party().unwrap_or(audience);
             keys.push((key("aud"), vec![party.to_string()]));
             keys.push((key("oaud"), vec![audience.to_string()]));
         }
         _ => keys.push((key("aud"), vec![audience.to_string()])),
     }
-    let methods = strings(&claims.amr);
+    let methods = claims.methods();
     if provider_url == "cognito-identity.amazonaws.com" && !methods.is_empty() {
         keys.push((
             key("amr"),
@@ -615,6 +641,31 @@ mod tests {
         // Other issuers' `amr` is not a key AWS defines.
         let keys = trust_keys("token.example.com", &claims, "a", "id");
         assert_eq!(value_of(&keys, "token.example.com:amr"), None);
+    }
+
+    /// `azp` and `amr` of another shape are ignored like any claim Coffer does not read: the
+    /// token still parses (its signature and audience decide), and supplies no key from them.
+    #[test]
+    fn odd_shaped_azp_and_amr_are_ignored_not_malformed() {
+        for odd in [json!(5), json!({"a": 1}), json!([1, 2]), json!(null)] {
+            let mut body = claims();
+            body["azp"] = odd.clone();
+            body["amr"] = odd.clone();
+            let raw = unsigned(json!({"alg": "RS256", "typ": "JWT"}), &body, b"sig");
+            let token = parse_token(&raw).unwrap_or_else(|_| panic!("{odd} made it malformed"));
+            let keys = trust_keys("accounts.google.com", &token.claims, "my-app", "s");
+            assert_eq!(
+                value_of(&keys, "accounts.google.com:aud"),
+                Some(&["my-app".to_string()][..])
+            );
+            let keys = trust_keys(
+                "cognito-identity.amazonaws.com",
+                &token.claims,
+                "my-app",
+                "s",
+            );
+            assert_eq!(value_of(&keys, "cognito-identity.amazonaws.com:amr"), None);
+        }
     }
 
     /// Every key AWS's Service Authorization Reference lists for `AssumeRoleWithWebIdentity` under
