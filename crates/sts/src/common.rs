@@ -316,6 +316,26 @@ pub(crate) fn expiry(ctx: &RequestContext, duration_secs: i64) -> (i64, i64) {
     (issued, issued + duration_secs * 1000)
 }
 
+/// The condition keys AWS's Service Authorization Reference lists for STS operation `name`.
+#[cfg(test)]
+pub(crate) fn reference_condition_keys(name: &str) -> &'static [&'static str] {
+    coffer_model::sts::SERVICE
+        .operations
+        .iter()
+        .find(|op| op.name == name)
+        .unwrap_or_else(|| panic!("the reference has no {name}"))
+        .authorization
+        .condition_keys
+}
+
+/// The values supplied for condition key `key`, if it is.
+#[cfg(test)]
+pub(crate) fn key_values<'a>(keys: &'a [(String, Vec<String>)], key: &str) -> Option<&'a [String]> {
+    keys.iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_slice())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -104,25 +104,20 @@ const ATTRIBUTE_KEYS: [(&str, &str); 26] = [
 fn trust_keys(
     assertion: &Assertion,
     recipient: &str,
-    account: &str,
-    provider_name: &str,
+    subject_type: &str,
+    name_qualifier: &str,
+    doc: &str,
 ) -> Vec<(String, Vec<String>)> {
     let mut keys: Vec<(String, Vec<String>)> = [
-        ("saml:aud", recipient.to_string()),
-        ("saml:sub", assertion.subject.clone()),
-        (
-            "saml:sub_type",
-            subject_type(assertion.subject_format.as_deref()),
-        ),
-        ("saml:iss", assertion.issuer.clone()),
-        (
-            "saml:namequalifier",
-            name_qualifier(&assertion.issuer, account, provider_name),
-        ),
-        ("saml:doc", format!("{account}/{provider_name}")),
+        ("saml:aud", recipient),
+        ("saml:sub", &assertion.subject),
+        ("saml:sub_type", subject_type),
+        ("saml:iss", &assertion.issuer),
+        ("saml:namequalifier", name_qualifier),
+        ("saml:doc", doc),
     ]
     .into_iter()
-    .map(|(key, value)| (key.to_string(), vec![value]))
+    .map(|(key, value)| (key.to_string(), vec![value.to_string()]))
     .collect();
     for (attribute, key) in ATTRIBUTE_KEYS {
         let Some(values) = assertion.attribute(attribute) else {
@@ -288,7 +283,8 @@ pub(crate) async fn assume_role_with_saml(
     // The trust policy decides, with the provider as the (federated) principal.
     let subject_type = subject_type(assertion.subject_format.as_deref());
     let name_qualifier = name_qualifier(&assertion.issuer, &role_arn.account, &provider.name);
-    let provider_keys = trust_keys(&assertion, &recipient, &role_arn.account, &provider.name);
+    let doc = format!("{}/{}", role_arn.account, provider.name);
+    let provider_keys = trust_keys(&assertion, &recipient, &subject_type, &name_qualifier, &doc);
     let issued = assume_role_federated(
         svc,
         ctx,
@@ -457,17 +453,24 @@ mod tests {
         }
     }
 
+    /// The keys of `assertion` presented at `recipient` to provider `MyIdP` of 123456789012, as
+    /// `assume_role_with_saml` computes them.
+    fn keys_of(assertion: &Assertion, recipient: &str) -> Vec<(String, Vec<String>)> {
+        trust_keys(
+            assertion,
+            recipient,
+            &subject_type(assertion.subject_format.as_deref()),
+            &name_qualifier(&assertion.issuer, "123456789012", "MyIdP"),
+            "123456789012/MyIdP",
+        )
+    }
+
     /// Every `saml:` key AWS's Service Authorization Reference lists for `AssumeRoleWithSAML`
     /// reaches the trust decision of an assertion that carries every mapped attribute, with the
     /// attribute's values (the operation's access request cannot carry them: they exist only once
     /// the assertion is verified).
     #[test]
     fn every_saml_key_of_the_reference_is_supplied() {
-        let operation = coffer_model::sts::SERVICE
-            .operations
-            .iter()
-            .find(|op| op.name == "AssumeRoleWithSAML")
-            .expect("the reference has AssumeRoleWithSAML");
         let assertion = Assertion {
             issuer: "https://idp.example.com/saml".into(),
             subject: "alice".into(),
@@ -478,26 +481,15 @@ mod tests {
                 .collect(),
             ..Assertion::default()
         };
-        let keys = trust_keys(
-            &assertion,
-            "https://signin.aws.amazon.com/saml",
-            "123456789012",
-            "MyIdP",
-        );
-        let listed: Vec<&str> = operation
-            .authorization
-            .condition_keys
+        let keys = keys_of(&assertion, "https://signin.aws.amazon.com/saml");
+        let listed: Vec<&str> = reference_condition_keys("AssumeRoleWithSAML")
             .iter()
             .copied()
             .filter(|k| k.starts_with("saml:"))
             .collect();
         assert!(listed.len() >= 30, "{listed:?}");
         for key in &listed {
-            let values = keys
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v)
-                .unwrap_or_else(|| panic!("{key} is not supplied"));
+            let values = key_values(&keys, key).unwrap_or_else(|| panic!("{key} is not supplied"));
             assert!(
                 !values.is_empty() && values.iter().all(|v| !v.is_empty()),
                 "{key}"
@@ -507,7 +499,7 @@ mod tests {
         for (key, _) in &keys {
             assert!(listed.contains(&key.as_str()), "{key} is not AWS's");
         }
-        let value = |key: &str| keys.iter().find(|(k, _)| k == key).unwrap().1.clone();
+        let value = |key: &str| key_values(&keys, key).unwrap().to_vec();
         assert_eq!(value("saml:sub_type"), ["persistent"]);
         assert_eq!(value("saml:doc"), ["123456789012/MyIdP"]);
         assert_eq!(value("saml:aud"), ["https://signin.aws.amazon.com/saml"]);
@@ -524,13 +516,12 @@ mod tests {
             )],
             ..Assertion::default()
         };
-        let keys = trust_keys(&assertion, "r", "123456789012", "MyIdP");
-        assert!(keys.iter().all(|(k, _)| k != "saml:mail"));
-        let affiliation = keys
-            .iter()
-            .find(|(k, _)| k == "saml:edupersonaffiliation")
-            .map(|(_, v)| v.clone());
-        assert_eq!(affiliation, Some(vec!["faculty".into(), "staff".into()]));
+        let keys = keys_of(&assertion, "r");
+        assert_eq!(key_values(&keys, "saml:mail"), None);
+        assert_eq!(
+            key_values(&keys, "saml:edupersonaffiliation"),
+            Some(&["faculty".to_string(), "staff".to_string()][..])
+        );
     }
 
     #[test]

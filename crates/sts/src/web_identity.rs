@@ -566,46 +566,40 @@ mod tests {
         serde_json::from_value(value).unwrap()
     }
 
-    fn value_of<'a>(keys: &'a [(String, Vec<String>)], key: &str) -> Option<&'a [String]> {
-        keys.iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_slice())
-    }
-
     #[test]
     fn google_keys_follow_the_authorized_party() {
         let plain = claims_of(json!({"aud": "web-client", "sub": "110"}));
         let keys = trust_keys("accounts.google.com", &plain, "web-client", "110");
         assert_eq!(
-            value_of(&keys, "accounts.google.com:aud"),
+            key_values(&keys, "accounts.google.com:aud"),
             Some(&["web-client".to_string()][..])
         );
         assert_eq!(
-            value_of(&keys, "accounts.google.com:oaud"),
+            key_values(&keys, "accounts.google.com:oaud"),
             Some(&["web-client".to_string()][..])
         );
         assert_eq!(
-            value_of(&keys, "accounts.google.com:sub"),
+            key_values(&keys, "accounts.google.com:sub"),
             Some(&["110".to_string()][..])
         );
         // A hybrid app: the authorized party is `:aud`, the audience only `:oaud`.
         let hybrid = claims_of(json!({"aud": "web-client", "azp": "android-client"}));
         let keys = trust_keys("accounts.google.com", &hybrid, "web-client", "110");
         assert_eq!(
-            value_of(&keys, "accounts.google.com:aud"),
+            key_values(&keys, "accounts.google.com:aud"),
             Some(&["android-client".to_string()][..])
         );
         assert_eq!(
-            value_of(&keys, "accounts.google.com:oaud"),
+            key_values(&keys, "accounts.google.com:oaud"),
             Some(&["web-client".to_string()][..])
         );
         // Another issuer's `azp` changes nothing, and it gets no `:oaud`.
         let keys = trust_keys("token.example.com", &hybrid, "web-client", "110");
         assert_eq!(
-            value_of(&keys, "token.example.com:aud"),
+            key_values(&keys, "token.example.com:aud"),
             Some(&["web-client".to_string()][..])
         );
-        assert_eq!(value_of(&keys, "token.example.com:oaud"), None);
+        assert_eq!(key_values(&keys, "token.example.com:oaud"), None);
     }
 
     #[test]
@@ -619,7 +613,7 @@ mod tests {
             "id",
         );
         assert_eq!(
-            value_of(&keys, "cognito-identity.amazonaws.com:amr"),
+            key_values(&keys, "cognito-identity.amazonaws.com:amr"),
             Some(
                 &[
                     "authenticated".to_string(),
@@ -635,12 +629,12 @@ mod tests {
             "id",
         );
         assert_eq!(
-            value_of(&keys, "cognito-identity.amazonaws.com:amr"),
+            key_values(&keys, "cognito-identity.amazonaws.com:amr"),
             Some(&["unauthenticated".to_string()][..])
         );
         // Other issuers' `amr` is not a key AWS defines.
         let keys = trust_keys("token.example.com", &claims, "a", "id");
-        assert_eq!(value_of(&keys, "token.example.com:amr"), None);
+        assert_eq!(key_values(&keys, "token.example.com:amr"), None);
     }
 
     /// `azp` and `amr` of another shape are ignored like any claim Coffer does not read: the
@@ -655,7 +649,7 @@ mod tests {
             let token = parse_token(&raw).unwrap_or_else(|_| panic!("{odd} made it malformed"));
             let keys = trust_keys("accounts.google.com", &token.claims, "my-app", "s");
             assert_eq!(
-                value_of(&keys, "accounts.google.com:aud"),
+                key_values(&keys, "accounts.google.com:aud"),
                 Some(&["my-app".to_string()][..])
             );
             let keys = trust_keys(
@@ -664,7 +658,10 @@ mod tests {
                 "my-app",
                 "s",
             );
-            assert_eq!(value_of(&keys, "cognito-identity.amazonaws.com:amr"), None);
+            assert_eq!(
+                key_values(&keys, "cognito-identity.amazonaws.com:amr"),
+                None
+            );
         }
     }
 
@@ -674,30 +671,23 @@ mod tests {
     /// providers can check; Coffer verifies OIDC ID tokens against IAM OIDC providers.)
     #[test]
     fn every_google_and_cognito_key_of_the_reference_is_supplied() {
-        let operation = coffer_model::sts::SERVICE
-            .operations
-            .iter()
-            .find(|op| op.name == "AssumeRoleWithWebIdentity")
-            .expect("the reference has AssumeRoleWithWebIdentity");
+        let listed = reference_condition_keys("AssumeRoleWithWebIdentity");
         let claims = claims_of(json!({"aud": "client", "azp": "party", "amr": ["authenticated"]}));
         let mut checked = 0;
         for provider in ["accounts.google.com", "cognito-identity.amazonaws.com"] {
             let keys = trust_keys(provider, &claims, "client", "subject");
             let prefix = format!("{provider}:");
-            for key in operation.authorization.condition_keys {
+            for key in listed {
                 if key.starts_with(&prefix) {
-                    assert!(value_of(&keys, key).is_some_and(|v| !v.is_empty()), "{key}");
+                    assert!(
+                        key_values(&keys, key).is_some_and(|v| !v.is_empty()),
+                        "{key}"
+                    );
                     checked += 1;
                 }
             }
             for (key, _) in &keys {
-                assert!(
-                    operation
-                        .authorization
-                        .condition_keys
-                        .contains(&key.as_str()),
-                    "{key}"
-                );
+                assert!(listed.contains(&key.as_str()), "{key}");
             }
         }
         assert_eq!(checked, 6);
