@@ -56,6 +56,15 @@ MALFORMED_JSON = [
     b'{"SecretId": "a", "SecretId": "b"',
     b"[" * 100000 + b"]" * 100000,
     b'{"SecretId": "' + b"\xc3\x28" + b'"}',
+    # serde reads a structure from an array; AWS does not (the typed path must leave these alone).
+    b'["db/password"]',
+    b'["db/password", null, "AWSCURRENT"]',
+    b'  [{"SecretId": "db/password"}]',
+    # Unknown members are parsed as strictly as known ones.
+    b'{"SecretId": "db/password", "X": "\\ud800"}',
+    b'{"SecretId": "db/password", "X": "\xff"}',
+    b'{"SecretId": "db/password", "X": 1e400}',
+    b'{"SecretId": "db/password", "X": ' + b"[" * 200 + b"]" * 200 + b"}",
 ]
 
 
@@ -63,6 +72,44 @@ MALFORMED_JSON = [
 def test_malformed_json_bodies(server, body):
     resp = send(server, json_request(server, body))
     assert_json_error(resp, 400, "SerializationException")
+
+
+def test_get_secret_value_bodies_answer_as_aws_whichever_path_decodes_them(server):
+    """GetSecretValue is decoded straight into its typed request when the body is a valid one; the
+    rest (duplicated members, nulls, wrong shapes) goes the canonical way. Both answer alike."""
+    sm = boto_client("secretsmanager", server)
+    sm.create_secret(Name="typed-path-secret", SecretString="typed-value")
+
+    def value_of(body):
+        resp = send(server, json_request(server, body))
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    plain = value_of(b'{"SecretId": "typed-path-secret"}')
+    assert plain["SecretString"] == "typed-value"
+    assert plain["VersionStages"] == ["AWSCURRENT"]
+    assert isinstance(plain["CreatedDate"], (int, float))
+    assert set(plain) == {"ARN", "Name", "VersionId", "SecretString", "VersionStages", "CreatedDate"}
+    # The last of two members wins, as on the canonical path; unknown members and nulls are ignored.
+    for body in [
+        b'{"SecretId": "no-such-secret", "SecretId": "typed-path-secret"}',
+        b'{"SecretId": "typed-path-secret", "Unknown": {"a": [1, {}]}, "VersionStage": null}',
+        b' {"SecretId": "typed-path-secret", "VersionId": null} ',
+    ]:
+        assert value_of(body) == plain, body
+    for body, message in [
+        (b'{"SecretId": null}', "Value null at 'secretId' failed to satisfy constraint: Member must not be null"),
+        (b'{}', "Member must not be null"),
+        (b'', "Member must not be null"),
+        (b'{"SecretId": ""}', "Member must have length greater than or equal to 1"),
+        (b'{"SecretId": "typed-path-secret", "VersionId": "short"}',
+         "Member must have length greater than or equal to 32"),
+    ]:
+        resp = send(server, json_request(server, body))
+        assert assert_json_error(resp, 400, "ValidationException") and message in resp.json()["Message"], (
+            body, resp.text)
+    resp = send(server, json_request(server, b'{"SecretId": "typed-path-secret", "VersionStage": "AWSPENDING"}'))
+    assert_json_error(resp, 400, "ResourceNotFoundException")
 
 
 MALFORMED_QUERY = [

@@ -5,9 +5,13 @@ use std::sync::Arc;
 
 use coffer_model::context::RequestContext;
 use coffer_model::schema::{Operation, Service};
+use coffer_model::secretsmanager::GetSecretValueRequest;
 use coffer_model::AwsError;
 use coffer_model::Protocol;
-use coffer_server::{AccessRequest, Authorizer, Clock, ServiceHandler};
+use coffer_secretsmanager::AuthorizedSecret;
+use coffer_server::{
+    AccessRequest, Authorizer, Clock, PreparedCall, PreparedOutput, ServiceHandler,
+};
 use coffer_store::Store;
 use futures_util::future::BoxFuture;
 use serde_json::Value;
@@ -36,6 +40,13 @@ macro_rules! handler {
             ) -> BoxFuture<'a, Result<AccessRequest, AwsError>> {
                 Box::pin(self.access_request(ctx, op, input))
             }
+            fn prepare_json<'a>(
+                &'a self,
+                op: &'static Operation,
+                body: &[u8],
+            ) -> Option<Box<dyn PreparedCall + 'a>> {
+                self.typed_path(op, body)
+            }
         }
     };
 }
@@ -49,6 +60,15 @@ handler!(
 handler!(Iam, coffer_iam::IamService, iam);
 
 impl Sts {
+    /// STS speaks the Query protocol: no JSON typed path.
+    fn typed_path<'a>(
+        &'a self,
+        _: &'static Operation,
+        _: &[u8],
+    ) -> Option<Box<dyn PreparedCall + 'a>> {
+        None
+    }
+
     /// For `AssumeRole`, the role's trust policy (which must allow) and the `sts:` condition
     /// keys; the authorizer adds `sts:TagSession` / `sts:SetSourceIdentity` when they apply.
     async fn access_request(
@@ -62,6 +82,25 @@ impl Sts {
 }
 
 impl SecretsManager {
+    /// The operations served typed: GetSecretValue, the hot path.
+    fn typed_path<'a>(
+        &'a self,
+        op: &'static Operation,
+        body: &[u8],
+    ) -> Option<Box<dyn PreparedCall + 'a>> {
+        match op.name {
+            "GetSecretValue" => {
+                let input = coffer_wire::decode_json_typed(body, op.input?)?;
+                Some(Box::new(PreparedGetSecretValue {
+                    service: &self.0,
+                    input: Some(input),
+                    authorized: None,
+                }))
+            }
+            _ => None,
+        }
+    }
+
     /// The secret's full ARN (with its random suffix, so policies naming `name-??????` match),
     /// its tags as condition keys and its resource policy, as the service resolves them.
     async fn access_request(
@@ -75,6 +114,15 @@ impl SecretsManager {
 }
 
 impl Iam {
+    /// IAM speaks the Query protocol: no JSON typed path.
+    fn typed_path<'a>(
+        &'a self,
+        _: &'static Operation,
+        _: &[u8],
+    ) -> Option<Box<dyn PreparedCall + 'a>> {
+        None
+    }
+
     async fn access_request(
         &self,
         ctx: &RequestContext,
@@ -82,6 +130,55 @@ impl Iam {
         input: &Value,
     ) -> Result<AccessRequest, AwsError> {
         coffer_authz::iam_access::access_request(self.0.store(), ctx, op, input).await
+    }
+}
+
+/// GetSecretValue decoded, authorized against the secret it names and run on that same record.
+struct PreparedGetSecretValue<'a> {
+    service: &'a coffer_secretsmanager::SecretsManagerService,
+    /// Taken by `run`.
+    input: Option<GetSecretValueRequest>,
+    /// The secret as authorization read it; `None` until authorized (and in `--dev`).
+    authorized: Option<AuthorizedSecret>,
+}
+
+impl PreparedCall for PreparedGetSecretValue<'_> {
+    fn access<'a>(
+        &'a mut self,
+        ctx: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<AccessRequest, AwsError>> {
+        Box::pin(async move {
+            let input = self.input.as_ref().ok_or_else(AwsError::internal)?;
+            let (request, secret) = self.service.get_secret_value_access(ctx, input).await?;
+            self.authorized = Some(secret);
+            Ok(request)
+        })
+    }
+
+    fn canonical_input(&self) -> Value {
+        serde_json::to_value(&self.input).unwrap_or_default()
+    }
+
+    fn run<'a>(
+        &'a mut self,
+        ctx: &'a RequestContext,
+        canonical_output: bool,
+    ) -> BoxFuture<'a, Result<PreparedOutput, AwsError>> {
+        Box::pin(async move {
+            let input = self.input.take().ok_or_else(AwsError::internal)?;
+            let authorized = self.authorized.take();
+            let output = self
+                .service
+                .get_secret_value_authorized(ctx, input, authorized)
+                .await?;
+            Ok(PreparedOutput {
+                body: serde_json::to_vec(&output).map_err(|_| AwsError::internal())?,
+                canonical: match canonical_output {
+                    true => Some(serde_json::to_value(&output).map_err(|_| AwsError::internal())?),
+                    false => None,
+                },
+            })
+        })
     }
 }
 

@@ -4,9 +4,11 @@
 //! knows its tags and resource policy.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use coffer_model::access::AccessRequest;
 use coffer_model::context::RequestContext;
+use coffer_model::secretsmanager::GetSecretValueRequest;
 use coffer_model::AwsError;
 use coffer_store::Store;
 use serde_json::Value;
@@ -48,8 +50,79 @@ async fn effective_policy(store: &Store, doc: &SecretDoc) -> OpResult<Option<Str
         .map_err(Fail::into_aws)
 }
 
-fn str_of<'a>(input: &'a Value, member: &str) -> Option<&'a str> {
-    input.get(member).and_then(Value::as_str)
+/// A request's members as the condition keys read them: the canonical value of any operation,
+/// or a typed input of an operation with a typed path.
+pub(crate) trait Members {
+    fn string(&self, member: &str) -> Option<&str>;
+    fn boolean(&self, member: &str) -> Option<bool>;
+    fn integer(&self, member: &str) -> Option<i64>;
+    /// Whether the member is given (not absent, not `null`).
+    fn present(&self, member: &str) -> bool;
+    /// The string `field` of each structure in the list `member` (`AddReplicaRegions[].Region`),
+    /// or the list's strings when `field` is `None` (`TagKeys`).
+    fn strings_in(&self, member: &str, field: Option<&str>) -> Vec<&str>;
+    /// The `Tags` member: each tag's key and value.
+    fn tags(&self) -> Vec<(&str, Option<&str>)>;
+}
+
+impl Members for Value {
+    fn string(&self, member: &str) -> Option<&str> {
+        self.get(member).and_then(Value::as_str)
+    }
+    fn boolean(&self, member: &str) -> Option<bool> {
+        self.get(member).and_then(Value::as_bool)
+    }
+    fn integer(&self, member: &str) -> Option<i64> {
+        self.get(member).and_then(Value::as_i64)
+    }
+    fn present(&self, member: &str) -> bool {
+        self.get(member).is_some_and(|v| !v.is_null())
+    }
+    fn strings_in(&self, member: &str, field: Option<&str>) -> Vec<&str> {
+        let items = self.get(member).and_then(Value::as_array);
+        items
+            .into_iter()
+            .flatten()
+            .filter_map(|item| match field {
+                Some(field) => item.string(field),
+                None => item.as_str(),
+            })
+            .collect()
+    }
+    fn tags(&self) -> Vec<(&str, Option<&str>)> {
+        let items = self.get("Tags").and_then(Value::as_array);
+        items
+            .into_iter()
+            .flatten()
+            .filter_map(|t| Some((t.string("Key")?, t.string("Value"))))
+            .collect()
+    }
+}
+
+impl Members for GetSecretValueRequest {
+    fn string(&self, member: &str) -> Option<&str> {
+        match member {
+            "SecretId" => Some(&self.secret_id),
+            "VersionId" => self.version_id.as_deref(),
+            "VersionStage" => self.version_stage.as_deref(),
+            _ => None,
+        }
+    }
+    fn boolean(&self, _: &str) -> Option<bool> {
+        None
+    }
+    fn integer(&self, _: &str) -> Option<i64> {
+        None
+    }
+    fn present(&self, member: &str) -> bool {
+        self.string(member).is_some()
+    }
+    fn strings_in(&self, _: &str, _: Option<&str>) -> Vec<&str> {
+        Vec::new()
+    }
+    fn tags(&self) -> Vec<(&str, Option<&str>)> {
+        Vec::new()
+    }
 }
 
 fn add(
@@ -74,7 +147,7 @@ fn kms_key_arn(key_id: &str, region: &str, account: &str) -> Option<String> {
 }
 
 /// Keys taken from the request itself.
-fn request_conditions(op: &str, input: &Value, c: &mut BTreeMap<String, Vec<String>>) {
+fn request_conditions(op: &str, input: &impl Members, c: &mut BTreeMap<String, Vec<String>>) {
     for (member, key) in [
         ("Name", "secretsmanager:Name"),
         ("Description", "secretsmanager:Description"),
@@ -88,7 +161,7 @@ fn request_conditions(op: &str, input: &Value, c: &mut BTreeMap<String, Vec<Stri
             "secretsmanager:ExternalSecretRotationRoleArn",
         ),
     ] {
-        if let Some(v) = str_of(input, member) {
+        if let Some(v) = input.string(member) {
             add(c, key, v);
         }
     }
@@ -103,57 +176,40 @@ fn request_conditions(op: &str, input: &Value, c: &mut BTreeMap<String, Vec<Stri
             "secretsmanager:ForceOverwriteReplicaSecret",
         ),
     ] {
-        if let Some(b) = input.get(member).and_then(Value::as_bool) {
+        if let Some(b) = input.boolean(member) {
             add(c, key, b.to_string());
         }
     }
     if op == "RotateSecret" {
         // AWS rotates at once unless told otherwise, and the rules change only when given.
-        let immediately = input
-            .get("RotateImmediately")
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
+        let immediately = input.boolean("RotateImmediately").unwrap_or(true);
         add(
             c,
             "secretsmanager:RotateImmediately",
             immediately.to_string(),
         );
-        let modifies = input.get("RotationRules").is_some_and(|r| !r.is_null());
+        let modifies = input.present("RotationRules");
         add(
             c,
             "secretsmanager:ModifyRotationRules",
             modifies.to_string(),
         );
     }
-    if let Some(n) = input.get("RecoveryWindowInDays").and_then(Value::as_i64) {
+    if let Some(n) = input.integer("RecoveryWindowInDays") {
         add(c, "secretsmanager:RecoveryWindowInDays", n.to_string());
     }
-    if let Some(regions) = input.get("AddReplicaRegions").and_then(Value::as_array) {
-        for r in regions {
-            if let Some(region) = str_of(r, "Region") {
-                add(c, "secretsmanager:AddReplicaRegions", region);
-            }
-        }
+    for region in input.strings_in("AddReplicaRegions", Some("Region")) {
+        add(c, "secretsmanager:AddReplicaRegions", region);
     }
     if matches!(op, "CreateSecret" | "TagResource") {
-        if let Some(tags) = input.get("Tags").and_then(Value::as_array) {
-            for t in tags {
-                if let Some(k) = str_of(t, "Key") {
-                    add(
-                        c,
-                        format!("aws:RequestTag/{k}"),
-                        str_of(t, "Value").unwrap_or(""),
-                    );
-                    add(c, "aws:TagKeys", k);
-                }
-            }
+        for (k, v) in input.tags() {
+            add(c, format!("aws:RequestTag/{k}"), v.unwrap_or(""));
+            add(c, "aws:TagKeys", k);
         }
     }
     if op == "UntagResource" {
-        if let Some(keys) = input.get("TagKeys").and_then(Value::as_array) {
-            for k in keys.iter().filter_map(Value::as_str) {
-                add(c, "aws:TagKeys", k);
-            }
+        for k in input.strings_in("TagKeys", None) {
+            add(c, "aws:TagKeys", k);
         }
     }
 }
@@ -166,23 +222,42 @@ pub async fn access(
     op: &str,
     input: &Value,
 ) -> OpResult<AccessRequest> {
+    Ok(resolve(store, ctx, op, input).await?.0)
+}
+
+/// The secret a request was authorized against, as authorization read it: the operation runs on
+/// this record instead of looking the secret up again. `None` inside: no such secret.
+#[derive(Debug, Clone)]
+pub struct AuthorizedSecret(pub(crate) Option<Arc<SecretDoc>>);
+
+/// What `op` with `input` asks permission for, and the secret it names as read for that.
+pub(crate) async fn resolve(
+    store: &Store,
+    ctx: &RequestContext,
+    op: &str,
+    input: &impl Members,
+) -> OpResult<(AccessRequest, AuthorizedSecret)> {
     let mut conditions = BTreeMap::new();
     request_conditions(op, input, &mut conditions);
-    if let Some(arn) = str_of(input, "KmsKeyId")
+    if let Some(arn) = input
+        .string("KmsKeyId")
         .and_then(|k| kms_key_arn(k, &ctx.region, &ctx.principal.account_id))
     {
         add(&mut conditions, "secretsmanager:KmsKeyArn", arn);
     }
     let action = format!("secretsmanager:{op}");
     let id = match op {
-        "CreateSecret" => str_of(input, "Name"),
-        _ => str_of(input, "SecretId"),
+        "CreateSecret" => input.string("Name"),
+        _ => input.string("SecretId"),
     };
     let Some(id) = id else {
-        return Ok(AccessRequest {
-            conditions: conditions.into_iter().collect(),
-            ..AccessRequest::new(action, None)
-        });
+        return Ok((
+            AccessRequest {
+                conditions: conditions.into_iter().collect(),
+                ..AccessRequest::new(action, None)
+            },
+            AuthorizedSecret(None),
+        ));
     };
     let scope = scope_of(ctx, id);
     let secret = parse_secret_id(id, &scope)?;
@@ -240,9 +315,12 @@ pub async fn access(
     if op != "CreateSecret" {
         add(&mut conditions, "secretsmanager:SecretId", resource.clone());
     }
-    Ok(AccessRequest {
-        conditions: conditions.into_iter().collect(),
-        resource_policy: policy,
-        ..AccessRequest::new(action, Some(resource))
-    })
+    Ok((
+        AccessRequest {
+            conditions: conditions.into_iter().collect(),
+            resource_policy: policy,
+            ..AccessRequest::new(action, Some(resource))
+        },
+        AuthorizedSecret(doc),
+    ))
 }

@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use coffer_store::{Store, StoreError};
 
-pub use access::AccessCheck;
+pub use access::{AccessCheck, AuthorizedSecret};
 pub use builtin_rotation::BUILTIN_ROTATION_FUNCTION;
 pub use lambda_http::LambdaHttpInvoker;
 pub use rotation::{
@@ -76,6 +76,28 @@ impl SecretsManagerService {
         input: &serde_json::Value,
     ) -> Result<coffer_model::access::AccessRequest, SecretsManagerError> {
         access::access(&self.store, ctx, op, input).await
+    }
+
+    /// GetSecretValue's typed path, first half: what `input` asks permission for (as
+    /// [`Self::access`] answers for its canonical value), and the secret as read for that.
+    pub async fn get_secret_value_access(
+        &self,
+        ctx: &RequestContext,
+        input: &GetSecretValueRequest,
+    ) -> Result<(coffer_model::access::AccessRequest, AuthorizedSecret), SecretsManagerError> {
+        access::resolve(&self.store, ctx, "GetSecretValue", input).await
+    }
+
+    /// GetSecretValue's typed path, second half: the value of the secret `authorized` holds
+    /// (from [`Self::get_secret_value_access`]; `None` in `--dev`, where nothing was authorized
+    /// and the secret is looked up here), read once.
+    pub async fn get_secret_value_authorized(
+        &self,
+        ctx: &RequestContext,
+        input: GetSecretValueRequest,
+        authorized: Option<AuthorizedSecret>,
+    ) -> Result<GetSecretValueResponse, SecretsManagerError> {
+        ops::get_secret_value::run(&self.store, ctx, input, authorized).await
     }
 
     /// Authorizes what a call reads beyond its own action: BatchGetSecretValue reads each secret
@@ -178,7 +200,7 @@ impl SecretsManager for SecretsManagerService {
         ctx: &RequestContext,
         input: GetSecretValueRequest,
     ) -> Result<GetSecretValueResponse, SecretsManagerError> {
-        ops::get_secret_value::run(&self.store, ctx, input).await
+        ops::get_secret_value::run(&self.store, ctx, input, None).await
     }
 
     async fn list_secret_version_ids(

@@ -40,6 +40,17 @@ pub(crate) enum SecretRef {
     Foreign,
 }
 
+impl SecretRef {
+    /// Whether `doc` is the secret this reference names (its region and account are the scope's).
+    pub(crate) fn names(&self, doc: &SecretDoc) -> bool {
+        match self {
+            SecretRef::Name(name) | SecretRef::PartialArn(name) => *name == doc.name,
+            SecretRef::Arn { name, suffix } => *name == doc.name && *suffix == doc.suffix,
+            SecretRef::Foreign => false,
+        }
+    }
+}
+
 /// Parses a `SecretId`. As AWS documents, an ARN whose last segment ends in `-` and 6 characters
 /// is taken as a full ARN, even when the caller meant a partial ARN of a name ending that way.
 pub(crate) fn parse_secret_id(id: &str, scope: &Scope) -> Result<SecretRef, SecretsManagerError> {
@@ -93,9 +104,9 @@ pub(crate) fn find(
 }
 
 /// Like [`find`], outside a transaction: the latest committed record, served from the store's
-/// cache when hot, already decoded. Authorization and the operation after it both call this, so a
-/// request reads and decodes the secret's record at most once (usually not at all); a write on this node invalidates the cache
-/// before it returns, so the next request sees it.
+/// cache when hot, already decoded (a write on this node invalidates the cache before it returns,
+/// so the next request sees it). Authorization calls this; GetSecretValue then runs on the record
+/// authorization read (`AuthorizedSecret`), and other operations find it here again, in the cache.
 pub(crate) async fn find_latest(
     store: &Store,
     scope: &Scope,

@@ -1,5 +1,6 @@
-//! The request pipeline: classify -> authenticate -> decode -> validate -> dispatch -> encode.
-//! Only this crate touches HTTP; services receive a `RequestContext` and a canonical input value.
+//! The request pipeline: classify -> authenticate -> decode -> validate -> authorize -> run ->
+//! encode. Only this crate touches HTTP; services receive a `RequestContext` and their input, typed
+//! ([`PreparedCall`]) or as the canonical value.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -40,6 +41,53 @@ pub trait ServiceHandler: Send + Sync {
         op: &'static Operation,
         input: &'a Value,
     ) -> BoxFuture<'a, Result<AccessRequest, AwsError>>;
+
+    /// The typed path of `op` for an AWS JSON 1.1 `body`: the request decoded once into its
+    /// typed input and validated, or `None` when the handler has no typed path for `op` or the
+    /// body is not a valid request (the canonical path then answers it, with AWS's error).
+    fn prepare_json<'a>(
+        &'a self,
+        op: &'static Operation,
+        body: &[u8],
+    ) -> Option<Box<dyn PreparedCall + 'a>> {
+        let _ = (op, body);
+        None
+    }
+}
+
+/// A request decoded into its operation's typed input, authorized and run from it: the input is
+/// never turned back into the canonical value (except for the audit trail), and what
+/// authorization resolved (a secret's record) is what the operation runs on, not read again.
+pub trait PreparedCall: Send {
+    /// What the call asks permission for, as [`ServiceHandler::access`].
+    fn access<'a>(
+        &'a mut self,
+        ctx: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<AccessRequest, AwsError>>;
+
+    /// The canonical input, for the audit trail's request parameters.
+    fn canonical_input(&self) -> Value;
+
+    /// Runs the operation once: its AWS JSON 1.1 response body, and its canonical output when
+    /// `canonical_output` asks for it (the audit trail's response elements).
+    fn run<'a>(
+        &'a mut self,
+        ctx: &'a RequestContext,
+        canonical_output: bool,
+    ) -> BoxFuture<'a, Result<PreparedOutput, AwsError>>;
+}
+
+/// What a [`PreparedCall`] answers.
+pub struct PreparedOutput {
+    /// The AWS JSON 1.1 response body (empty for operations without output).
+    pub body: Vec<u8>,
+    pub canonical: Option<Value>,
+}
+
+/// A request on its way through the pipeline: typed, or as its canonical value.
+enum Decoded<'h> {
+    Typed(Box<dyn PreparedCall + 'h>),
+    Canonical(Value),
 }
 
 /// The server's time source, replaceable in tests.
@@ -332,15 +380,30 @@ impl App {
             _ => ValidationStyle::for_protocol(protocol),
         };
         let wire_error = |e: coffer_wire::WireError| fail(e.to_aws_with(protocol, style));
-        let input = match &route {
-            Route::Json { .. } => coffer_wire::decode_json_input(&req.body, op.input),
-            Route::Query { params } => coffer_wire::decode_query_input(params, op.input),
-        }
-        .map_err(wire_error)?;
-        if let Some(shape) = op.input {
-            coffer_wire::validate(&input, shape).map_err(wire_error)?;
-        }
-        trace.input(self, op, &input);
+        let typed = match &route {
+            Route::Json { .. } => handler.prepare_json(op, &req.body),
+            Route::Query { .. } => None,
+        };
+        let mut decoded = match typed {
+            Some(prepared) => {
+                if self.audit.is_some() {
+                    trace.input(self, op, &prepared.canonical_input());
+                }
+                Decoded::Typed(prepared)
+            }
+            None => {
+                let input = match &route {
+                    Route::Json { .. } => coffer_wire::decode_json_input(&req.body, op.input),
+                    Route::Query { params } => coffer_wire::decode_query_input(params, op.input),
+                }
+                .map_err(wire_error)?;
+                if let Some(shape) = op.input {
+                    coffer_wire::validate(&input, shape).map_err(wire_error)?;
+                }
+                trace.input(self, op, &input);
+                Decoded::Canonical(input)
+            }
+        };
 
         let mut ctx = RequestContext {
             request_id: request_id.to_string(),
@@ -356,7 +419,11 @@ impl App {
         if !self.config.dev_mode {
             let action = format!("{}:{}", service.signing_name, op.name);
             if !UNAUTHORIZED_ACTIONS.contains(&action.as_str()) {
-                let request = handler.access(&ctx, op, &input).await.map_err(fail)?;
+                let request = match &mut decoded {
+                    Decoded::Typed(prepared) => prepared.access(&ctx).await,
+                    Decoded::Canonical(input) => handler.access(&ctx, op, input).await,
+                }
+                .map_err(fail)?;
                 ctx.mfa_authenticated_at_millis = request.mfa_authenticated_at_millis;
                 if let Err(denial) = self.authorizer.authorize(&ctx, &request).await {
                     trace.denied = matches!(denial, crate::authorize::Denial::Denied { .. });
@@ -367,12 +434,29 @@ impl App {
         if !audit::read_only(op) && self.audit_refuses_changes() {
             return Err(fail(audit::service_unavailable()));
         }
-        let output = handler.call(&ctx, op, input).await.map_err(|error| {
+        let failed = |error: AwsError| {
             if error.status >= 500 && error.status != 501 {
                 tracing::error!(request_id, operation = op.name, %error, "operation failed");
             }
             fail(error)
-        })?;
+        };
+        let input = match decoded {
+            Decoded::Typed(mut prepared) => {
+                let recorded = self.audit.is_some() && !audit::read_only(op);
+                let output = prepared.run(&ctx, recorded).await.map_err(failed)?;
+                if let Some(canonical) = &output.canonical {
+                    trace.output(self, op, canonical);
+                }
+                return Ok(response(
+                    StatusCode::OK,
+                    "application/x-amz-json-1.1",
+                    output.body,
+                    request_id,
+                ));
+            }
+            Decoded::Canonical(input) => input,
+        };
+        let output = handler.call(&ctx, op, input).await.map_err(failed)?;
         trace.output(self, op, &output);
 
         Ok(match route.protocol() {

@@ -17,7 +17,7 @@ pub mod rate_limit;
 pub mod served;
 pub mod tls;
 
-pub use app::{App, AppConfig, Clock, ServiceHandler, SystemClock};
+pub use app::{App, AppConfig, Clock, PreparedCall, PreparedOutput, ServiceHandler, SystemClock};
 pub use audit::{AuditSettings, TlsParameters};
 pub use authorize::{AccessRequest, Authorizer, Denial, DenialReason, PolicyClass, RoleTrust};
 pub use directory::{Directory, KeyEntry, MemoryDirectory, SessionBinding};

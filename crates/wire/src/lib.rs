@@ -11,6 +11,7 @@ mod json;
 mod limits;
 mod query;
 mod timestamp;
+mod typed;
 mod validate;
 mod xml;
 
@@ -20,4 +21,5 @@ pub use limits::{MAX_COLLECTION_ITEMS, MAX_DEPTH, MAX_KEY_SEGMENTS, MAX_QUERY_PA
 pub use query::{
     decode_query_input, encode_query_error, encode_query_response, parse_query_params,
 };
+pub use typed::{decode_json_typed, is_flat, satisfies};
 pub use validate::validate;

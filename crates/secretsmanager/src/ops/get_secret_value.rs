@@ -6,6 +6,7 @@ use coffer_model::secretsmanager::{
 };
 use coffer_store::{Store, Txn};
 
+use crate::access::AuthorizedSecret;
 use crate::common::{check_cross_account_value, scope_of, ts};
 use crate::error::{
     marked_for_deletion, no_value_for_stage, no_value_for_version, not_found, Fail, OpResult,
@@ -89,27 +90,23 @@ fn respond(
     )
 }
 
-/// The hot path: the secret's record and the version's sealed value by point reads through the
-/// store's cache (the record is usually already there from authorization). A version pruned
-/// between the two reads falls back to one read transaction.
+/// The hot path: the version's sealed value by a point read through the store's cache, from the
+/// secret's record already in hand. `None`: the version was pruned since the record was read.
 async fn read_value_cached(
     store: &Store,
     scope: &Scope,
-    secret: &SecretRef,
+    doc: &SecretDoc,
     version_id: Option<&str>,
     stage: Option<&str>,
     now: i64,
 ) -> Result<Option<(GetSecretValueResponse, Option<(String, String)>)>, Fail> {
-    let doc = find_latest(store, scope, secret, now)
-        .await?
-        .ok_or_else(|| Fail::Aws(not_found()))?;
-    let id = choose(&doc, version_id, stage)?;
+    let id = choose(doc, version_id, stage)?;
     let key = scope.version_key(&doc.name, &doc.suffix, &id);
     let Some(sealed) = store.get(VERSIONS, &key).await?.and_then(|r| r.sealed) else {
         return Ok(None);
     };
     let value = SecretValue::unseal(&sealed)?;
-    Ok(Some(respond(&doc, scope, id, &value, now)))
+    Ok(Some(respond(doc, scope, id, &value, now)))
 }
 
 /// A secret (by name) and version whose access date must be recorded, in its scope.
@@ -141,27 +138,37 @@ pub(crate) async fn touch(store: &Store, accessed: Vec<Accessed>, now: i64) {
     }
 }
 
+/// GetSecretValue. `authorized`: the secret as authorization read it (outside `--dev`), which is
+/// the record the value is read from; `None`: look it up here.
 pub(crate) async fn run(
     store: &Store,
     ctx: &RequestContext,
     input: GetSecretValueRequest,
+    authorized: Option<AuthorizedSecret>,
 ) -> OpResult<GetSecretValueResponse> {
     let scope = scope_of(ctx, &input.secret_id);
     let secret = parse_secret_id(&input.secret_id, &scope)?;
     let now = ctx.now_millis;
     let version_id = input.version_id;
     let stage = input.version_stage;
-    if scope.account != ctx.principal.account_id {
-        let doc = find_latest(store, &scope, &secret, now)
+    let doc = match authorized {
+        Some(AuthorizedSecret(doc)) => {
+            // Only ever the record of the secret this input names (authorization resolved it
+            // from this very input; a mismatch is a bug, answered as no such secret).
+            doc.filter(|doc| secret.names(doc))
+        }
+        None => find_latest(store, &scope, &secret, now)
             .await
-            .map_err(Fail::into_aws)?
-            .ok_or_else(not_found)?;
+            .map_err(Fail::into_aws)?,
+    }
+    .ok_or_else(not_found)?;
+    if scope.account != ctx.principal.account_id {
         check_cross_account_value(ctx, &scope, &doc)?;
     }
     let cached = read_value_cached(
         store,
         &scope,
-        &secret,
+        &doc,
         version_id.as_deref(),
         stage.as_deref(),
         now,
@@ -171,13 +178,19 @@ pub(crate) async fn run(
     let (out, accessed) = match cached {
         Some(found) => found,
         None => {
+            // Read again in one transaction, but only this secret: by its full ARN, never a
+            // secret re-created under its name since it was authorized.
+            let this_secret = SecretRef::Arn {
+                name: doc.name.clone(),
+                suffix: doc.suffix.clone(),
+            };
             let s = scope.clone();
             store
                 .read(move |txn| {
                     read_value(
                         txn,
                         &s,
-                        &secret,
+                        &this_secret,
                         version_id.as_deref(),
                         stage.as_deref(),
                         now,

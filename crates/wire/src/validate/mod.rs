@@ -1,6 +1,6 @@
 //! Model constraints on the canonical value, reported in AWS's words.
 
-mod pattern;
+pub(crate) mod pattern;
 
 use base64::Engine;
 use coffer_model::schema::{Kind, Member, Shape};
