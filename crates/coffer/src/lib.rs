@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod data_dir;
 pub mod directory;
+pub mod log_format;
 pub mod observability;
 pub mod policy_lint;
 pub mod probe;

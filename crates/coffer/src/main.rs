@@ -625,6 +625,9 @@ fn server_runtime(format: LogFormat) -> anyhow::Result<tokio::runtime::Runtime> 
     match format {
         LogFormat::Text => logs
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .event_format(coffer::log_format::TextFormat::new(
+                tracing_subscriber::fmt::time::SystemTime,
+            ))
             .init(),
         // One JSON object per line, the event's fields at the top level.
         LogFormat::Json => logs
