@@ -16,8 +16,10 @@ use coffer_store::Store;
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
+/// A handler over a service's generated `dispatch`; `typed` names the handler's method that
+/// offers typed paths (`ServiceHandler::prepare_json`), for the services that have any.
 macro_rules! handler {
-    ($name:ident, $service:ty, $module:ident) => {
+    ($name:ident, $service:ty, $module:ident $(, typed = $typed:ident)?) => {
         struct $name($service);
 
         impl ServiceHandler for $name {
@@ -40,13 +42,15 @@ macro_rules! handler {
             ) -> BoxFuture<'a, Result<AccessRequest, AwsError>> {
                 Box::pin(self.access_request(ctx, op, input))
             }
-            fn prepare_json<'a>(
-                &'a self,
-                op: &'static Operation,
-                body: &[u8],
-            ) -> Option<Box<dyn PreparedCall + 'a>> {
-                self.typed_path(op, body)
-            }
+            $(
+                fn prepare_json<'a>(
+                    &'a self,
+                    op: &'static Operation,
+                    body: &[u8],
+                ) -> Option<Box<dyn PreparedCall + 'a>> {
+                    self.$typed(op, body)
+                }
+            )?
         }
     };
 }
@@ -55,20 +59,12 @@ handler!(Sts, coffer_sts::StsService, sts);
 handler!(
     SecretsManager,
     coffer_secretsmanager::SecretsManagerService,
-    secretsmanager
+    secretsmanager,
+    typed = typed_path
 );
 handler!(Iam, coffer_iam::IamService, iam);
 
 impl Sts {
-    /// STS speaks the Query protocol: no JSON typed path.
-    fn typed_path<'a>(
-        &'a self,
-        _: &'static Operation,
-        _: &[u8],
-    ) -> Option<Box<dyn PreparedCall + 'a>> {
-        None
-    }
-
     /// For `AssumeRole`, the role's trust policy (which must allow) and the `sts:` condition
     /// keys; the authorizer adds `sts:TagSession` / `sts:SetSourceIdentity` when they apply.
     async fn access_request(
@@ -114,15 +110,6 @@ impl SecretsManager {
 }
 
 impl Iam {
-    /// IAM speaks the Query protocol: no JSON typed path.
-    fn typed_path<'a>(
-        &'a self,
-        _: &'static Operation,
-        _: &[u8],
-    ) -> Option<Box<dyn PreparedCall + 'a>> {
-        None
-    }
-
     async fn access_request(
         &self,
         ctx: &RequestContext,
