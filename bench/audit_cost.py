@@ -3,13 +3,15 @@
 "Audit trail and request log").
 
 Production Coffer (HTTPS, SigV4, an IAM user allowed by an identity policy, SQLite) on one data
-directory, restarted in four configurations: the audit trail on a local file or `--no-audit-log`,
-times `COFFER_LOG=info` (one request log line per request, stderr to a file) or `COFFER_LOG=warn`.
-The configurations alternate within each round, so that load from other work on the machine falls
-on all of them alike. The server is pinned to core 0 and `coffer-bench load` to core 1; the figure
-is the server's CPU per request from /proc (`server_cpu_us_per_req`).
+directory copied for each of four configurations: the audit trail on a local file or
+`--no-audit-log`, times `COFFER_LOG=info` (one request log line per request, stderr to a file) or
+`COFFER_LOG=warn`; and a fifth, the trail with `--audit-flush write` (written before each answer,
+synced behind). All run at once, pinned to core 0, and the load (`coffer-bench load`, core 1)
+alternates between them every `--duration` seconds, so that the machine's drift and other work
+fall on all of them alike; the figure is each server's CPU per request from /proc
+(`server_cpu_us_per_req`), the median over the rounds.
 
-    python3 bench/audit_cost.py [--rounds 3] [--duration 5] [--concurrency 8]
+    python3 bench/audit_cost.py [--rounds 15] [--duration 2] [--concurrency 8]
 
 Needs the release binaries (`cargo build --release -p coffer -p coffer-bench`) and boto3.
 """
@@ -32,6 +34,7 @@ SECRETS = 1000
 
 CONFIGURATIONS = [
     ("trail on, log info", [], "info"),
+    ("trail written, log info", ["--audit-flush", "write"], "info"),
     ("no trail, log info", ["--no-audit-log"], "info"),
     ("trail on, log warn", [], "warn"),
     ("no trail, log warn", ["--no-audit-log"], "warn"),
@@ -78,8 +81,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--coffer", default="target/release/coffer")
     parser.add_argument("--bench", default="target/release/coffer-bench")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--duration", type=float, default=2.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     parser.add_argument("--tmpfs-trail", action="store_true",
@@ -111,46 +114,62 @@ def main():
         shm = tempfile.mkdtemp(prefix="coffer-audit-cost-", dir="/dev/shm")
         configurations.insert(1, ("trail on tmpfs, info", ["--audit-log", os.path.join(shm, "audit.log")], "info"))
     results = {name: [] for name, _, _ in configurations}
-    for round_ in range(args.rounds):
-        # Alternate the order too, so no configuration always runs first in a round.
-        order = configurations if round_ % 2 == 0 else list(reversed(configurations))
-        for name, flags, level in order:
-            log_file = os.path.join(work, f"server-{round_}-{level}.log")
-            srv = Server(args.coffer, data_dir, flags, level, log_file)
-            try:
-                # Warm the caches (key directory, caller's policies, decoded secret).
-                bench(args.bench, srv, ca, user["AccessKeyId"], user["SecretAccessKey"],
-                      "get-secret-value-hot", args.concurrency, 0, ["--requests", "2000"])
+    # Every configuration runs at once, each on its own copy of the data directory, all pinned to
+    # the same core; the rounds then alternate between them every `--duration` seconds. CPU time
+    # per request on this virtual machine drifts by ±15% over minutes, more than the differences
+    # measured here: fine interleaving makes every configuration see the same drift.
+    servers = {}
+    try:
+        for n, (name, flags, level) in enumerate(configurations):
+            copy = os.path.join(work, f"data-{n}")
+            shutil.copytree(data_dir, copy)
+            log_file = os.path.join(work, f"server-{n}-{level}.log")
+            servers[name] = Server(args.coffer, copy, flags, level, log_file)
+            # Warm the caches (key directory, caller's policies, decoded secret).
+            bench(args.bench, servers[name], ca, user["AccessKeyId"], user["SecretAccessKey"],
+                  "get-secret-value-hot", args.concurrency, 0, ["--requests", "2000"])
+        for round_ in range(args.rounds):
+            # Alternate the order too, so no configuration always runs first in a round.
+            order = configurations if round_ % 2 == 0 else list(reversed(configurations))
+            for name, _, _ in order:
+                srv = servers[name]
                 before = loadavg()
                 report = bench(args.bench, srv, ca, user["AccessKeyId"], user["SecretAccessKey"],
                                "get-secret-value-hot", args.concurrency, args.duration)
-            finally:
-                srv.stop()
-            assert report["errors"] == 0, report
-            report["loadavg"] = before
-            results[name].append(report)
-            print(f"round {round_ + 1} {name:20} {report['server_cpu_us_per_req']:7.1f} µs/req "
-                  f"{report['rps']:8.0f} req/s  p50 {report['p50_us'] / 1000:.2f} ms "
-                  f"p99 {report['p99_us'] / 1000:.2f} ms  other work {report['foreign_load_cores']:.2f} cores "
-                  f"(load {before})", file=sys.stderr)
+                assert report["errors"] == 0, report
+                report["loadavg"] = before
+                results[name].append(report)
+                print(f"round {round_ + 1} {name:24} {report['server_cpu_us_per_req']:7.1f} µs/req "
+                      f"{report['rps']:8.0f} req/s  p50 {report['p50_us'] / 1000:.2f} ms "
+                      f"p99 {report['p99_us'] / 1000:.2f} ms  other work {report['foreign_load_cores']:.2f} cores "
+                      f"(load {before})", file=sys.stderr)
+    finally:
+        for srv in servers.values():
+            srv.stop()
 
     print(f"# load average after: {loadavg()}", file=sys.stderr)
-    print("| configuration | server CPU per request (median; each run) | req/s (median) | p50 / p99 (median) |")
-    print("|---|---|---|---|")
-    medians = {}
+    # The cost of a configuration against another: the median over the rounds of the ratio of
+    # their CPU per request *in the same round* (paired, so drift between rounds cancels).
+    def paired(name, against):
+        ratios = [a["server_cpu_us_per_req"] / b["server_cpu_us_per_req"]
+                  for a, b in zip(results[name], results[against])]
+        return 100 * (statistics.median(ratios) - 1)
+
+    base = "no trail, log warn"
+    print("| configuration | server CPU per request (median; each round) | against no trail, log warn "
+          "(median of the rounds' ratios) | req/s (median) | p50 / p99 (median) |")
+    print("|---|---|---|---|---|")
     for name, _, _ in configurations:
         runs = results[name]
         cpu = [r["server_cpu_us_per_req"] for r in runs]
-        medians[name] = statistics.median(cpu)
-        print(f"| {name} | **{medians[name]:.1f} µs** ({', '.join(f'{c:.1f}' for c in cpu)}) | "
+        print(f"| {name} | **{statistics.median(cpu):.1f} µs** ({', '.join(f'{c:.0f}' for c in cpu)}) | "
+              f"{paired(name, base):+.1f}% | "
               f"{statistics.median(r['rps'] for r in runs):.0f} | "
               f"{statistics.median(r['p50_us'] for r in runs) / 1000:.2f} / "
               f"{statistics.median(r['p99_us'] for r in runs) / 1000:.2f} ms |")
-    base = medians["no trail, log warn"]
-    for name, _, _ in configurations:
-        print(f"- {name}: {100 * (medians[name] - base) / base:+.1f}% CPU per request against no trail, log warn")
-    print(f"- trail alone (log info): {100 * (medians['trail on, log info'] - medians['no trail, log info']) / medians['no trail, log info']:+.1f}%")
-    print(f"- log alone (no trail): {100 * (medians['no trail, log info'] - base) / base:+.1f}%")
+    print(f"- trail alone (log info): {paired('trail on, log info', 'no trail, log info'):+.1f}%")
+    print(f"- written trail alone (log info): {paired('trail written, log info', 'no trail, log info'):+.1f}%")
+    print(f"- log alone (no trail): {paired('no trail, log info', base):+.1f}%")
     if args.keep:
         print(f"# kept {work}", file=sys.stderr)
     else:

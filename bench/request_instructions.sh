@@ -8,6 +8,7 @@
 #   bench/request_instructions.sh target/release/coffer get-secret-value-hot 2000
 # MODE: dev (default, `serve --dev`, plain HTTP) or prod (the default production configuration: HTTPS,
 # SigV4, policies, SQLite, the audit trail in a local file; its fsyncs are kernel time, not counted).
+# SERVE_ARGS adds flags to `serve`, e.g. SERVE_ARGS=--no-audit-log to count the trail's own work.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(realpath "$1") workload=${2:-get-secret-value-hot} requests=${3:-2000} mode=${4:-dev}
@@ -24,6 +25,8 @@ else
     args+=(--data-dir "$work/data")
     scheme=https
 fi
+# shellcheck disable=SC2206 # word splitting of SERVE_ARGS is the point
+args+=(${SERVE_ARGS:-})
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/cg.%p" \
     "$bin" "${args[@]}" > "$work/server.log" 2>&1 &
 server=$!

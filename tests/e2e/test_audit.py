@@ -494,8 +494,68 @@ def test_one_writer_per_trail_and_a_broken_trail_stops_the_start(start_server, t
     (["--audit-log-max-mib", "0"], "outside 0.001"),
     (["--audit-log-keep", "0"], "audit-log-keep"),
     (["--audit-log", "x", "--no-audit-log"], "cannot be used with"),
+    (["--audit-flush", "write", "--no-audit-log"], "cannot be used with"),
+    (["--dev", "--audit-flush", "write"], "--audit-flush needs an audit trail"),
+    (["--audit-log", "-", "--audit-flush", "write"], "--audit-flush applies to a trail file"),
+    (["--audit-flush", "sometimes"], "invalid value 'sometimes'"),
 ])
 def test_contradictory_audit_flags_are_refused(args, message, tmp_path):
     out = run_coffer("serve", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "d"), *args)
     assert out.returncode != 0
     assert message in out.stderr
+
+
+@pytest.mark.parametrize("flush", ["fsync", "write"])
+def test_every_answered_request_is_in_the_trail_after_kill_9(flush):
+    """Readers at full speed, the server SIGKILLed mid-stream: every request that was answered has
+    its record, and the trail verifies. `--audit-flush write` answers once the record is written
+    to the file (the kernel keeps it when the process dies), `fsync` once it is synced."""
+    import signal
+    import threading
+    import time
+
+    data_dir = tempfile.mkdtemp(prefix=f"coffer-audit-kill-{flush}-")
+    args = ["--account-id", ACCOUNT, "--http", "--no-rate-limits", "--audit-flush", flush]
+    srv = Server(args, env=ROOT_ENV, data_dir=data_dir)
+    try:
+        # The start-up line says how records are flushed (read from the pipe by another thread).
+        wait_until(lambda: any("audit trail:" in line for line in list(srv.stderr_lines)), "the audit start-up line")
+        trail_line = next(line for line in srv.stderr_lines if "audit trail:" in line)
+        assert ("--audit-flush write" in trail_line) == (flush == "write"), trail_line
+        boto_client("secretsmanager", srv).create_secret(Name="kill/db", SecretString="v")
+        answered, lock, stop = [], threading.Lock(), threading.Event()
+
+        def reader(url=srv.url):
+            import boto3
+            import botocore.config
+            client = boto3.client(
+                "secretsmanager", endpoint_url=url, region_name="us-east-1", aws_access_key_id=ROOT_KEY,
+                aws_secret_access_key=ROOT_SECRET,
+                config=botocore.config.Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=5))
+            while not stop.is_set():
+                try:
+                    answer = client.get_secret_value(SecretId="kill/db")
+                except Exception:
+                    return  # the server is gone
+                with lock:
+                    answered.append(answer["ResponseMetadata"]["RequestId"])
+
+        threads = [threading.Thread(target=reader) for _ in range(4)]
+        for t in threads:
+            t.start()
+        deadline = time.time() + 60
+        while len(answered) < 200:
+            assert time.time() < deadline, "too few requests answered"
+            time.sleep(0.01)
+        srv.proc.send_signal(signal.SIGKILL)
+        srv.proc.wait()
+        stop.set()
+        for t in threads:
+            t.join()
+        written = {r["requestID"] for r in records(os.path.join(data_dir, "audit.log"))}
+        missing = [request_id for request_id in answered if request_id not in written]
+        assert not missing, f"{len(missing)} of {len(answered)} answered requests have no record"
+        out = run_coffer("admin", "verify-audit", "--data-dir", data_dir)
+        assert out.returncode == 0, out.stdout + out.stderr
+    finally:
+        srv.cleanup()

@@ -82,6 +82,7 @@ def samples(tmp_path):
         "audit-log-max-mib": ("7", {}),
         "audit-log-keep": ("3", {}),
         "audit-required": ("false", {}),
+        "audit-flush": ("write", {}),
         "explain-denials": (True, {}),
         "delegation-outbox": (str(tmp_path), {}),
         "log-format": ("json", {}),

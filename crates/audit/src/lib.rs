@@ -1,6 +1,7 @@
 //! Coffer's audit trail: one record per request in AWS CloudTrail's event format, written as JSON
 //! lines, hash-chained and signed with a key derived from the master key, durable before the
-//! request is answered (group commit), rotated by size; and the readers behind
+//! request is answered (group commit; or written before, synced behind: [`Flush`]), rotated by
+//! size; and the readers behind
 //! `coffer admin verify-audit` and `coffer admin audit`.
 //!
 //! The server builds the [`Event`] (it alone knows HTTP); this crate knows nothing of HTTP.
@@ -21,4 +22,4 @@ pub use event::{
     SessionIssuer, TlsDetails, UserIdentity,
 };
 pub use integrity::{SigningKey, AUDIT_KEY_INFO};
-pub use trail::{Destination, Trail, TrailConfig};
+pub use trail::{Destination, Flush, Trail, TrailConfig, DEFAULT_SYNC_INTERVAL};

@@ -1,4 +1,5 @@
-//! The writer: one thread appends records with group commit, like the store's SQLite writer.
+//! The writer: one thread appends records with group commit, like the store's SQLite writer (with
+//! [`Flush::Write`], one task on the async runtime: see the end).
 //!
 //! A request hands its serialized event to the thread and waits. Each round takes every record
 //! queued, seals them into the chain, appends them with one `write` and makes them durable with
@@ -14,14 +15,23 @@
 //! the chain does not advance: the requests of that round are answered with an error and their
 //! records never existed. After a round's commit the file is rotated once it reaches its size
 //! limit, and the oldest rotated files beyond the count to keep are deleted.
+//!
+//! With [`Flush::Write`] a round ends at its `write`: the records are in the operating system's
+//! cache, which outlives Coffer (`kill -9`), and their `fdatasync` runs behind the answers, on a
+//! blocking thread, at most [`TrailConfig::sync_interval`] later (and before the writer rotates,
+//! reopens or stops). Without a flush to wait for, the writer is a task: the requests and the
+//! writer then hand records and answers to each other within the runtime, where the thread's
+//! hand-offs cost a switch between threads each (1.6 per request on a busy server) — more than
+//! the trail's own work (bench/NOTES.md, "Audit trail and request log").
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
@@ -46,6 +56,21 @@ pub enum Destination {
     Stdout,
 }
 
+/// How far a record is flushed before its request is answered (`--audit-flush`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flush {
+    /// `fdatasync`ed (group-committed): the record survives a power loss or a kernel crash.
+    #[default]
+    Fsync,
+    /// Written to the file (the operating system's cache): the record survives Coffer being killed
+    /// (`kill -9`, a crash); it is `fdatasync`ed at most `sync_interval` later, so a power loss or
+    /// a kernel crash in that window can lose it.
+    Write,
+}
+
+/// `--audit-flush write`'s default delay before acknowledged records are `fdatasync`ed.
+pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_millis(100);
+
 #[derive(Debug, Clone)]
 pub struct TrailConfig {
     pub destination: Destination,
@@ -54,6 +79,9 @@ pub struct TrailConfig {
     /// Rotated files kept; older ones are deleted.
     pub keep_rotated: usize,
     pub key: SigningKey,
+    pub flush: Flush,
+    /// With [`Flush::Write`]: how long written records may wait for their `fdatasync`.
+    pub sync_interval: Duration,
 }
 
 struct Job {
@@ -61,19 +89,37 @@ struct Job {
     reply: oneshot::Sender<Result<(), AuditError>>,
 }
 
+/// How records reach the writer.
+enum Queue {
+    /// [`Flush::Fsync`]: a thread of its own, as each round blocks on an `fdatasync`.
+    Thread(mpsc::Sender<Job>),
+    /// [`Flush::Write`]: a task on the server's runtime. A round blocks only for a `write`, and
+    /// handing records to a task and the answers back costs no switch between threads, which on
+    /// a busy server cost more than the trail's own work (bench/NOTES.md, "audit trail").
+    Task(tokio::sync::mpsc::UnboundedSender<Job>),
+}
+
+/// The writer, to be stopped when the trail is dropped.
+enum Running {
+    Thread(std::thread::JoinHandle<()>),
+    Task(Arc<Mutex<Writer>>),
+}
+
 /// The audit trail of a running server. Dropping it lets the writer finish the queued records
-/// and waits for it.
+/// and waits for it (with [`Flush::Write`], syncs what was written).
 pub struct Trail {
-    jobs: Option<Sender<Job>>,
+    queue: Option<Queue>,
+    running: Option<Running>,
     failing: Arc<AtomicBool>,
-    writer: Option<std::thread::JoinHandle<()>>,
+    syncs: Arc<AtomicU64>,
 }
 
 impl Trail {
     /// Opens the trail: takes its lock, continues the chain from the last record on disk (the
     /// active file's, else the newest rotated file's), and starts the writer. A record that cannot
     /// be read, or that the configured key says was altered, stops the start: the trail needs
-    /// a person to look at it (`coffer admin verify-audit`).
+    /// a person to look at it (`coffer admin verify-audit`). With [`Flush::Write`] the writer is
+    /// a task, so the trail must be opened within a Tokio runtime.
     pub fn open(config: TrailConfig) -> Result<Trail, AuditError> {
         let (head, file) = match &config.destination {
             Destination::Stdout => (ChainHead::START, None),
@@ -91,39 +137,65 @@ impl Trail {
             }
         };
         let failing = Arc::new(AtomicBool::new(false));
+        let syncs = Arc::new(AtomicU64::new(0));
         let writer = Writer {
             file,
             head,
             key: config.key,
             max_file_bytes: config.max_file_bytes.max(1),
             keep_rotated: config.keep_rotated,
+            flush: config.flush,
             failing: failing.clone(),
+            syncs: syncs.clone(),
+            stopped: false,
         };
-        let (jobs, queue) = mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("coffer-audit".into())
-            .spawn(move || writer.run(queue))
-            .map_err(|e| AuditError::Internal(format!("starting the audit writer: {e}")))?;
+        let (queue, running) = match config.flush {
+            Flush::Fsync => {
+                let (jobs, queue) = mpsc::channel();
+                let thread = std::thread::Builder::new()
+                    .name("coffer-audit".into())
+                    .spawn(move || writer.run(queue))
+                    .map_err(|e| AuditError::Internal(format!("starting the audit writer: {e}")))?;
+                (Queue::Thread(jobs), Running::Thread(thread))
+            }
+            Flush::Write => {
+                let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+                    AuditError::Internal(
+                        "the audit writer of --audit-flush write runs on the async runtime: open the trail within it"
+                            .into(),
+                    )
+                })?;
+                let writer = Arc::new(Mutex::new(writer));
+                let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
+                runtime.spawn(run_written(writer.clone(), queue, config.sync_interval));
+                (Queue::Task(jobs), Running::Task(writer))
+            }
+        };
         Ok(Trail {
-            jobs: Some(jobs),
+            queue: Some(queue),
+            running: Some(running),
             failing,
-            writer: Some(thread),
+            syncs,
         })
     }
 
-    /// Appends `event` and returns once it is durable (flushed, for standard output).
+    /// Appends `event` and returns once it is durable as [`Flush`] says (flushed, for standard
+    /// output).
     pub async fn append(&self, event: &Event) -> Result<(), AuditError> {
         let bytes = serde_json::to_vec(event)
             .map_err(|e| AuditError::Internal(format!("encoding an audit record: {e}")))?;
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .as_ref()
-            .ok_or(AuditError::Stopped)?
-            .send(Job {
-                event: bytes,
-                reply,
-            })
-            .map_err(|_| AuditError::Stopped)?;
+        let job = Job {
+            event: bytes,
+            reply,
+        };
+        let sent = match self.queue.as_ref().ok_or(AuditError::Stopped)? {
+            Queue::Thread(jobs) => jobs.send(job).is_ok(),
+            Queue::Task(jobs) => jobs.send(job).is_ok(),
+        };
+        if !sent {
+            return Err(AuditError::Stopped);
+        }
         answer.await.map_err(|_| AuditError::Stopped)?
     }
 
@@ -132,16 +204,142 @@ impl Trail {
     pub fn is_failing(&self) -> bool {
         self.failing.load(Ordering::Relaxed)
     }
+
+    /// `fdatasync`s of trail files so far.
+    pub fn syncs(&self) -> u64 {
+        self.syncs.load(Ordering::Relaxed)
+    }
 }
 
 impl Drop for Trail {
     fn drop(&mut self) {
         // Closing the queue ends the writer once it has written what is queued.
-        drop(self.jobs.take());
-        if let Some(writer) = self.writer.take() {
-            let _ = writer.join();
+        drop(self.queue.take());
+        match self.running.take() {
+            Some(Running::Thread(writer)) => {
+                let _ = writer.join();
+            }
+            // Every record answered was written before its `append` returned: what is left is to
+            // make them durable and to let go of the file and its lock now, not whenever the
+            // task runs next. A round the task has yet to write (its request gone) is refused.
+            Some(Running::Task(writer)) => {
+                let mut writer = locked(&writer);
+                writer.sync_written();
+                writer.stopped = true;
+                writer.file = None;
+            }
+            None => {}
         }
     }
+}
+
+fn locked(writer: &Mutex<Writer>) -> std::sync::MutexGuard<'_, Writer> {
+    // A round that panicked left the writer as consistent as a failed round does.
+    writer.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The records of one round.
+struct Batch {
+    jobs: Vec<Job>,
+    bytes: usize,
+}
+
+impl Batch {
+    fn new(first: Job) -> Batch {
+        Batch {
+            bytes: first.event.len(),
+            jobs: vec![first],
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.jobs.len() >= MAX_BATCH || self.bytes >= MAX_BATCH_BYTES
+    }
+
+    /// Takes queued jobs while there is room; answers whether it took any.
+    fn take(&mut self, mut next: impl FnMut() -> Option<Job>) -> bool {
+        let before = self.jobs.len();
+        while !self.is_full() {
+            let Some(job) = next() else { break };
+            self.bytes += job.event.len();
+            self.jobs.push(job);
+        }
+        self.jobs.len() > before
+    }
+}
+
+/// The writer of [`Flush::Write`]: rounds as the thread's, each answered once written, and an
+/// `fdatasync` behind them at most `interval` after the first record it covers.
+async fn run_written(
+    writer: Arc<Mutex<Writer>>,
+    mut queue: tokio::sync::mpsc::UnboundedReceiver<Job>,
+    interval: Duration,
+) {
+    // Since when written records wait for their fdatasync.
+    let mut unsynced_since: Option<tokio::time::Instant> = None;
+    loop {
+        let received = match unsynced_since {
+            None => queue.recv().await,
+            Some(since) => match tokio::time::timeout_at(since + interval, queue.recv()).await {
+                Ok(received) => received,
+                Err(_) => {
+                    sync_behind(&writer);
+                    unsynced_since = None;
+                    continue;
+                }
+            },
+        };
+        let Some(first) = received else { break };
+        let mut batch = Batch::new(first);
+        // Requests ready to run on this worker queue their records once it yields: one write
+        // covers them all. On an idle server the round starts after one yield.
+        loop {
+            tokio::task::yield_now().await;
+            if batch.is_full() || !batch.take(|| queue.try_recv().ok()) {
+                break;
+            }
+        }
+        if locked(&writer).round(batch.jobs) {
+            let since = *unsynced_since.get_or_insert_with(tokio::time::Instant::now);
+            if since.elapsed() >= interval {
+                sync_behind(&writer);
+                unsynced_since = None;
+            }
+        }
+    }
+}
+
+/// Hands the written records' `fdatasync` to a blocking thread, off the runtime's workers. Their
+/// requests are answered already, so a failure can only be reported: it is logged, and the trail
+/// counts as failing until the next round succeeds.
+fn sync_behind(writer: &Mutex<Writer>) {
+    let (file, syncs, failing, path) = {
+        let mut guard = locked(writer);
+        let writer = &mut *guard;
+        let Some(active) = &mut writer.file else {
+            return;
+        };
+        let Some(open) = &mut active.open else {
+            return;
+        };
+        if !open.unsynced {
+            return;
+        }
+        open.unsynced = false;
+        (
+            open.file.clone(),
+            writer.syncs.clone(),
+            writer.failing.clone(),
+            active.path.clone(),
+        )
+    };
+    tokio::task::spawn_blocking(move || {
+        syncs.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = file.sync_data() {
+            tracing::error!(error = %e, path = %path.display(), "syncing the audit trail failed: records written since the last sync may not survive a power loss");
+            failing.store(true, Ordering::Relaxed);
+        }
+    });
 }
 
 struct ActiveFile {
@@ -154,8 +352,11 @@ struct ActiveFile {
 
 /// An open trail file and what identified it when it was opened.
 struct OpenTrail {
-    file: File,
+    /// Shared with the `fdatasync` behind the answers ([`Flush::Write`]).
+    file: Arc<File>,
     identity: FileIdentity,
+    /// Written since its last `fdatasync` ([`Flush::Write`]).
+    unsynced: bool,
 }
 
 /// What must not change under an open trail: which file the path names, and who may write it.
@@ -186,54 +387,68 @@ struct Writer {
     key: SigningKey,
     max_file_bytes: u64,
     keep_rotated: usize,
+    flush: Flush,
     failing: Arc<AtomicBool>,
+    syncs: Arc<AtomicU64>,
+    /// The trail was dropped while its task still ran ([`Flush::Write`]).
+    stopped: bool,
 }
 
 impl Writer {
+    /// The writer thread of [`Flush::Fsync`].
     fn run(mut self, queue: Receiver<Job>) {
         while let Ok(first) = queue.recv() {
-            let mut bytes = first.event.len();
-            let mut batch = vec![first];
+            let mut batch = Batch::new(first);
             // Requests being answered right now on other threads (or on this core, when the
             // server is pinned to one) would otherwise wait for the next round and its fsync:
             // give up the CPU, take what they queued, and go on while that brings more. No
             // timer: on an idle server the round starts at once.
-            let mut yielded = false;
-            loop {
-                let before = batch.len();
-                while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
-                    match queue.try_recv() {
-                        Ok(job) => {
-                            bytes += job.event.len();
-                            batch.push(job);
-                        }
-                        Err(_) => break,
-                    }
-                }
-                let full = batch.len() >= MAX_BATCH || bytes >= MAX_BATCH_BYTES;
-                if full || (yielded && batch.len() == before) {
+            batch.take(|| queue.try_recv().ok());
+            while !batch.is_full() {
+                std::thread::yield_now();
+                if !batch.take(|| queue.try_recv().ok()) {
                     break;
                 }
-                std::thread::yield_now();
-                yielded = true;
             }
-            let outcome = self.commit(&batch);
-            if let Err(e) = &outcome {
-                tracing::error!(error = %e, records = batch.len(), "audit trail write failed");
-            }
-            self.failing.store(outcome.is_err(), Ordering::Relaxed);
-            for job in batch {
-                let _ = job.reply.send(outcome.clone());
-            }
+            self.round(batch.jobs);
+        }
+    }
+
+    /// Commits a round and answers its requests; answers whether it succeeded.
+    fn round(&mut self, batch: Vec<Job>) -> bool {
+        let outcome = self.commit(&batch);
+        if let Err(e) = &outcome {
+            tracing::error!(error = %e, records = batch.len(), "audit trail write failed");
+        }
+        self.failing.store(outcome.is_err(), Ordering::Relaxed);
+        let ok = outcome.is_ok();
+        for job in batch {
+            let _ = job.reply.send(outcome.clone());
+        }
+        ok
+    }
+
+    /// `fdatasync`s what [`Flush::Write`] rounds wrote, here and now.
+    fn sync_written(&mut self) {
+        let Some(file) = &mut self.file else {
+            return;
+        };
+        if let Err(e) = file.sync_written(&self.syncs) {
+            tracing::error!(error = %e, "syncing the audit trail failed: records written since the last sync may not survive a power loss");
+            self.failing.store(true, Ordering::Relaxed);
         }
     }
 
     fn commit(&mut self, batch: &[Job]) -> Result<(), AuditError> {
+        if self.stopped {
+            return Err(AuditError::Stopped);
+        }
         let mut records = Vec::with_capacity(batch.iter().map(|j| j.event.len() + 200).sum());
         let mut head = self.head;
         for job in batch {
             head = append_record(&mut records, &job.event, &head, &self.key);
         }
+        let sync = self.flush == Flush::Fsync;
         let size = match &mut self.file {
             None => {
                 let mut out = std::io::stdout().lock();
@@ -242,7 +457,7 @@ impl Writer {
                     .map_err(|e| AuditError::Stdout(e.to_string()))?;
                 None
             }
-            Some(file) => Some(file.append_durably(&records)?),
+            Some(file) => Some(file.append(&records, sync, &self.syncs)?),
         };
         self.head = head;
         if size.is_some_and(|size| size >= self.max_file_bytes) {
@@ -257,7 +472,13 @@ impl Writer {
         let Some(file) = &mut self.file else {
             return;
         };
-        // The next round creates a new file at the path.
+        // The next round creates a new file at the path; what was written to this one is made
+        // durable first, while it is still open.
+        if let Err(e) = file.sync_written(&self.syncs) {
+            tracing::error!(error = %e, "syncing the audit trail failed: records written since the last sync may not survive a power loss");
+            self.failing.store(true, Ordering::Relaxed);
+            return;
+        }
         file.open = None;
         let target = rotated_path(&file.path, self.head.sequence);
         let moved = std::fs::rename(&file.path, &target).and_then(|()| sync_dir(&file.path));
@@ -282,19 +503,24 @@ impl Writer {
 }
 
 impl ActiveFile {
-    /// Appends `records` to the trail (created 0600 when absent) and syncs them; returns the
-    /// file's new size. On failure, the bytes written are taken back and the file is closed, so
-    /// the next round opens it again by its path.
-    fn append_durably(&mut self, records: &[u8]) -> Result<u64, AuditError> {
-        let before = self.current()?;
+    /// Appends `records` to the trail (created 0600 when absent) and, with `sync`, syncs them;
+    /// returns the file's new size. On failure, the bytes written are taken back and the file is
+    /// closed, so the next round opens it again by its path.
+    fn append(&mut self, records: &[u8], sync: bool, syncs: &AtomicU64) -> Result<u64, AuditError> {
+        let before = self.current(syncs)?;
         let Some(open) = &mut self.open else {
             return Err(AuditError::Internal("the audit file is not open".into()));
         };
-        if let Err(e) = open
-            .file
-            .write_all(records)
-            .and_then(|()| open.file.sync_data())
-        {
+        let written = (&*open.file).write_all(records).and_then(|()| {
+            if sync {
+                syncs.fetch_add(1, Ordering::Relaxed);
+                open.file.sync_data()
+            } else {
+                open.unsynced = true;
+                Ok(())
+            }
+        });
+        if let Err(e) = written {
             if let Err(undo) = open
                 .file
                 .set_len(before)
@@ -309,17 +535,45 @@ impl ActiveFile {
         Ok(before + records.len() as u64)
     }
 
+    /// `fdatasync`s the open file when records were written to it since its last sync.
+    fn sync_written(&mut self, syncs: &AtomicU64) -> Result<(), AuditError> {
+        let Some(open) = &mut self.open else {
+            return Ok(());
+        };
+        if !open.unsynced {
+            return Ok(());
+        }
+        syncs.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = open.file.sync_data() {
+            self.open = None;
+            return Err(AuditError::io("syncing", &self.path, e));
+        }
+        open.unsynced = false;
+        Ok(())
+    }
+
     /// Makes `open` the file the path names now, as it is now, and returns its size: the open
     /// file when the path still names it unchanged, else the path opened again (which applies
     /// its permissions), else a new file when there is none.
-    fn current(&mut self) -> Result<u64, AuditError> {
+    fn current(&mut self, syncs: &AtomicU64) -> Result<u64, AuditError> {
+        let meta = std::fs::metadata(&self.path);
+        if let Ok(meta) = &meta {
+            if self
+                .open
+                .as_ref()
+                .is_some_and(|o| o.identity == FileIdentity::of(meta))
+            {
+                return Ok(meta.len());
+            }
+        }
+        // Another file is opened below: what was written to this one is made durable first
+        // (moved or deleted, it may still be someone's copy).
+        if let Err(e) = self.sync_written(syncs) {
+            tracing::error!(error = %e, "syncing the audit trail failed: records written since the last sync may not survive a power loss");
+        }
         let path = &self.path;
-        match std::fs::metadata(path) {
-            Ok(meta) => {
-                let identity = FileIdentity::of(&meta);
-                if self.open.as_ref().is_some_and(|o| o.identity == identity) {
-                    return Ok(meta.len());
-                }
+        match meta {
+            Ok(_) => {
                 self.open = None;
                 let file = OpenOptions::new()
                     .append(true)
@@ -329,8 +583,9 @@ impl ActiveFile {
                     .metadata()
                     .map_err(|e| AuditError::io("reading", path, e))?;
                 self.open = Some(OpenTrail {
-                    file,
+                    file: Arc::new(file),
                     identity: FileIdentity::of(&meta),
+                    unsynced: false,
                 });
                 Ok(meta.len())
             }
@@ -348,8 +603,9 @@ impl ActiveFile {
                     .metadata()
                     .map_err(|e| AuditError::io("reading", path, e))?;
                 self.open = Some(OpenTrail {
-                    file,
+                    file: Arc::new(file),
                     identity: FileIdentity::of(&meta),
+                    unsynced: false,
                 });
                 Ok(meta.len())
             }

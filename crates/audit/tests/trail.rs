@@ -3,13 +3,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use coffer_audit::files::trail_files;
 use coffer_audit::lookup::{lookup, Filter};
 use coffer_audit::verify::{verify, ProblemKind, Verification};
 use coffer_audit::{
-    AuditError, Destination, Event, EventCategory, EventType, IdentityType, SigningKey, Trail,
-    TrailConfig, UserIdentity,
+    AuditError, Destination, Event, EventCategory, EventType, Flush, IdentityType, SigningKey,
+    Trail, TrailConfig, UserIdentity, DEFAULT_SYNC_INTERVAL,
 };
 use zeroize::Zeroizing;
 
@@ -57,6 +58,8 @@ fn config(path: &Path, max_file_bytes: u64, keep_rotated: usize) -> TrailConfig 
         max_file_bytes,
         keep_rotated,
         key: key(1),
+        flush: Flush::Fsync,
+        sync_interval: DEFAULT_SYNC_INTERVAL,
     }
 }
 
@@ -129,7 +132,22 @@ async fn records_are_durable_chained_and_continue_across_restarts() {
 async fn concurrent_requests_each_get_one_record() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.log");
-    let trail = Arc::new(Trail::open(config(&path, 1 << 30, 10)).unwrap());
+    concurrent_requests(config(&path, 1 << 30, 10)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_written_requests_each_get_one_record_on_a_multi_threaded_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    concurrent_requests(written_config(&path, 1 << 30, Duration::from_millis(1))).await;
+}
+
+/// 200 requests at once: each gets exactly one record, and the chain verifies.
+async fn concurrent_requests(config: TrailConfig) {
+    let Destination::File(path) = config.destination.clone() else {
+        unreachable!()
+    };
+    let trail = Arc::new(Trail::open(config).unwrap());
     let tasks: Vec<_> = (0..200)
         .map(|n| {
             let trail = trail.clone();
@@ -536,4 +554,104 @@ async fn a_trail_moved_or_deleted_while_open_gets_the_next_records_at_its_path()
     assert_eq!(verified(std::slice::from_ref(&moved)).records, 2);
     let gap = problem(&[moved, path]);
     assert!(matches!(gap, ProblemKind::Missing { .. }), "{gap:?}");
+}
+
+/// `--audit-flush write`: `config` with the records written before the answer and synced behind,
+/// at most `sync_interval` later.
+fn written_config(path: &Path, max_file_bytes: u64, sync_interval: Duration) -> TrailConfig {
+    TrailConfig {
+        flush: Flush::Write,
+        sync_interval,
+        ..config(path, max_file_bytes, 10)
+    }
+}
+
+const NEVER: Duration = Duration::from_secs(3600);
+
+#[tokio::test]
+async fn by_default_every_round_is_synced_before_its_requests_are_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let trail = Trail::open(config(&path, 1 << 30, 10)).unwrap();
+    // One request at a time: one round, so one fdatasync, each.
+    write(&trail, 0..5).await;
+    assert_eq!(trail.syncs(), 5);
+}
+
+#[tokio::test]
+async fn written_records_are_in_the_file_when_answered_and_synced_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let trail = Trail::open(written_config(&path, 1 << 30, NEVER)).unwrap();
+    write(&trail, 0..20).await;
+    // In the file (the operating system's cache outlives the process) before each answer, and
+    // not one fdatasync on the answers' path.
+    assert_eq!(lines(&path).len(), 20);
+    assert_eq!(trail.syncs(), 0);
+    drop(trail);
+    verified(std::slice::from_ref(&path));
+
+    // Within the interval, with no request to wake the writer.
+    let trail = Trail::open(written_config(&path, 1 << 30, Duration::from_millis(20))).unwrap();
+    write(&trail, 20..23).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while trail.syncs() == 0 {
+        assert!(std::time::Instant::now() < deadline, "never synced");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    drop(trail);
+    assert_eq!(verified(std::slice::from_ref(&path)).records, 23);
+}
+
+#[tokio::test]
+async fn written_records_are_synced_before_their_file_is_let_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let trail = Trail::open(written_config(&path, 1 << 30, NEVER)).unwrap();
+    write(&trail, 0..2).await;
+    assert_eq!(trail.syncs(), 0);
+    // Moved away: the next round syncs the old file, then starts a new one at the path.
+    let aside = dir.path().join("aside.log");
+    std::fs::rename(&path, &aside).unwrap();
+    write(&trail, 2..3).await;
+    assert_eq!(trail.syncs(), 1);
+    assert_eq!((lines(&aside).len(), lines(&path).len()), (2, 1));
+    drop(trail);
+
+    // Rotated: synced before the full file is moved aside.
+    let rotating = dir.path().join("rotating.log");
+    let record_size = std::fs::metadata(&aside).unwrap().len() / 2;
+    let trail = Trail::open(written_config(&rotating, record_size * 3, NEVER)).unwrap();
+    write(&trail, 0..2).await;
+    assert_eq!(trail.syncs(), 0);
+    write(&trail, 2..4).await;
+    assert_eq!(trail.syncs(), 1);
+    drop(trail);
+    let files = trail_files(&rotating).unwrap();
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert_eq!(verified(&files).records, 4);
+}
+
+#[tokio::test]
+async fn a_failed_written_round_fails_its_requests_and_leaves_no_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let trail = Trail::open(written_config(&path, 1 << 30, NEVER)).unwrap();
+    write(&trail, 0..2).await;
+    let aside = dir.path().join("aside.log");
+    std::fs::rename(&path, &aside).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    let refused = trail
+        .append(&event(2, "GetSecretValue", "arn:aws:iam::1:user/u"))
+        .await;
+    assert!(matches!(refused, Err(AuditError::Io { .. })), "{refused:?}");
+    assert!(trail.is_failing());
+    // The records acknowledged before were synced when their file was let go.
+    assert_eq!(trail.syncs(), 1);
+    std::fs::remove_dir(&path).unwrap();
+    std::fs::rename(&aside, &path).unwrap();
+    write(&trail, 3..4).await;
+    assert!(!trail.is_failing());
+    drop(trail);
+    assert_eq!(verified(std::slice::from_ref(&path)).records, 3);
 }

@@ -10,7 +10,9 @@ use clap::Args;
 use coffer_audit::files::trail_files;
 use coffer_audit::lookup::{lookup, Filter};
 use coffer_audit::verify::verify;
-use coffer_audit::{Destination, SigningKey, Trail, TrailConfig, AUDIT_KEY_INFO};
+use coffer_audit::{
+    Destination, Flush, SigningKey, Trail, TrailConfig, AUDIT_KEY_INFO, DEFAULT_SYNC_INTERVAL,
+};
 use coffer_server::AuditSettings;
 use coffer_store::{MasterKey, MasterKeySource, Store};
 
@@ -64,6 +66,25 @@ pub struct AuditArgs {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub audit_required: Option<bool>,
+    /// How far a record is flushed before its request is answered: `fsync` (the default:
+    /// fdatasync'd, group-committed; survives a power loss) or `write` (written to the file and
+    /// fdatasync'd behind the answers, within 100 ms; survives Coffer being killed, not a power
+    /// loss in that window).
+    #[arg(
+        long,
+        env = "COFFER_AUDIT_FLUSH",
+        hide_env_values = true,
+        value_name = "fsync|write",
+        conflicts_with = "no_audit_log"
+    )]
+    pub audit_flush: Option<AuditFlush>,
+}
+
+/// `--audit-flush`'s values.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditFlush {
+    Fsync,
+    Write,
 }
 
 /// `--audit-log-max-mib`: MiB, fractions allowed (a test rotates after a few records), as bytes.
@@ -104,6 +125,9 @@ pub fn open_for_serve(
         if args.audit_required == Some(true) {
             anyhow::bail!("--audit-required needs an audit trail: give --audit-log PATH");
         }
+        if args.audit_flush.is_some() {
+            anyhow::bail!("--audit-flush needs an audit trail: give --audit-log PATH");
+        }
         return Ok((None, crate::startup::audit_trail(None, false, dev)));
     };
     let key = if dev {
@@ -111,7 +135,19 @@ pub fn open_for_serve(
     } else {
         SigningKey::from_derived(store.derive_subkey(AUDIT_KEY_INFO))
     };
+    let flush = match (args.audit_flush, &destination) {
+        (Some(_), Destination::Stdout) => anyhow::bail!(
+            "--audit-flush applies to a trail file: a trail on standard output is flushed to its reader before each answer"
+        ),
+        (Some(AuditFlush::Write), _) => Flush::Write,
+        (Some(AuditFlush::Fsync) | None, _) => Flush::Fsync,
+    };
     let shown = match &destination {
+        Destination::File(path) if flush == Flush::Write => format!(
+            "{}, each record written before its answer and synced within {} ms (--audit-flush write)",
+            path.display(),
+            DEFAULT_SYNC_INTERVAL.as_millis()
+        ),
         Destination::File(path) => path.display().to_string(),
         Destination::Stdout => "standard output".to_string(),
     };
@@ -120,6 +156,8 @@ pub fn open_for_serve(
         max_file_bytes: args.audit_log_max_mib,
         keep_rotated: args.audit_log_keep as usize,
         key,
+        flush,
+        sync_interval: DEFAULT_SYNC_INTERVAL,
     })
     .context("opening the audit trail")?;
     let required = args.audit_required.unwrap_or(!dev);

@@ -9,6 +9,7 @@ pub mod config;
 pub mod data_dir;
 pub mod directory;
 pub mod log_format;
+pub mod log_writer;
 pub mod observability;
 pub mod policy_lint;
 pub mod probe;

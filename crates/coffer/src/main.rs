@@ -620,7 +620,7 @@ fn server_runtime(format: LogFormat) -> anyhow::Result<tokio::runtime::Runtime> 
     let filter = tracing_subscriber::EnvFilter::try_from_env("COFFER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(coffer::log_writer::BatchedStderr)
         .with_env_filter(filter);
     match format {
         LogFormat::Text => logs
@@ -638,6 +638,9 @@ fn server_runtime(format: LogFormat) -> anyhow::Result<tokio::runtime::Runtime> 
     }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // The workers' log lines are written in batches (crates/coffer/src/log_writer.rs).
+        .on_thread_park(coffer::log_writer::on_worker_park)
+        .on_thread_stop(coffer::log_writer::on_thread_stop)
         .build()
         .context("starting the async runtime")
 }

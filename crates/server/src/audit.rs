@@ -637,6 +637,8 @@ mod tests {
             max_file_bytes: 1 << 30,
             keep_rotated: 1,
             key: SigningKey::from_derived(zeroize::Zeroizing::new([3; 32])),
+            flush: coffer_audit::Flush::Fsync,
+            sync_interval: coffer_audit::DEFAULT_SYNC_INTERVAL,
         })
         .unwrap();
         let handler = Arc::new(CannedSecrets {
