@@ -505,6 +505,19 @@ def test_contradictory_audit_flags_are_refused(args, message, tmp_path):
     assert message in out.stderr
 
 
+def test_config_check_refuses_a_trail_with_no_trail_but_not_a_false_no_audit_log(tmp_path):
+    refused = run_coffer("config", "check", "--audit-log", str(tmp_path / "a.log"), "--no-audit-log")
+    assert refused.returncode != 0 and "cannot be used with --no-audit-log" in refused.stderr
+    refused = run_coffer("config", "check", "--audit-flush", "write",
+                         env=dict(os.environ, COFFER_NO_AUDIT_LOG="1"))
+    assert refused.returncode != 0 and "cannot be used with --no-audit-log" in refused.stderr
+    # COFFER_NO_AUDIT_LOG=0 says "keep a trail": nothing contradicts it.
+    accepted = run_coffer("config", "check", "--audit-flush", "write", "--audit-log", str(tmp_path / "a.log"),
+                          env=dict(os.environ, COFFER_NO_AUDIT_LOG="0"))
+    assert accepted.returncode == 0, accepted.stderr
+    assert 'audit-flush = "write"' in accepted.stdout
+
+
 @pytest.mark.parametrize("flush", ["fsync", "write"])
 def test_every_answered_request_is_in_the_trail_after_kill_9(flush):
     """Readers at full speed, the server SIGKILLed mid-stream: every request that was answered has

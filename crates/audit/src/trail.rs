@@ -22,7 +22,12 @@
 //! reopens or stops). Without a flush to wait for, the writer is a task: the requests and the
 //! writer then hand records and answers to each other within the runtime, where the thread's
 //! hand-offs cost a switch between threads each (1.6 per request on a busy server) — more than
-//! the trail's own work (bench/NOTES.md, "Audit trail and request log").
+//! the trail's own work (bench/NOTES.md, "Audit trail and request log"). One `fdatasync` behind
+//! runs at a time, and a record counts as synced only once its sync returned. A failed sync fails
+//! the trail until one succeeds: meanwhile each round waits for a sync (off the workers) before it
+//! writes, so a disk that cannot sync fails requests as with [`Flush::Fsync`]. Rotating, opening
+//! the path again and stopping sync the file they let go of on the thread that does them (a
+//! runtime worker, once per rotated file).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -48,7 +53,8 @@ const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 /// Where records go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
-    /// An append-only file, rotated by size; durable (fsynced) before a request is answered.
+    /// An append-only file, rotated by size; durable as [`Flush`] says before a request is
+    /// answered.
     File(PathBuf),
     /// Standard output (`--audit-log -`), e.g. for journald or a container's log collector:
     /// written and flushed before a request is answered, kept by whoever reads it. No rotation,
@@ -89,27 +95,23 @@ struct Job {
     reply: oneshot::Sender<Result<(), AuditError>>,
 }
 
-/// How records reach the writer.
-enum Queue {
+/// The writer, and how records reach it.
+enum Writing {
     /// [`Flush::Fsync`]: a thread of its own, as each round blocks on an `fdatasync`.
-    Thread(mpsc::Sender<Job>),
-    /// [`Flush::Write`]: a task on the server's runtime. A round blocks only for a `write`, and
-    /// handing records to a task and the answers back costs no switch between threads, which on
-    /// a busy server cost more than the trail's own work (bench/NOTES.md, "audit trail").
-    Task(tokio::sync::mpsc::UnboundedSender<Job>),
+    Thread {
+        jobs: mpsc::Sender<Job>,
+        thread: std::thread::JoinHandle<()>,
+    },
+    /// [`Flush::Write`]: a task on the server's runtime. Records and answers pass between tasks,
+    /// with no switch between threads: the thread's hand-offs cost 1.6 switches a request on a
+    /// busy server, more than the trail's own work (bench/NOTES.md, "audit trail").
+    Task(Arc<Written>),
 }
 
-/// The writer, to be stopped when the trail is dropped.
-enum Running {
-    Thread(std::thread::JoinHandle<()>),
-    Task(Arc<Mutex<Writer>>),
-}
-
-/// The audit trail of a running server. Dropping it lets the writer finish the queued records
-/// and waits for it (with [`Flush::Write`], syncs what was written).
+/// The audit trail of a running server. Dropping it writes the records still queued (those of
+/// requests that are gone), makes what was written durable, and stops the writer.
 pub struct Trail {
-    queue: Option<Queue>,
-    running: Option<Running>,
+    writing: Option<Writing>,
     failing: Arc<AtomicBool>,
     syncs: Arc<AtomicU64>,
 }
@@ -119,7 +121,7 @@ impl Trail {
     /// active file's, else the newest rotated file's), and starts the writer. A record that cannot
     /// be read, or that the configured key says was altered, stops the start: the trail needs
     /// a person to look at it (`coffer admin verify-audit`). With [`Flush::Write`] the writer is
-    /// a task, so the trail must be opened within a Tokio runtime.
+    /// a task: the trail must be opened within a Tokio runtime with its time driver enabled.
     pub fn open(config: TrailConfig) -> Result<Trail, AuditError> {
         let (head, file) = match &config.destination {
             Destination::Stdout => (ChainHead::START, None),
@@ -147,16 +149,18 @@ impl Trail {
             flush: config.flush,
             failing: failing.clone(),
             syncs: syncs.clone(),
+            sync_failed: false,
+            sync_running: false,
             stopped: false,
         };
-        let (queue, running) = match config.flush {
+        let writing = match config.flush {
             Flush::Fsync => {
                 let (jobs, queue) = mpsc::channel();
                 let thread = std::thread::Builder::new()
                     .name("coffer-audit".into())
                     .spawn(move || writer.run(queue))
                     .map_err(|e| AuditError::Internal(format!("starting the audit writer: {e}")))?;
-                (Queue::Thread(jobs), Running::Thread(thread))
+                Writing::Thread { jobs, thread }
             }
             Flush::Write => {
                 let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
@@ -165,15 +169,19 @@ impl Trail {
                             .into(),
                     )
                 })?;
-                let writer = Arc::new(Mutex::new(writer));
-                let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
-                runtime.spawn(run_written(writer.clone(), queue, config.sync_interval));
-                (Queue::Task(jobs), Running::Task(writer))
+                let written = Arc::new(Written {
+                    queue: Mutex::new(Vec::new()),
+                    ready: tokio::sync::Notify::new(),
+                    closed: AtomicBool::new(false),
+                    writer: Mutex::new(writer),
+                    interval: config.sync_interval,
+                });
+                runtime.spawn(written.clone().run());
+                Writing::Task(written)
             }
         };
         Ok(Trail {
-            queue: Some(queue),
-            running: Some(running),
+            writing: Some(writing),
             failing,
             syncs,
         })
@@ -189,56 +197,48 @@ impl Trail {
             event: bytes,
             reply,
         };
-        let sent = match self.queue.as_ref().ok_or(AuditError::Stopped)? {
-            Queue::Thread(jobs) => jobs.send(job).is_ok(),
-            Queue::Task(jobs) => jobs.send(job).is_ok(),
-        };
-        if !sent {
-            return Err(AuditError::Stopped);
+        match self.writing.as_ref().ok_or(AuditError::Stopped)? {
+            Writing::Thread { jobs, .. } => jobs.send(job).map_err(|_| AuditError::Stopped)?,
+            Writing::Task(written) => {
+                locked(&written.queue).push(job);
+                written.ready.notify_one();
+            }
         }
         answer.await.map_err(|_| AuditError::Stopped)?
     }
 
-    /// Whether the last round failed: no record could be written since. Cleared by the next round
-    /// that succeeds.
+    /// Whether the last round failed, or (with [`Flush::Write`]) the last `fdatasync`: cleared by
+    /// the next round that succeeds, and with [`Flush::Write`] only once a sync succeeded again.
     pub fn is_failing(&self) -> bool {
         self.failing.load(Ordering::Relaxed)
     }
 
-    /// `fdatasync`s of trail files so far.
-    pub fn syncs(&self) -> u64 {
-        self.syncs.load(Ordering::Relaxed)
+    /// `fdatasync`s of trail files attempted so far, shared: it outlives the trail.
+    pub fn sync_counter(&self) -> Arc<AtomicU64> {
+        self.syncs.clone()
     }
 }
 
 impl Drop for Trail {
     fn drop(&mut self) {
-        // Closing the queue ends the writer once it has written what is queued.
-        drop(self.queue.take());
-        match self.running.take() {
-            Some(Running::Thread(writer)) => {
-                let _ = writer.join();
+        match self.writing.take() {
+            // Closing the queue ends the writer once it has written what is queued.
+            Some(Writing::Thread { jobs, thread }) => {
+                drop(jobs);
+                let _ = thread.join();
             }
-            // Every record answered was written before its `append` returned: what is left is to
-            // make them durable and to let go of the file and its lock now, not whenever the
-            // task runs next. A round the task has yet to write (its request gone) is refused.
-            Some(Running::Task(writer)) => {
-                let mut writer = locked(&writer);
-                writer.sync_written();
-                writer.stopped = true;
-                writer.file = None;
-            }
+            Some(Writing::Task(written)) => written.close(),
             None => {}
         }
     }
 }
 
-fn locked(writer: &Mutex<Writer>) -> std::sync::MutexGuard<'_, Writer> {
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A round that panicked left the writer as consistent as a failed round does.
-    writer.lock().unwrap_or_else(PoisonError::into_inner)
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The records of one round.
+/// The records of one round of the thread.
 struct Batch {
     jobs: Vec<Job>,
     bytes: usize,
@@ -268,78 +268,163 @@ impl Batch {
     }
 }
 
-/// The writer of [`Flush::Write`]: rounds as the thread's, each answered once written, and an
-/// `fdatasync` behind them at most `interval` after the first record it covers.
-async fn run_written(
-    writer: Arc<Mutex<Writer>>,
-    mut queue: tokio::sync::mpsc::UnboundedReceiver<Job>,
+/// What the requests and the writer task of [`Flush::Write`] share. Locks are taken writer first,
+/// then queue.
+struct Written {
+    /// Records waiting for the next round.
+    queue: Mutex<Vec<Job>>,
+    /// Wakes the task: a record was queued, or the trail is closing.
+    ready: tokio::sync::Notify,
+    closed: AtomicBool,
+    writer: Mutex<Writer>,
+    /// How long written records may wait for their `fdatasync`.
     interval: Duration,
-) {
-    // Since when written records wait for their fdatasync.
-    let mut unsynced_since: Option<tokio::time::Instant> = None;
-    loop {
-        let received = match unsynced_since {
-            None => queue.recv().await,
-            Some(since) => match tokio::time::timeout_at(since + interval, queue.recv()).await {
-                Ok(received) => received,
-                Err(_) => {
-                    sync_behind(&writer);
-                    unsynced_since = None;
-                    continue;
-                }
-            },
-        };
-        let Some(first) = received else { break };
-        let mut batch = Batch::new(first);
-        // Requests ready to run on this worker queue their records once it yields: one write
-        // covers them all. On an idle server the round starts after one yield.
+}
+
+impl Written {
+    /// The writer task: rounds as the thread's, each answered once written, and an `fdatasync`
+    /// behind them at most `interval` after the first record it covers.
+    async fn run(self: Arc<Self>) {
+        // Since when written records wait for their fdatasync.
+        let mut unsynced_since: Option<tokio::time::Instant> = None;
         loop {
-            tokio::task::yield_now().await;
-            if batch.is_full() || !batch.take(|| queue.try_recv().ok()) {
+            if self.closed.load(Ordering::Acquire) {
+                // `close` writes what is queued.
                 break;
             }
-        }
-        if locked(&writer).round(batch.jobs) {
-            let since = *unsynced_since.get_or_insert_with(tokio::time::Instant::now);
-            if since.elapsed() >= interval {
-                sync_behind(&writer);
-                unsynced_since = None;
+            if locked(&self.queue).is_empty() {
+                // A record queued after the check leaves a permit: the wait ends at once.
+                let queued = self.ready.notified();
+                match unsynced_since {
+                    None => queued.await,
+                    Some(since) => {
+                        if tokio::time::timeout_at(since + self.interval, queued)
+                            .await
+                            .is_err()
+                        {
+                            self.sync_behind();
+                            unsynced_since = None;
+                        }
+                    }
+                }
+                continue;
+            }
+            // Requests ready to run on this worker queue their records once it yields: one write
+            // covers them all. On an idle server the round starts after one yield.
+            let mut queued = locked(&self.queue).len();
+            loop {
+                tokio::task::yield_now().await;
+                let now = locked(&self.queue).len();
+                if now == queued || now >= MAX_BATCH {
+                    break;
+                }
+                queued = now;
+            }
+            // After a failed sync, records are answered only once a sync succeeded again, as
+            // with `Flush::Fsync`: a disk that cannot sync fails requests, not just a log line.
+            if locked(&self.writer).sync_failed {
+                if let Err(e) = self.sync_now().await {
+                    let mut writer = locked(&self.writer);
+                    let batch = self.take_batch();
+                    writer.answer(batch, Err(e));
+                    continue;
+                }
+            }
+            let succeeded = {
+                let mut writer = locked(&self.writer);
+                let batch = self.take_batch();
+                writer.round(batch)
+            };
+            if succeeded {
+                let since = *unsynced_since.get_or_insert_with(tokio::time::Instant::now);
+                if since.elapsed() >= self.interval {
+                    self.sync_behind();
+                    unsynced_since = None;
+                }
             }
         }
     }
-}
 
-/// Hands the written records' `fdatasync` to a blocking thread, off the runtime's workers. Their
-/// requests are answered already, so a failure can only be reported: it is logged, and the trail
-/// counts as failing until the next round succeeds.
-fn sync_behind(writer: &Mutex<Writer>) {
-    let (file, syncs, failing, path) = {
-        let mut guard = locked(writer);
-        let writer = &mut *guard;
-        let Some(active) = &mut writer.file else {
+    /// The next round's records, oldest first (taken under the writer's lock).
+    fn take_batch(&self) -> Vec<Job> {
+        let mut queue = locked(&self.queue);
+        let (mut count, mut bytes) = (0, 0);
+        while count < queue.len() && count < MAX_BATCH && bytes < MAX_BATCH_BYTES {
+            bytes += queue[count].event.len();
+            count += 1;
+        }
+        queue.drain(..count).collect()
+    }
+
+    /// Hands the written records' `fdatasync` to a blocking thread, off the runtime's workers;
+    /// one at a time, as one covers every write before it. Their requests are answered already,
+    /// so a failure is logged and fails the trail until a sync succeeds again.
+    fn sync_behind(self: &Arc<Self>) {
+        let target = {
+            let mut writer = locked(&self.writer);
+            if writer.sync_running {
+                return;
+            }
+            let target = writer.unsynced_file();
+            writer.sync_running = target.is_some();
+            target
+        };
+        let Some((file, writes)) = target else {
             return;
         };
-        let Some(open) = &mut active.open else {
-            return;
+        let written = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let synced = file.sync_data();
+            let mut writer = locked(&written.writer);
+            writer.sync_running = false;
+            writer.synced(&file, writes, synced);
+        });
+    }
+
+    /// `fdatasync`s the trail file now, off the runtime's workers, and answers how it went.
+    async fn sync_now(self: &Arc<Self>) -> Result<(), AuditError> {
+        let target = {
+            let mut guard = locked(&self.writer);
+            let writer = &mut *guard;
+            if let Some(file) = &mut writer.file {
+                file.current(&writer.syncs)?;
+            }
+            writer.open_file()
         };
-        if !open.unsynced {
-            return;
+        let Some((file, writes)) = target else {
+            return Ok(());
+        };
+        let task_file = file.clone();
+        let synced = tokio::task::spawn_blocking(move || task_file.sync_data())
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
+        let mut writer = locked(&self.writer);
+        let outcome = synced
+            .as_ref()
+            .map(|_| ())
+            .map_err(|e| AuditError::Internal(format!("syncing the audit trail: {e}")));
+        writer.synced(&file, writes, synced);
+        outcome
+    }
+
+    /// The trail is dropped: writes the records of requests that are gone (their futures
+    /// dropped, as the thread would), makes every written record durable, and lets go of the
+    /// file and its lock now, not whenever the task runs next.
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.ready.notify_one();
+        let mut writer = locked(&self.writer);
+        loop {
+            let batch = self.take_batch();
+            if batch.is_empty() {
+                break;
+            }
+            writer.round(batch);
         }
-        open.unsynced = false;
-        (
-            open.file.clone(),
-            writer.syncs.clone(),
-            writer.failing.clone(),
-            active.path.clone(),
-        )
-    };
-    tokio::task::spawn_blocking(move || {
-        syncs.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = file.sync_data() {
-            tracing::error!(error = %e, path = %path.display(), "syncing the audit trail failed: records written since the last sync may not survive a power loss");
-            failing.store(true, Ordering::Relaxed);
-        }
-    });
+        writer.sync_written();
+        writer.stopped = true;
+        writer.file = None;
+    }
 }
 
 struct ActiveFile {
@@ -355,8 +440,9 @@ struct OpenTrail {
     /// Shared with the `fdatasync` behind the answers ([`Flush::Write`]).
     file: Arc<File>,
     identity: FileIdentity,
-    /// Written since its last `fdatasync` ([`Flush::Write`]).
-    unsynced: bool,
+    /// Rounds written to it, and how many of them an `fdatasync` covers.
+    writes: u64,
+    synced: u64,
 }
 
 /// What must not change under an open trail: which file the path names, and who may write it.
@@ -390,6 +476,10 @@ struct Writer {
     flush: Flush,
     failing: Arc<AtomicBool>,
     syncs: Arc<AtomicU64>,
+    /// [`Flush::Write`]: the last `fdatasync` failed; rounds wait for one to succeed.
+    sync_failed: bool,
+    /// [`Flush::Write`]: an `fdatasync` behind the answers is running.
+    sync_running: bool,
     /// The trail was dropped while its task still ran ([`Flush::Write`]).
     stopped: bool,
 }
@@ -417,25 +507,82 @@ impl Writer {
     /// Commits a round and answers its requests; answers whether it succeeded.
     fn round(&mut self, batch: Vec<Job>) -> bool {
         let outcome = self.commit(&batch);
+        self.answer(batch, outcome)
+    }
+
+    /// Answers a round's requests with its outcome; answers whether it succeeded.
+    fn answer(&mut self, batch: Vec<Job>, outcome: Result<(), AuditError>) -> bool {
         if let Err(e) = &outcome {
             tracing::error!(error = %e, records = batch.len(), "audit trail write failed");
         }
-        self.failing.store(outcome.is_err(), Ordering::Relaxed);
-        let ok = outcome.is_ok();
+        self.failing
+            .store(outcome.is_err() || self.sync_failed, Ordering::Relaxed);
+        let succeeded = outcome.is_ok();
         for job in batch {
             let _ = job.reply.send(outcome.clone());
         }
-        ok
+        succeeded
     }
 
-    /// `fdatasync`s what [`Flush::Write`] rounds wrote, here and now.
+    /// `fdatasync`s what [`Flush::Write`] rounds wrote, here and now (on the calling thread).
     fn sync_written(&mut self) {
         let Some(file) = &mut self.file else {
             return;
         };
-        if let Err(e) = file.sync_written(&self.syncs) {
-            tracing::error!(error = %e, "syncing the audit trail failed: records written since the last sync may not survive a power loss");
-            self.failing.store(true, Ordering::Relaxed);
+        let synced = file.sync_written(&self.syncs);
+        self.note_sync(synced.err());
+    }
+
+    /// The open file and its round count when rounds were written since its last sync.
+    fn unsynced_file(&self) -> Option<(Arc<File>, u64)> {
+        let open = self.file.as_ref()?.open.as_ref()?;
+        (open.synced < open.writes).then(|| (open.file.clone(), open.writes))
+    }
+
+    /// The open file and its round count, synced or not.
+    fn open_file(&self) -> Option<(Arc<File>, u64)> {
+        let open = self.file.as_ref()?.open.as_ref()?;
+        Some((open.file.clone(), open.writes))
+    }
+
+    /// Notes an `fdatasync` of `file` run elsewhere, covering its first `writes` rounds.
+    fn synced(&mut self, file: &Arc<File>, writes: u64, synced: std::io::Result<()>) {
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        let same = self.file.as_mut().and_then(|f| {
+            f.open
+                .as_mut()
+                .filter(|open| Arc::ptr_eq(&open.file, file))
+                .map(|open| (open, f.path.clone()))
+        });
+        let error = match synced {
+            Ok(()) => {
+                if let Some((open, _)) = same {
+                    open.synced = open.synced.max(writes);
+                }
+                None
+            }
+            Err(e) => {
+                let path = same.map(|(_, path)| path).unwrap_or_default();
+                if let Some(active) = &mut self.file {
+                    // Opened again by the next round (fsync's errors are not retried on the same
+                    // file: the kernel may have dropped the pages it could not write).
+                    active.open = None;
+                }
+                Some(AuditError::io("syncing", &path, e))
+            }
+        };
+        self.note_sync(error);
+    }
+
+    /// Keeps the trail failing from a failed `fdatasync` until one succeeds.
+    fn note_sync(&mut self, error: Option<AuditError>) {
+        match error {
+            None => self.sync_failed = false,
+            Some(e) => {
+                tracing::error!(error = %e, "syncing the audit trail failed: records written since the last sync may not survive a power loss");
+                self.sync_failed = self.flush == Flush::Write;
+                self.failing.store(true, Ordering::Relaxed);
+            }
         }
     }
 
@@ -475,8 +622,7 @@ impl Writer {
         // The next round creates a new file at the path; what was written to this one is made
         // durable first, while it is still open.
         if let Err(e) = file.sync_written(&self.syncs) {
-            tracing::error!(error = %e, "syncing the audit trail failed: records written since the last sync may not survive a power loss");
-            self.failing.store(true, Ordering::Relaxed);
+            self.note_sync(Some(e));
             return;
         }
         file.open = None;
@@ -512,13 +658,13 @@ impl ActiveFile {
             return Err(AuditError::Internal("the audit file is not open".into()));
         };
         let written = (&*open.file).write_all(records).and_then(|()| {
+            open.writes += 1;
             if sync {
                 syncs.fetch_add(1, Ordering::Relaxed);
-                open.file.sync_data()
-            } else {
-                open.unsynced = true;
-                Ok(())
+                open.file.sync_data()?;
+                open.synced = open.writes;
             }
+            Ok(())
         });
         if let Err(e) = written {
             if let Err(undo) = open
@@ -540,7 +686,7 @@ impl ActiveFile {
         let Some(open) = &mut self.open else {
             return Ok(());
         };
-        if !open.unsynced {
+        if open.synced == open.writes {
             return Ok(());
         }
         syncs.fetch_add(1, Ordering::Relaxed);
@@ -548,7 +694,7 @@ impl ActiveFile {
             self.open = None;
             return Err(AuditError::io("syncing", &self.path, e));
         }
-        open.unsynced = false;
+        open.synced = open.writes;
         Ok(())
     }
 
@@ -569,6 +715,7 @@ impl ActiveFile {
         // Another file is opened below: what was written to this one is made durable first
         // (moved or deleted, it may still be someone's copy).
         if let Err(e) = self.sync_written(syncs) {
+            // Only logged: the records it holds were answered; the new file is synced on.
             tracing::error!(error = %e, "syncing the audit trail failed: records written since the last sync may not survive a power loss");
         }
         let path = &self.path;
@@ -585,7 +732,8 @@ impl ActiveFile {
                 self.open = Some(OpenTrail {
                     file: Arc::new(file),
                     identity: FileIdentity::of(&meta),
-                    unsynced: false,
+                    writes: 0,
+                    synced: 0,
                 });
                 Ok(meta.len())
             }
@@ -605,7 +753,8 @@ impl ActiveFile {
                 self.open = Some(OpenTrail {
                     file: Arc::new(file),
                     identity: FileIdentity::of(&meta),
-                    unsynced: false,
+                    writes: 0,
+                    synced: 0,
                 });
                 Ok(meta.len())
             }
@@ -696,4 +845,71 @@ fn recover(path: &Path, key: &SigningKey) -> Result<ChainHead, AuditError> {
         sequence: sealed.sequence,
         hash: sealed.hash,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written_writer(path: &Path) -> Writer {
+        Writer {
+            file: Some(ActiveFile {
+                path: path.to_path_buf(),
+                _lock: lock(path).unwrap(),
+                open: None,
+            }),
+            head: ChainHead::START,
+            key: SigningKey::from_derived(zeroize::Zeroizing::new([1; 32])),
+            max_file_bytes: 1 << 30,
+            keep_rotated: 1,
+            flush: Flush::Write,
+            failing: Arc::default(),
+            syncs: Arc::default(),
+            sync_failed: false,
+            sync_running: false,
+            stopped: false,
+        }
+    }
+
+    fn round(writer: &mut Writer) -> bool {
+        let (reply, _answer) = oneshot::channel();
+        let event = br#"{"eventName":"GetSecretValue"}"#.to_vec();
+        writer.round(vec![Job { event, reply }])
+    }
+
+    /// A sync that fails behind the answers cannot fail them, so it fails the trail (operations
+    /// that change state are refused, and the writer task syncs before answering) until a sync
+    /// succeeds again; a round that merely writes does not clear it.
+    #[test]
+    fn a_failed_sync_fails_the_trail_until_a_sync_succeeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = written_writer(&dir.path().join("audit.log"));
+        assert!(round(&mut writer));
+        let (file, writes) = writer.unsynced_file().expect("written, not synced");
+        writer.synced(&file, writes, Err(std::io::Error::other("EIO")));
+        assert!(writer.sync_failed && writer.failing.load(Ordering::Relaxed));
+        // Not synced again on the same file: the next round opens the path again.
+        assert!(writer.file.as_ref().is_some_and(|f| f.open.is_none()));
+        assert!(round(&mut writer));
+        assert!(writer.failing.load(Ordering::Relaxed));
+        let (file, writes) = writer.unsynced_file().expect("written, not synced");
+        writer.synced(&file, writes, Ok(()));
+        assert!(!writer.sync_failed);
+        assert!(writer.unsynced_file().is_none(), "every round is synced");
+        assert!(round(&mut writer));
+        assert!(!writer.failing.load(Ordering::Relaxed));
+        assert_eq!(writer.syncs.load(Ordering::Relaxed), 2);
+    }
+
+    /// A sync covers the rounds written before it started, not one written while it ran.
+    #[test]
+    fn a_sync_covers_only_the_rounds_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = written_writer(&dir.path().join("audit.log"));
+        assert!(round(&mut writer));
+        let (file, writes) = writer.unsynced_file().expect("written, not synced");
+        assert!(round(&mut writer));
+        writer.synced(&file, writes, Ok(()));
+        assert_eq!(writer.unsynced_file().map(|(_, w)| w), Some(2));
+    }
 }

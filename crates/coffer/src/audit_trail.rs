@@ -28,8 +28,7 @@ pub struct AuditArgs {
         long,
         env = "COFFER_AUDIT_LOG",
         hide_env_values = true,
-        value_name = "PATH|-",
-        conflicts_with = "no_audit_log"
+        value_name = "PATH|-"
     )]
     pub audit_log: Option<PathBuf>,
     /// Keep no audit trail (not advisable outside --dev).
@@ -74,10 +73,20 @@ pub struct AuditArgs {
         long,
         env = "COFFER_AUDIT_FLUSH",
         hide_env_values = true,
-        value_name = "fsync|write",
-        conflicts_with = "no_audit_log"
+        value_name = "fsync|write"
     )]
     pub audit_flush: Option<AuditFlush>,
+}
+
+/// Settings that contradict each other (`serve` and `config check`). Checked here, not by clap's
+/// `conflicts_with`, which counts `COFFER_NO_AUDIT_LOG=0` as the flag given.
+pub fn check_contradictions(args: &AuditArgs) -> anyhow::Result<()> {
+    if args.no_audit_log && (args.audit_log.is_some() || args.audit_flush.is_some()) {
+        anyhow::bail!(
+            "--audit-log and --audit-flush cannot be used with --no-audit-log, which keeps no trail"
+        );
+    }
+    Ok(())
 }
 
 /// `--audit-flush`'s values.

@@ -5,10 +5,11 @@
 //! of formatting the line (bench/NOTES.md, "Audit trail and request log"). So a runtime worker
 //! keeps its lines in a buffer of its own and writes them with one `write`: when it is about to go
 //! idle (`on_thread_park`, so an idle server's lines are out at once), when the buffer holds
-//! [`MAX_BUFFERED`] bytes, when its oldest line is [`MAX_AGE`] old as another line comes, and when
-//! the thread stops. Every other thread (start-up, the audit writer, blocking tasks) writes each
-//! line at once. Lines of one thread keep their order; lines of two threads may be written out of
-//! order (each carries its time).
+//! [`MAX_BUFFERED`] bytes, when its oldest line is [`MAX_AGE`] old as another line comes, when a
+//! warning or an error comes (written at once, after the lines before it), and when the thread
+//! stops. Every other thread (start-up, the audit writer, blocking tasks) writes each line at
+//! once. Lines of one thread keep their order; lines of two threads may be written out of order
+//! (each carries its time).
 //!
 //! The price: lines waiting in a buffer are lost if the process is killed (`kill -9`). The audit
 //! trail, written before each answer, is the record that survives that; the log is for operators.
@@ -17,6 +18,7 @@ use std::cell::RefCell;
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
+use tracing::{Level, Metadata};
 use tracing_subscriber::fmt::MakeWriter;
 
 /// A worker writes its lines once they fill this many bytes.
@@ -37,7 +39,8 @@ pub struct LineBuffer {
 }
 
 impl LineBuffer {
-    /// Adds `line`; answers whether the buffer is to be written now.
+    /// Adds `line`; answers whether the buffer is to be written now (see [`MAX_BUFFERED`],
+    /// [`MAX_AGE`]).
     pub fn push(&mut self, line: &[u8], now: Instant) -> bool {
         let oldest = *self.oldest.get_or_insert(now);
         self.bytes.extend_from_slice(line);
@@ -67,15 +70,26 @@ impl<'a> MakeWriter<'a> for BatchedStderr {
     type Writer = ThreadLines;
 
     fn make_writer(&'a self) -> ThreadLines {
-        ThreadLines
+        ThreadLines { at_once: true }
+    }
+
+    /// Warnings and errors are written at once (after the thread's lines before them): an
+    /// operator must not wait for them, nor lose them to a `kill -9`.
+    fn make_writer_for(&'a self, meta: &Metadata<'_>) -> ThreadLines {
+        ThreadLines {
+            at_once: *meta.level() <= Level::WARN,
+        }
     }
 }
 
 /// One formatted line (the formatter writes each event with one `write_all`).
-pub struct ThreadLines;
+pub struct ThreadLines {
+    at_once: bool,
+}
 
 impl Write for ThreadLines {
     fn write(&mut self, line: &[u8]) -> io::Result<usize> {
+        let at_once = self.at_once;
         let batched = BUFFER
             .try_with(|cell| {
                 // Not re-entered (writing to stderr logs nothing), but never panic in the logger.
@@ -85,7 +99,7 @@ impl Write for ThreadLines {
                 let Some(buffer) = slot.as_mut() else {
                     return false;
                 };
-                if buffer.push(line, Instant::now()) {
+                if buffer.push(line, Instant::now()) || at_once {
                     buffer.write_to(&mut io::stderr().lock());
                 }
                 true
@@ -191,7 +205,7 @@ mod tests {
     #[test]
     fn threads_batch_only_once_they_parked_and_write_all_when_they_stop() {
         std::thread::spawn(|| {
-            let written = |line: &[u8]| ThreadLines.write(line).unwrap();
+            let written = |line: &[u8]| ThreadLines { at_once: false }.write(line).unwrap();
             // Before a park: written at once, nothing waits.
             written(b"log_writer test: at once\n");
             assert!(BUFFER.with(|b| b.borrow().is_none()));
@@ -199,6 +213,12 @@ mod tests {
             written(b"log_writer test: batched\n");
             assert!(BUFFER.with(|b| b.borrow().as_ref().is_some_and(|b| !b.is_empty())));
             on_worker_park();
+            assert!(BUFFER.with(|b| b.borrow().as_ref().is_some_and(LineBuffer::is_empty)));
+            written(b"log_writer test: batched again\n");
+            // A warning takes the lines before it out with it.
+            ThreadLines { at_once: true }
+                .write_all(b"log_writer test: a warning\n")
+                .unwrap();
             assert!(BUFFER.with(|b| b.borrow().as_ref().is_some_and(LineBuffer::is_empty)));
             written(b"log_writer test: at stop\n");
             on_thread_stop();

@@ -506,6 +506,7 @@ fn check_settings(args: &ServeArgs) -> anyhow::Result<Vec<String>> {
     if args.tls_cert.is_some() && !args.tls_names.is_empty() {
         bail!("--tls-name names the generated certificate's names; a --tls-cert file has its own");
     }
+    coffer::audit_trail::check_contradictions(&args.audit)?;
     if args.dev && args.storage.data_dir.is_none() {
         let storage = &args.storage;
         if storage.storage.is_some()
