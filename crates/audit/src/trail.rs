@@ -23,9 +23,10 @@
 //! writer then hand records and answers to each other within the runtime, where the thread's
 //! hand-offs cost a switch between threads each (1.6 per request on a busy server) — more than
 //! the trail's own work (bench/NOTES.md, "Audit trail and request log"). One `fdatasync` behind
-//! runs at a time, and a record counts as synced only once its sync returned. A failed sync fails
-//! the trail until one succeeds: meanwhile each round waits for a sync (off the workers) before it
-//! writes, so a disk that cannot sync fails requests as with [`Flush::Fsync`]. Rotating, opening
+//! runs at a time (going on while rounds written during it wait for one), and a record counts as
+//! synced only once its sync returned. A failed sync fails the trail until one succeeds: meanwhile
+//! rounds are written and synced before their answers, off the workers, and taken back and
+//! refused when that sync fails, as with [`Flush::Fsync`]. Rotating, opening
 //! the path again and stopping sync the file they let go of on the thread that does them (a
 //! runtime worker, once per rotated file).
 
@@ -134,6 +135,7 @@ impl Trail {
                         path: path.clone(),
                         _lock: lock,
                         open: None,
+                        let_go_sync_error: None,
                     }),
                 )
             }
@@ -200,7 +202,13 @@ impl Trail {
         match self.writing.as_ref().ok_or(AuditError::Stopped)? {
             Writing::Thread { jobs, .. } => jobs.send(job).map_err(|_| AuditError::Stopped)?,
             Writing::Task(written) => {
-                locked(&written.queue).push(job);
+                let mut queue = locked(&written.queue);
+                // Set under this lock: no record is queued once nothing will write it.
+                if written.closed.load(Ordering::Acquire) {
+                    return Err(AuditError::Stopped);
+                }
+                queue.push(job);
+                drop(queue);
                 written.ready.notify_one();
             }
         }
@@ -285,11 +293,13 @@ impl Written {
     /// The writer task: rounds as the thread's, each answered once written, and an `fdatasync`
     /// behind them at most `interval` after the first record it covers.
     async fn run(self: Arc<Self>) {
+        // However the task ends (the trail closed, the runtime shut down, a round panicked), what
+        // is queued is written and no request waits for a writer that is gone.
+        let _closing = CloseOnDrop(self.clone());
         // Since when written records wait for their fdatasync.
         let mut unsynced_since: Option<tokio::time::Instant> = None;
         loop {
             if self.closed.load(Ordering::Acquire) {
-                // `close` writes what is queued.
                 break;
             }
             if locked(&self.queue).is_empty() {
@@ -320,20 +330,26 @@ impl Written {
                 }
                 queued = now;
             }
-            // After a failed sync, records are answered only once a sync succeeded again, as
-            // with `Flush::Fsync`: a disk that cannot sync fails requests, not just a log line.
             if locked(&self.writer).sync_failed {
-                if let Err(e) = self.sync_now().await {
-                    let mut writer = locked(&self.writer);
-                    let batch = self.take_batch();
-                    writer.answer(batch, Err(e));
-                    continue;
-                }
+                // After a failed sync, rounds are answered as with `Flush::Fsync` (written and
+                // synced, or taken back and refused) until one sync succeeds: a disk that cannot
+                // sync fails requests, not just a log line. Off the workers, as it waits on the disk.
+                let written = self.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    let mut writer = locked(&written.writer);
+                    let batch = written.take_batch();
+                    if !batch.is_empty() {
+                        writer.round_synced(batch);
+                    }
+                })
+                .await;
+                continue;
             }
             let succeeded = {
                 let mut writer = locked(&self.writer);
                 let batch = self.take_batch();
-                writer.round(batch)
+                // Empty when `close` wrote it meanwhile.
+                !batch.is_empty() && writer.round(batch)
             };
             if succeeded {
                 let since = *unsynced_since.get_or_insert_with(tokio::time::Instant::now);
@@ -357,8 +373,9 @@ impl Written {
     }
 
     /// Hands the written records' `fdatasync` to a blocking thread, off the runtime's workers;
-    /// one at a time, as one covers every write before it. Their requests are answered already,
-    /// so a failure is logged and fails the trail until a sync succeeds again.
+    /// one at a time, and that one goes on while rounds written during its sync wait for one (a
+    /// slow disk does not leave them unsynced until the next request). Their requests are
+    /// answered already, so a failure is logged and fails the trail until a sync succeeds again.
     fn sync_behind(self: &Arc<Self>) {
         let target = {
             let mut writer = locked(&self.writer);
@@ -369,61 +386,59 @@ impl Written {
             writer.sync_running = target.is_some();
             target
         };
-        let Some((file, writes)) = target else {
+        let Some((mut file, mut writes)) = target else {
             return;
         };
         let written = self.clone();
-        tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || loop {
             let synced = file.sync_data();
+            let failed = synced.is_err();
             let mut writer = locked(&written.writer);
-            writer.sync_running = false;
             writer.synced(&file, writes, synced);
-        });
-    }
-
-    /// `fdatasync`s the trail file now, off the runtime's workers, and answers how it went.
-    async fn sync_now(self: &Arc<Self>) -> Result<(), AuditError> {
-        let target = {
-            let mut guard = locked(&self.writer);
-            let writer = &mut *guard;
-            if let Some(file) = &mut writer.file {
-                file.current(&writer.syncs)?;
+            match writer.unsynced_file() {
+                Some(next) if !failed && !writer.stopped => (file, writes) = next,
+                _ => {
+                    writer.sync_running = false;
+                    return;
+                }
             }
-            writer.open_file()
-        };
-        let Some((file, writes)) = target else {
-            return Ok(());
-        };
-        let task_file = file.clone();
-        let synced = tokio::task::spawn_blocking(move || task_file.sync_data())
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
-        let mut writer = locked(&self.writer);
-        let outcome = synced
-            .as_ref()
-            .map(|_| ())
-            .map_err(|e| AuditError::Internal(format!("syncing the audit trail: {e}")));
-        writer.synced(&file, writes, synced);
-        outcome
+        });
     }
 
     /// The trail is dropped: writes the records of requests that are gone (their futures
     /// dropped, as the thread would), makes every written record durable, and lets go of the
     /// file and its lock now, not whenever the task runs next.
     fn close(&self) {
-        self.closed.store(true, Ordering::Release);
+        let mut writer = self.write_queued();
+        writer.sync_written();
+        writer.stopped = true;
+        writer.file = None;
+    }
+
+    /// Refuses further records, wakes the task to end, and writes what is queued.
+    fn write_queued(&self) -> std::sync::MutexGuard<'_, Writer> {
+        {
+            let _queue = locked(&self.queue);
+            self.closed.store(true, Ordering::Release);
+        }
         self.ready.notify_one();
         let mut writer = locked(&self.writer);
         loop {
             let batch = self.take_batch();
             if batch.is_empty() {
-                break;
+                break writer;
             }
             writer.round(batch);
         }
-        writer.sync_written();
-        writer.stopped = true;
-        writer.file = None;
+    }
+}
+
+/// Ends the writer task's trail however the task ends: see [`Written::run`].
+struct CloseOnDrop(Arc<Written>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        drop(self.0.write_queued());
     }
 }
 
@@ -433,6 +448,8 @@ struct ActiveFile {
     _lock: File,
     /// The file as opened last, kept between rounds while the path still names it unchanged.
     open: Option<OpenTrail>,
+    /// Why the sync of a file let go of (moved, re-permissioned) failed, for the writer to note.
+    let_go_sync_error: Option<AuditError>,
 }
 
 /// An open trail file and what identified it when it was opened.
@@ -506,7 +523,17 @@ impl Writer {
 
     /// Commits a round and answers its requests; answers whether it succeeded.
     fn round(&mut self, batch: Vec<Job>) -> bool {
-        let outcome = self.commit(&batch);
+        let outcome = self.commit(&batch, self.flush == Flush::Fsync);
+        self.answer(batch, outcome)
+    }
+
+    /// A round of [`Flush::Write`] after a failed sync: synced before it is answered, and
+    /// taken back and refused when that sync fails. Its success ends the failure.
+    fn round_synced(&mut self, batch: Vec<Job>) -> bool {
+        let outcome = self.commit(&batch, true);
+        if outcome.is_ok() {
+            self.sync_failed = false;
+        }
         self.answer(batch, outcome)
     }
 
@@ -539,39 +566,33 @@ impl Writer {
         (open.synced < open.writes).then(|| (open.file.clone(), open.writes))
     }
 
-    /// The open file and its round count, synced or not.
-    fn open_file(&self) -> Option<(Arc<File>, u64)> {
-        let open = self.file.as_ref()?.open.as_ref()?;
-        Some((open.file.clone(), open.writes))
-    }
-
     /// Notes an `fdatasync` of `file` run elsewhere, covering its first `writes` rounds.
     fn synced(&mut self, file: &Arc<File>, writes: u64, synced: std::io::Result<()>) {
         self.syncs.fetch_add(1, Ordering::Relaxed);
-        let same = self.file.as_mut().and_then(|f| {
-            f.open
-                .as_mut()
-                .filter(|open| Arc::ptr_eq(&open.file, file))
-                .map(|open| (open, f.path.clone()))
-        });
-        let error = match synced {
-            Ok(()) => {
-                if let Some((open, _)) = same {
-                    open.synced = open.synced.max(writes);
-                }
-                None
+        let Some(active) = &mut self.file else {
+            return;
+        };
+        let current = active
+            .open
+            .as_mut()
+            .filter(|open| Arc::ptr_eq(&open.file, file));
+        match (synced, current) {
+            (Ok(()), Some(open)) => {
+                open.synced = open.synced.max(writes);
+                // Only a sync of the file being written ends a failure (not of one let go of).
+                self.note_sync(None);
             }
-            Err(e) => {
-                let path = same.map(|(_, path)| path).unwrap_or_default();
-                if let Some(active) = &mut self.file {
-                    // Opened again by the next round (fsync's errors are not retried on the same
-                    // file: the kernel may have dropped the pages it could not write).
+            (Ok(()), None) => {}
+            (Err(e), current) => {
+                if current.is_some() {
+                    // Opened again by the next round: a failed fsync is not retried on the same
+                    // file, whose pages the kernel may have dropped.
                     active.open = None;
                 }
-                Some(AuditError::io("syncing", &path, e))
+                let error = AuditError::io("syncing", &active.path, e);
+                self.note_sync(Some(error));
             }
-        };
-        self.note_sync(error);
+        }
     }
 
     /// Keeps the trail failing from a failed `fdatasync` until one succeeds.
@@ -586,7 +607,7 @@ impl Writer {
         }
     }
 
-    fn commit(&mut self, batch: &[Job]) -> Result<(), AuditError> {
+    fn commit(&mut self, batch: &[Job], sync: bool) -> Result<(), AuditError> {
         if self.stopped {
             return Err(AuditError::Stopped);
         }
@@ -595,7 +616,6 @@ impl Writer {
         for job in batch {
             head = append_record(&mut records, &job.event, &head, &self.key);
         }
-        let sync = self.flush == Flush::Fsync;
         let size = match &mut self.file {
             None => {
                 let mut out = std::io::stdout().lock();
@@ -604,7 +624,14 @@ impl Writer {
                     .map_err(|e| AuditError::Stdout(e.to_string()))?;
                 None
             }
-            Some(file) => Some(file.append(&records, sync, &self.syncs)?),
+            Some(file) => {
+                let appended = file.append(&records, sync, &self.syncs);
+                // The file it let go of (moved or re-permissioned) was synced first.
+                if let Some(failed) = file.let_go_sync_error.take() {
+                    self.note_sync(Some(failed));
+                }
+                Some(appended?)
+            }
         };
         self.head = head;
         if size.is_some_and(|size| size >= self.max_file_bytes) {
@@ -715,8 +742,7 @@ impl ActiveFile {
         // Another file is opened below: what was written to this one is made durable first
         // (moved or deleted, it may still be someone's copy).
         if let Err(e) = self.sync_written(syncs) {
-            // Only logged: the records it holds were answered; the new file is synced on.
-            tracing::error!(error = %e, "syncing the audit trail failed: records written since the last sync may not survive a power loss");
+            self.let_go_sync_error = Some(e);
         }
         let path = &self.path;
         match meta {
@@ -857,6 +883,7 @@ mod tests {
                 path: path.to_path_buf(),
                 _lock: lock(path).unwrap(),
                 open: None,
+                let_go_sync_error: None,
             }),
             head: ChainHead::START,
             key: SigningKey::from_derived(zeroize::Zeroizing::new([1; 32])),
@@ -899,6 +926,22 @@ mod tests {
         assert!(round(&mut writer));
         assert!(!writer.failing.load(Ordering::Relaxed));
         assert_eq!(writer.syncs.load(Ordering::Relaxed), 2);
+    }
+
+    /// After a failed sync a round is synced before it is answered, and its success ends the
+    /// failure.
+    #[test]
+    fn after_a_failed_sync_rounds_are_synced_before_their_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = written_writer(&dir.path().join("audit.log"));
+        assert!(round(&mut writer));
+        let (file, writes) = writer.unsynced_file().expect("written, not synced");
+        writer.synced(&file, writes, Err(std::io::Error::other("EIO")));
+        let (reply, _answer) = oneshot::channel();
+        let event = br#"{"eventName":"GetSecretValue"}"#.to_vec();
+        assert!(writer.round_synced(vec![Job { event, reply }]));
+        assert!(writer.unsynced_file().is_none(), "synced before the answer");
+        assert!(!writer.sync_failed && !writer.failing.load(Ordering::Relaxed));
     }
 
     /// A sync covers the rounds written before it started, not one written while it ran.

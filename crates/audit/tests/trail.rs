@@ -686,3 +686,35 @@ async fn a_dropped_written_trail_syncs_and_writes_the_records_still_queued() {
     // And the lock is free at once.
     drop(Trail::open(written_config(&path, 1 << 30, NEVER)).unwrap());
 }
+
+#[test]
+fn a_written_trail_whose_runtime_is_gone_refuses_records_instead_of_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let first = runtime();
+    let trail = first
+        .block_on(async { Trail::open(written_config(&path, 1 << 30, NEVER)) })
+        .unwrap();
+    first.block_on(write(&trail, 0..2));
+    // The writer task goes with its runtime.
+    drop(first);
+    let refused = runtime().block_on(async {
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            trail.append(&event(2, "GetSecretValue", "arn:aws:iam::1:user/u")),
+        )
+        .await
+    });
+    assert!(
+        matches!(refused, Ok(Err(AuditError::Stopped))),
+        "{refused:?}"
+    );
+    drop(trail);
+    assert_eq!(verified(std::slice::from_ref(&path)).records, 2);
+}
