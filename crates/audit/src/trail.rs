@@ -898,10 +898,23 @@ mod tests {
         }
     }
 
-    fn round(writer: &mut Writer) -> bool {
+    fn job() -> Job {
         let (reply, _answer) = oneshot::channel();
         let event = br#"{"eventName":"GetSecretValue"}"#.to_vec();
-        writer.round(vec![Job { event, reply }])
+        Job { event, reply }
+    }
+
+    fn round(writer: &mut Writer) -> bool {
+        writer.round(vec![job()])
+    }
+
+    /// A writer with one round written whose sync behind failed.
+    fn failed_sync(path: &Path) -> Writer {
+        let mut writer = written_writer(path);
+        assert!(round(&mut writer));
+        let (file, writes) = writer.unsynced_file().expect("written, not synced");
+        writer.synced(&file, writes, Err(std::io::Error::other("EIO")));
+        writer
     }
 
     /// A sync that fails behind the answers cannot fail them, so it fails the trail (operations
@@ -910,10 +923,7 @@ mod tests {
     #[test]
     fn a_failed_sync_fails_the_trail_until_a_sync_succeeds() {
         let dir = tempfile::tempdir().unwrap();
-        let mut writer = written_writer(&dir.path().join("audit.log"));
-        assert!(round(&mut writer));
-        let (file, writes) = writer.unsynced_file().expect("written, not synced");
-        writer.synced(&file, writes, Err(std::io::Error::other("EIO")));
+        let mut writer = failed_sync(&dir.path().join("audit.log"));
         assert!(writer.sync_failed && writer.failing.load(Ordering::Relaxed));
         // Not synced again on the same file: the next round opens the path again.
         assert!(writer.file.as_ref().is_some_and(|f| f.open.is_none()));
@@ -933,13 +943,8 @@ mod tests {
     #[test]
     fn after_a_failed_sync_rounds_are_synced_before_their_answer() {
         let dir = tempfile::tempdir().unwrap();
-        let mut writer = written_writer(&dir.path().join("audit.log"));
-        assert!(round(&mut writer));
-        let (file, writes) = writer.unsynced_file().expect("written, not synced");
-        writer.synced(&file, writes, Err(std::io::Error::other("EIO")));
-        let (reply, _answer) = oneshot::channel();
-        let event = br#"{"eventName":"GetSecretValue"}"#.to_vec();
-        assert!(writer.round_synced(vec![Job { event, reply }]));
+        let mut writer = failed_sync(&dir.path().join("audit.log"));
+        assert!(writer.round_synced(vec![job()]));
         assert!(writer.unsynced_file().is_none(), "synced before the answer");
         assert!(!writer.sync_failed && !writer.failing.load(Ordering::Relaxed));
     }
